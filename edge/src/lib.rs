@@ -1,0 +1,1 @@
+//! lasthop-edge: the Worker (in progress).

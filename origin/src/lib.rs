@@ -1,0 +1,1 @@
+//! lasthop-origin: the origin vault (in progress).

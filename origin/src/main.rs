@@ -1,0 +1,2 @@
+//! The lasthop-origin binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! lasthop-core: the pure core (in progress).

@@ -1,0 +1,1 @@
+//! lasthop-e2e: launchers and end-to-end tests (in progress).
