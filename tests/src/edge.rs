@@ -1,0 +1,293 @@
+//! The edge: the built Worker under `wrangler dev` (real workerd), from a generated config.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::group::ProcessGroup;
+use crate::http::{wait_until_healthy, Client};
+use crate::{free_port, LaunchError, Workspace};
+
+/// How to start the edge. Build with [`EdgeOptions::new`] and adjust the public fields.
+#[derive(Debug, Clone)]
+pub struct EdgeOptions {
+    /// Where the generated `wrangler.toml` and `.dev.vars`, `edge.log` and the persisted
+    /// Durable Object storage (`edge-state/`) live. Created when missing.
+    pub state_dir: PathBuf,
+    /// Port on 127.0.0.1; `None` picks a free one.
+    pub port: Option<u16>,
+    /// Port for workerd's inspector; `None` picks a free one (so parallel edges never clash).
+    pub inspector_port: Option<u16>,
+    /// The origin's base URL (`--var ORIGIN_URL:<url>`).
+    pub origin_url: String,
+    /// The `LASTHOP_EDGE_SECRETS=...` line (from [`crate::OriginProcess::edge_secrets_line`]),
+    /// written to `.dev.vars`.
+    pub edge_secrets_line: String,
+    /// More `--var NAME:VALUE` pairs (e.g. `SCANNER_RATE_PER_MINUTE`).
+    pub vars: Vec<(String, String)>,
+    /// How long to wait for `/healthz` (workerd compiles the wasm on start).
+    pub startup_timeout: Duration,
+}
+
+impl EdgeOptions {
+    /// Defaults: free ports, no extra vars.
+    pub fn new(
+        state_dir: impl Into<PathBuf>,
+        origin_url: impl Into<String>,
+        edge_secrets_line: impl Into<String>,
+    ) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            port: None,
+            inspector_port: None,
+            origin_url: origin_url.into(),
+            edge_secrets_line: edge_secrets_line.into(),
+            vars: Vec::new(),
+            startup_timeout: crate::startup_timeout(),
+        }
+    }
+}
+
+/// A running `wrangler dev` (its process group, workerd included, is stopped on drop).
+#[derive(Debug)]
+pub struct EdgeProcess {
+    options: EdgeOptions,
+    port: u16,
+    inspector_port: u16,
+    group: Option<ProcessGroup>,
+}
+
+impl EdgeProcess {
+    /// Write the generated config and `.dev.vars`, start `wrangler dev` and wait until
+    /// `GET /healthz` answers 200. The Worker must be built (`cargo xtask build-edge`).
+    ///
+    /// # Errors
+    /// When the Worker is not built, wrangler is not installed, or the edge does not become
+    /// healthy.
+    pub fn spawn(mut options: EdgeOptions) -> Result<Self, LaunchError> {
+        let workspace = Workspace::locate()?;
+        std::fs::create_dir_all(&options.state_dir)
+            .map_err(|e| LaunchError::io(format!("creating {}", options.state_dir.display()), e))?;
+        options.state_dir = std::fs::canonicalize(&options.state_dir).map_err(|e| {
+            LaunchError::io(format!("resolving {}", options.state_dir.display()), e)
+        })?;
+        let shim = workspace.worker_shim();
+        if !shim.is_file() {
+            return Err(LaunchError::Layout(format!(
+                "the Worker is not built ({} is missing): run `cargo xtask build-edge`",
+                shim.display()
+            )));
+        }
+        let wrangler = workspace.node_bin("wrangler");
+        if !wrangler.is_file() {
+            return Err(LaunchError::Layout(format!(
+                "{} is missing: run `cargo xtask setup` (npm ci)",
+                wrangler.display()
+            )));
+        }
+        let template = std::fs::read_to_string(workspace.wrangler_toml())
+            .map_err(|e| LaunchError::io("reading wrangler.toml", e))?;
+        let config = generated_config(&template, &shim)?;
+        write(&options.state_dir.join("wrangler.toml"), &config)?;
+        write(
+            &options.state_dir.join(".dev.vars"),
+            &format!("{}\n", options.edge_secrets_line.trim()),
+        )?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let inspector_port = match options.inspector_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let mut edge = Self {
+            options,
+            port,
+            inspector_port,
+            group: None,
+        };
+        edge.start(&wrangler)?;
+        Ok(edge)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// workerd's inspector port.
+    pub fn inspector_port(&self) -> u16 {
+        self.inspector_port
+    }
+
+    /// A [`Client`] on [`EdgeProcess::url`].
+    pub fn client(&self) -> Client {
+        Client::new(self.url())
+    }
+
+    /// The state directory (absolute).
+    pub fn state_dir(&self) -> &Path {
+        &self.options.state_dir
+    }
+
+    /// Where workerd persists the edge's local storage (`--persist-to`): scan it to prove what
+    /// the Durable Objects store.
+    pub fn persist_dir(&self) -> PathBuf {
+        self.options.state_dir.join("edge-state")
+    }
+
+    /// The log file (wrangler's and workerd's output, including `console` lines).
+    pub fn log_path(&self) -> PathBuf {
+        self.options.state_dir.join("edge.log")
+    }
+
+    /// Everything the edge has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read(self.log_path())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The leader's process id (also its process group id), while it runs.
+    pub fn pid(&self) -> Option<i32> {
+        self.group.as_ref().map(ProcessGroup::pid)
+    }
+
+    /// Stop wrangler and workerd (SIGTERM to the group, SIGKILL after a grace period).
+    /// Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut group) = self.group.take() {
+            group.stop();
+        }
+    }
+
+    /// Stop (if running) and start again on the same ports and storage.
+    ///
+    /// # Errors
+    /// When the edge does not come back healthy.
+    pub fn restart(&mut self) -> Result<(), LaunchError> {
+        self.stop();
+        let wrangler = Workspace::locate()?.node_bin("wrangler");
+        self.start(&wrangler)
+    }
+
+    fn start(&mut self, wrangler: &Path) -> Result<(), LaunchError> {
+        let state = &self.options.state_dir;
+        let mut command = Command::new(wrangler);
+        command
+            .current_dir(state)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("NO_COLOR", "1")
+            .arg("dev")
+            .arg("--config")
+            .arg(state.join("wrangler.toml"))
+            .args(["--ip", "127.0.0.1"])
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--inspector-port")
+            .arg(self.inspector_port.to_string())
+            .arg("--persist-to")
+            .arg(self.persist_dir())
+            .arg("--show-interactive-dev-session=false")
+            .arg("--var")
+            .arg(format!("ORIGIN_URL:{}", self.options.origin_url));
+        for (name, value) in &self.options.vars {
+            command.arg("--var").arg(format!("{name}:{value}"));
+        }
+        let log = self.log_path();
+        let mut group = ProcessGroup::spawn("edge", command, &log)?;
+        wait_until_healthy(
+            &mut group,
+            "edge",
+            &format!("{}/healthz", self.url()),
+            &log,
+            self.options.startup_timeout,
+        )?;
+        self.group = Some(group);
+        Ok(())
+    }
+}
+
+impl Drop for EdgeProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `wrangler.toml` with its top-level `main` pointing at the absolute shim path, so the copy
+/// works from any directory. The rest of the file (bindings, migrations, vars) is kept verbatim.
+fn generated_config(template: &str, shim: &Path) -> Result<String, LaunchError> {
+    // JSON string escapes are valid TOML basic-string escapes.
+    let main = format!(
+        "main = {}",
+        serde_json::Value::String(shim.display().to_string())
+    );
+    let mut replaced = false;
+    let mut in_table = false;
+    let lines: Vec<String> = template
+        .lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('[') {
+                in_table = true;
+            }
+            let is_main = trimmed
+                .strip_prefix("main")
+                .is_some_and(|rest| rest.trim_start().starts_with('='));
+            if !in_table && !replaced && is_main {
+                replaced = true;
+                main.clone()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    if !replaced {
+        return Err(LaunchError::Layout(
+            "wrangler.toml has no top-level `main = ...` line".into(),
+        ));
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), LaunchError> {
+    std::fs::write(path, contents)
+        .map_err(|e| LaunchError::io(format!("writing {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_config_points_main_at_the_absolute_shim_and_keeps_the_rest() {
+        let template = "# c\nname = \"x\"\nmain = \"edge/build/worker/shim.mjs\"\n\n[vars]\nmain = \"not me\"\n";
+        let out = generated_config(template, Path::new("/abs/edge/build/worker/shim.mjs")).unwrap();
+        assert_eq!(
+            out,
+            "# c\nname = \"x\"\nmain = \"/abs/edge/build/worker/shim.mjs\"\n\n[vars]\nmain = \"not me\"\n"
+        );
+    }
+
+    #[test]
+    fn generated_config_from_the_real_wrangler_toml_keeps_the_durable_object_bindings() {
+        let ws = Workspace::locate().unwrap();
+        let template = std::fs::read_to_string(ws.wrangler_toml()).unwrap();
+        let out = generated_config(&template, &ws.worker_shim()).unwrap();
+        let expected_main = format!("main = \"{}\"", ws.worker_shim().display());
+        assert!(out.lines().any(|l| l == expected_main), "{out}");
+        assert!(out.contains("class_name = \"OrderObject\""));
+        assert!(out.contains("class_name = \"ScannerGate\""));
+    }
+
+    #[test]
+    fn a_config_without_main_is_rejected() {
+        assert!(generated_config("name = \"x\"\n", Path::new("/a.mjs")).is_err());
+    }
+}

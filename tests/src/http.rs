@@ -1,0 +1,271 @@
+//! A small blocking HTTP client for tests, and the readiness probe.
+//!
+//! Replies of any status come back as a [`Reply`]: a 4xx from the contract is something to
+//! assert on, not an error. Only failures below HTTP (refused connection, timeout) are errors.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::group::ProcessGroup;
+use crate::LaunchError;
+
+/// A client bound to one base URL such as `http://127.0.0.1:8787`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Client {
+    /// A client for `base_url` (no trailing slash needed) with a 30 s per-request timeout.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base: String = base_url.into();
+        Self {
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .redirects(0)
+                .build(),
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET base + path`.
+    pub fn get(&self, path: &str) -> Request {
+        self.request("GET", path)
+    }
+
+    /// `POST base + path`.
+    pub fn post(&self, path: &str) -> Request {
+        self.request("POST", path)
+    }
+
+    /// Any method on `base + path` (`path` starts with `/`, may carry a query).
+    pub fn request(&self, method: &str, path: &str) -> Request {
+        let url = format!("{}{path}", self.base);
+        Request {
+            inner: self.agent.request(method, &url),
+            method: method.to_string(),
+            url,
+            body: None,
+        }
+    }
+}
+
+/// A request being built; finish it with [`Request::send`].
+#[derive(Debug)]
+pub struct Request {
+    inner: ureq::Request,
+    method: String,
+    url: String,
+    body: Option<Vec<u8>>,
+}
+
+impl Request {
+    /// Set a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.set(name, value);
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// A JSON body with `content-type: application/json`.
+    pub fn json(self, body: &impl Serialize) -> Self {
+        // Serialising a `serde_json::Value` or a derived struct cannot fail; fall back to an
+        // empty body rather than panic if a caller's custom `Serialize` does.
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        self.header("content-type", "application/json").body(bytes)
+    }
+
+    /// A raw body, sent as is (for malformed-input tests).
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(bytes.into());
+        self
+    }
+
+    /// Send it and read the whole reply.
+    ///
+    /// # Errors
+    /// Only when no HTTP reply arrived (connection refused, timeout, unreadable body).
+    pub fn send(self) -> Result<Reply, LaunchError> {
+        let result = match &self.body {
+            Some(bytes) => self.inner.send_bytes(bytes),
+            None => self.inner.call(),
+        };
+        let response = match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(ureq::Error::Transport(t)) => {
+                return Err(LaunchError::Http {
+                    method: self.method,
+                    url: self.url,
+                    detail: t.to_string(),
+                })
+            }
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| {
+                let value = response.header(&name)?.to_string();
+                Some((name, value))
+            })
+            .collect();
+        let body = response.into_string().map_err(|e| LaunchError::Http {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            detail: format!("reading the body: {e}"),
+        })?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A complete HTTP reply.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body parsed as JSON.
+    ///
+    /// # Errors
+    /// When the body is not JSON.
+    pub fn json(&self) -> Result<serde_json::Value, LaunchError> {
+        serde_json::from_str(&self.body).map_err(|e| LaunchError::Http {
+            method: String::new(),
+            url: String::new(),
+            detail: format!(
+                "status {} body is not JSON ({e}): {}",
+                self.status, self.body
+            ),
+        })
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The contract's error code (`{"error": "..."}`), when the body carries one.
+    pub fn error_code(&self) -> Option<String> {
+        self.json().ok()?.get("error")?.as_str().map(str::to_string)
+    }
+}
+
+/// Poll `url` until it answers 200, the child exits, or `timeout` passes.
+pub(crate) fn wait_until_healthy(
+    group: &mut ProcessGroup,
+    name: &str,
+    url: &str,
+    log: &std::path::Path,
+    timeout: Duration,
+) -> Result<(), LaunchError> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = group.exit_status() {
+            return Err(group.exited_error(status));
+        }
+        let last = match agent.get(url).call() {
+            Ok(r) if r.status() == 200 => return Ok(()),
+            Ok(r) | Err(ureq::Error::Status(_, r)) => format!("status {}", r.status()),
+            Err(ureq::Error::Transport(t)) => t.to_string(),
+        };
+        if started.elapsed() >= timeout {
+            return Err(LaunchError::NotReady {
+                name: name.to_string(),
+                detail: format!(
+                    "{url} did not answer 200 within {:?} (last: {last}); last lines of {}:\n{}",
+                    started.elapsed(),
+                    log.display(),
+                    crate::log_tail(log, 40)
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Answer one request with a canned response and hand back what was received.
+    fn one_shot_server(status_line: &str, body: &str) -> (String, std::thread::JoinHandle<String>) {
+        let response = format!(
+            "{status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).unwrap();
+            stream.write_all(response.as_bytes()).unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn a_4xx_reply_is_returned_with_its_error_code_not_as_an_error() {
+        let (url, server) = one_shot_server(
+            "HTTP/1.1 409 Conflict",
+            r#"{"error":"label_mismatch","message":"Not this."}"#,
+        );
+        let reply = Client::new(url)
+            .post("/v1/x")
+            .bearer("tok")
+            .json(&serde_json::json!({"a": 1}))
+            .send()
+            .unwrap();
+        let seen = server.join().unwrap();
+        assert_eq!(reply.status, 409);
+        assert_eq!(reply.error_code().as_deref(), Some("label_mismatch"));
+        assert_eq!(reply.header("Content-Type"), Some("application/json"));
+        assert!(seen.starts_with("POST /v1/x HTTP/1.1"), "{seen}");
+        assert!(
+            seen.to_ascii_lowercase()
+                .contains("authorization: bearer tok"),
+            "{seen}"
+        );
+        assert!(seen.ends_with("{\"a\":1}"), "{seen}");
+    }
+
+    #[test]
+    fn a_refused_connection_is_an_error() {
+        let port = crate::free_port().unwrap();
+        let err = Client::new(format!("http://127.0.0.1:{port}"))
+            .get("/healthz")
+            .send()
+            .unwrap_err();
+        assert!(matches!(err, LaunchError::Http { .. }), "{err}");
+    }
+}

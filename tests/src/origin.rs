@@ -1,0 +1,272 @@
+//! The origin: `lasthop-origin keygen` once, then `lasthop-origin serve` on SQLite files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::group::ProcessGroup;
+use crate::http::{wait_until_healthy, Client};
+use crate::{free_port, LaunchError, Workspace};
+
+/// How to start an origin. Build with [`OriginOptions::new`] and adjust the public fields.
+#[derive(Debug, Clone)]
+pub struct OriginOptions {
+    /// Where the SQLite files, keys (`master.keys`, `ops.token`) and `origin.log` live.
+    /// Created when missing; keys are generated only when absent.
+    pub state_dir: PathBuf,
+    /// Port on 127.0.0.1; `None` picks a free one.
+    pub port: Option<u16>,
+    /// The edge's base URL, for revocation pushes (`--edge-url`).
+    pub edge_url: Option<String>,
+    /// `--platforms` (the origin's default is `demo`).
+    pub platforms: Option<String>,
+    /// Extra environment for `serve` (e.g. `RUST_LOG`).
+    pub env: Vec<(String, String)>,
+    /// Extra arguments appended to `serve`.
+    pub args: Vec<String>,
+    /// How long to wait for `/healthz`.
+    pub startup_timeout: Duration,
+}
+
+impl OriginOptions {
+    /// Defaults: a free port, no edge URL, the origin's default platforms.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            port: None,
+            edge_url: None,
+            platforms: None,
+            env: Vec::new(),
+            args: Vec::new(),
+            startup_timeout: crate::startup_timeout(),
+        }
+    }
+}
+
+/// A running origin (its process group is stopped on drop).
+#[derive(Debug)]
+pub struct OriginProcess {
+    options: OriginOptions,
+    binary: PathBuf,
+    port: u16,
+    group: Option<ProcessGroup>,
+}
+
+impl OriginProcess {
+    /// Build (if needed) and start the origin, generating keys on first use, and wait until
+    /// `GET /healthz` answers 200.
+    ///
+    /// # Errors
+    /// When the build, key generation or start fails, or the origin does not become healthy.
+    pub fn spawn(mut options: OriginOptions) -> Result<Self, LaunchError> {
+        std::fs::create_dir_all(&options.state_dir)
+            .map_err(|e| LaunchError::io(format!("creating {}", options.state_dir.display()), e))?;
+        // Absolute, because the SQLite URLs and the generated edge config must not depend on
+        // the child's working directory.
+        options.state_dir = std::fs::canonicalize(&options.state_dir).map_err(|e| {
+            LaunchError::io(format!("resolving {}", options.state_dir.display()), e)
+        })?;
+        let binary = Workspace::locate()?.origin_binary()?;
+        run_to_completion(
+            Command::new(&binary)
+                .arg("keygen")
+                .arg("--dir")
+                .arg(&options.state_dir),
+            "lasthop-origin keygen",
+        )?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let mut origin = Self {
+            options,
+            binary,
+            port,
+            group: None,
+        };
+        origin.start()?;
+        Ok(origin)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on (kept across [`OriginProcess::restart`]).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A [`Client`] on [`OriginProcess::url`].
+    pub fn client(&self) -> Client {
+        Client::new(self.url())
+    }
+
+    /// The state directory (absolute).
+    pub fn state_dir(&self) -> &Path {
+        &self.options.state_dir
+    }
+
+    /// The master key ring file written by `keygen`.
+    pub fn master_keys_file(&self) -> PathBuf {
+        self.options.state_dir.join("master.keys")
+    }
+
+    /// The ops token file written by `keygen`.
+    pub fn ops_token_file(&self) -> PathBuf {
+        self.options.state_dir.join("ops.token")
+    }
+
+    /// The ops token (for the contract's ops endpoints).
+    ///
+    /// # Errors
+    /// When the token file cannot be read.
+    pub fn ops_token(&self) -> Result<String, LaunchError> {
+        let path = self.ops_token_file();
+        std::fs::read_to_string(&path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| LaunchError::io(format!("reading {}", path.display()), e))
+    }
+
+    /// The directory store's SQLite file.
+    pub fn directory_db(&self) -> PathBuf {
+        self.options.state_dir.join("directory.db")
+    }
+
+    /// The vault store's SQLite file.
+    pub fn vault_db(&self) -> PathBuf {
+        self.options.state_dir.join("vault.db")
+    }
+
+    /// The log file (stdout and stderr of every run, appended).
+    pub fn log_path(&self) -> PathBuf {
+        self.options.state_dir.join("origin.log")
+    }
+
+    /// Everything the origin has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read(self.log_path())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The path of the `lasthop-origin` binary in use.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The `LASTHOP_EDGE_SECRETS=...` line for the Worker's `.dev.vars`, from
+    /// `lasthop-origin edge-secrets`.
+    ///
+    /// # Errors
+    /// When the command fails or prints no such line.
+    pub fn edge_secrets_line(&self) -> Result<String, LaunchError> {
+        let stdout = run_to_completion(
+            Command::new(&self.binary)
+                .arg("edge-secrets")
+                .arg("--master-keys-file")
+                .arg(self.master_keys_file()),
+            "lasthop-origin edge-secrets",
+        )?;
+        stdout
+            .lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("LASTHOP_EDGE_SECRETS="))
+            .map(str::to_string)
+            .ok_or_else(|| LaunchError::Command {
+                command: "lasthop-origin edge-secrets".into(),
+                detail: "printed no LASTHOP_EDGE_SECRETS= line".into(),
+            })
+    }
+
+    /// The leader's process id (also its process group id), while it runs.
+    pub fn pid(&self) -> Option<i32> {
+        self.group.as_ref().map(ProcessGroup::pid)
+    }
+
+    /// Whether the origin process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.group
+            .as_mut()
+            .is_some_and(|g| g.exit_status().is_none())
+    }
+
+    /// Stop the origin's process group (SIGTERM, SIGKILL after a grace period). Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut group) = self.group.take() {
+            group.stop();
+        }
+    }
+
+    /// Stop (if running) and start again on the same port and files; waits for `/healthz`.
+    ///
+    /// # Errors
+    /// When the origin does not come back healthy.
+    pub fn restart(&mut self) -> Result<(), LaunchError> {
+        self.stop();
+        self.start()
+    }
+
+    fn start(&mut self) -> Result<(), LaunchError> {
+        let state = &self.options.state_dir;
+        let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", state.join(file).display());
+        let mut command = Command::new(&self.binary);
+        command
+            .current_dir(state)
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--directory-url")
+            .arg(sqlite("directory.db"))
+            .arg("--vault-url")
+            .arg(sqlite("vault.db"))
+            .arg("--master-keys-file")
+            .arg(self.master_keys_file())
+            .arg("--ops-token-file")
+            .arg(self.ops_token_file());
+        if let Some(edge_url) = &self.options.edge_url {
+            command.arg("--edge-url").arg(edge_url);
+        }
+        if let Some(platforms) = &self.options.platforms {
+            command.arg("--platforms").arg(platforms);
+        }
+        command.args(&self.options.args);
+        command.envs(self.options.env.iter().map(|(k, v)| (k, v)));
+        let log = self.log_path();
+        let mut group = ProcessGroup::spawn("origin", command, &log)?;
+        wait_until_healthy(
+            &mut group,
+            "origin",
+            &format!("{}/healthz", self.url()),
+            &log,
+            self.options.startup_timeout,
+        )?;
+        self.group = Some(group);
+        Ok(())
+    }
+}
+
+impl Drop for OriginProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Run a short helper command; its stdout on success.
+fn run_to_completion(command: &mut Command, name: &str) -> Result<String, LaunchError> {
+    let output = command
+        .output()
+        .map_err(|e| LaunchError::io(format!("running {name}"), e))?;
+    if !output.status.success() {
+        return Err(LaunchError::Command {
+            command: name.to_string(),
+            detail: format!(
+                "{}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

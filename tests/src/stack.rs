@@ -1,0 +1,85 @@
+//! Origin and edge started together and wired to each other.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::{free_port, EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess};
+
+/// How to start both services. Build with [`StackOptions::new`].
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// One directory for both: origin SQLite files and keys, the generated wrangler config,
+    /// `.dev.vars`, `edge-state/`, `origin.log`, `edge.log`.
+    pub state_dir: PathBuf,
+    /// Origin port; `None` picks a free one.
+    pub origin_port: Option<u16>,
+    /// Edge port; `None` picks a free one.
+    pub edge_port: Option<u16>,
+    /// Extra `--var NAME:VALUE` pairs for the Worker.
+    pub edge_vars: Vec<(String, String)>,
+    /// Extra environment for the origin.
+    pub origin_env: Vec<(String, String)>,
+    /// Readiness timeout for each service.
+    pub startup_timeout: Duration,
+}
+
+impl StackOptions {
+    /// Free ports, no extras.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            origin_port: None,
+            edge_port: None,
+            edge_vars: Vec::new(),
+            origin_env: Vec::new(),
+            startup_timeout: crate::startup_timeout(),
+        }
+    }
+}
+
+/// A running origin and edge. Dropping it stops the edge, then the origin.
+#[derive(Debug)]
+pub struct Stack {
+    /// The Worker under `wrangler dev`. Declared first so it is dropped first.
+    pub edge: EdgeProcess,
+    /// The origin vault.
+    pub origin: OriginProcess,
+}
+
+impl Stack {
+    /// Start the origin (told the edge's URL), then the edge (told the origin's URL and given
+    /// the edge secrets derived from the origin's master keys); both healthy on return.
+    ///
+    /// # Errors
+    /// When either service fails to start; whatever did start is stopped again.
+    pub fn spawn(options: StackOptions) -> Result<Self, LaunchError> {
+        // Both URLs are needed before either starts, so both ports are chosen up front.
+        let edge_port = match options.edge_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let mut origin_options = OriginOptions::new(&options.state_dir);
+        origin_options.port = options.origin_port;
+        origin_options.edge_url = Some(format!("http://127.0.0.1:{edge_port}"));
+        origin_options.env = options.origin_env;
+        origin_options.startup_timeout = options.startup_timeout;
+        let origin = OriginProcess::spawn(origin_options)?;
+
+        let mut edge_options = EdgeOptions::new(
+            &options.state_dir,
+            origin.url(),
+            origin.edge_secrets_line()?,
+        );
+        edge_options.port = Some(edge_port);
+        edge_options.vars = options.edge_vars;
+        edge_options.startup_timeout = options.startup_timeout;
+        let edge = EdgeProcess::spawn(edge_options)?;
+        Ok(Self { edge, origin })
+    }
+
+    /// Stop the edge, then the origin.
+    pub fn stop(&mut self) {
+        self.edge.stop();
+        self.origin.stop();
+    }
+}
