@@ -1,1 +1,39 @@
-//! lasthop-core: the pure core (in progress).
+//! `lasthop-core`: the pure core of lasthop — the decisions the edge takes on tokenised data,
+//! written once as synchronous Rust with no I/O, so the same code runs natively in the origin
+//! (axum) and as wasm32 in the Cloudflare Worker. The edge and the origin are thin adapters
+//! over it. Run its tests with `cargo test -p lasthop-core` and its benchmark with
+//! `cargo bench -p lasthop-core --bench hop`; check the wasm build with
+//! `cargo check -p lasthop-core --target wasm32-unknown-unknown`.
+//!
+//! # Layout
+//!
+//! - [`ids`]: platform slugs and the unguessable `b_`/`s_`/`o_`/`a_`/`h_`/`sc_`/`r_` ids.
+//! - [`time`]: [`time::Timestamp`], unix milliseconds with RFC 3339 on the wire.
+//! - [`region`]: GB/T 2260 region codes and the codes-only [`region::Directory`] built at compile time.
+//! - [`contact`]: buyer names, phones, postal addresses and their deduplication key.
+//! - [`keys`]: the master key ring and every purpose-derived key (HKDF-SHA256), zeroized.
+//! - [`tokens`]: record-bound region tags and the buyer-to-order binding tag.
+//! - [`credential`]: Ed25519-signed scanner and session credentials (`lh1.…`).
+//! - [`signing`]: HMAC-signed internal requests between edge and origin.
+//! - [`seal`]: XChaCha20-Poly1305 sealing for the vault and the edge's route log.
+//! - [`progress`]: the order state machine and the hop decision.
+//! - [`api`]: serde DTOs of every JSON body, error codes and the error body.
+//! - [`label`]: the shipping label as SVG with a QR code.
+//!
+//! API overview for the other crates: `shared/API.md`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod contact;
+pub mod credential;
+pub mod ids;
+pub mod keys;
+pub mod label;
+pub mod progress;
+pub mod region;
+pub mod seal;
+pub mod signing;
+pub mod time;
+pub mod tokens;

@@ -1,0 +1,700 @@
+//! Keys. One master key ring (origin only) of lines `<version>:<base64 of 32 bytes>`; the
+//! highest version is current. Every other key is derived with HKDF-SHA256 (salt `lasthop`,
+//! info `lasthop/<purpose>/v<version>`), so purposes are cryptographically separated and a
+//! leak of one derived key reveals nothing about the others or the master.
+//!
+//! [`OriginKeys`] holds everything the origin needs; [`EdgeSecrets`] the edge's subset (no
+//! master, no vault or blind-index keys, no Ed25519 private keys), shipped as one opaque
+//! string. Every secret zeroizes on drop and prints as `[redacted]`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+pub use crate::credential::{CredentialIssuer, CredentialVerifier};
+use crate::seal::{self, SealError, SealingKey};
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// The HKDF salt shared by every derivation.
+const SALT: &[u8] = b"lasthop";
+
+/// Purposes, as written in the HKDF info string.
+pub(crate) mod purpose {
+    pub const REGION_TOKEN: &str = "region-token";
+    pub const BUYER_BINDING: &str = "buyer-binding";
+    pub const ROUTE_SEAL: &str = "route-seal";
+    pub const EDGE_REQUEST: &str = "edge-request";
+    pub const ORIGIN_PUSH: &str = "origin-push";
+    pub const SCANNER_CREDENTIAL: &str = "scanner-credential";
+    pub const SESSION_CREDENTIAL: &str = "session-credential";
+    pub const VAULT_RECORD: &str = "vault-record";
+    pub const BLIND_INDEX: &str = "blind-index";
+}
+
+/// The version of a master key and of everything derived from it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct KeyVersion(pub u32);
+
+impl fmt::Display for KeyVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// Why key material was rejected. Never contains key bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The key ring had no keys.
+    #[error("the master key ring is empty")]
+    Empty,
+    /// A line was not `<version>:<base64 of 32 bytes>`.
+    #[error("master key line {line} must be `<version>:<base64 of 32 bytes>`")]
+    MalformedLine {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The same version twice.
+    #[error("master key line {line} repeats a version")]
+    DuplicateVersion {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// Edge secrets that do not decode.
+    #[error("edge secrets are not valid: {0}")]
+    EdgeSecrets(&'static str),
+    /// A record made with a key version this holder does not have.
+    #[error("no key for version {0}")]
+    UnknownVersion(KeyVersion),
+}
+
+/// 32 secret bytes: zeroized on drop, redacted in `Debug`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub(crate) struct Secret32([u8; 32]);
+
+impl Secret32 {
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(STANDARD.encode(self.0))
+    }
+
+    fn from_base64(text: &str) -> Option<Self> {
+        let bytes = Zeroizing::new(STANDARD.decode(text.trim()).ok()?);
+        let array: [u8; 32] = bytes.as_slice().try_into().ok()?;
+        Some(Self(array))
+    }
+
+    /// An HMAC-SHA256 instance keyed with these bytes.
+    pub(crate) fn hmac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail.
+        <HmacSha256 as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!())
+    }
+}
+
+impl fmt::Debug for Secret32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The master key ring: the root of every other key. Lives only at the origin.
+#[derive(Clone)]
+pub struct MasterKeyRing {
+    keys: BTreeMap<KeyVersion, Secret32>,
+}
+
+impl fmt::Debug for MasterKeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MasterKeyRing(current {}, [redacted])", self.current())
+    }
+}
+
+impl MasterKeyRing {
+    /// Parses lines `<version>:<base64 of 32 bytes>`; blank lines and `#` comments are skipped.
+    ///
+    /// # Errors
+    /// A [`KeyError`] naming the offending line (never its content).
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let mut keys = BTreeMap::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let (version, key) = trimmed.split_once(':').ok_or(KeyError::MalformedLine { line })?;
+            let version: u32 = version.trim().parse().map_err(|_| KeyError::MalformedLine { line })?;
+            let secret = Secret32::from_base64(key).ok_or(KeyError::MalformedLine { line })?;
+            if keys.insert(KeyVersion(version), secret).is_some() {
+                return Err(KeyError::DuplicateVersion { line });
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        Ok(Self { keys })
+    }
+
+    /// A fresh ring with one random key, version 1.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let mut keys = BTreeMap::new();
+        keys.insert(KeyVersion(1), random_secret(rng));
+        Self { keys }
+    }
+
+    /// Adds a random key one version above the current one and makes it current.
+    pub fn rotate(&mut self, rng: &mut impl CryptoRngCore) -> KeyVersion {
+        let next = KeyVersion(self.current().0 + 1);
+        self.keys.insert(next, random_secret(rng));
+        next
+    }
+
+    /// The highest version.
+    pub fn current(&self) -> KeyVersion {
+        // A ring is never empty: `parse` rejects that and `generate` inserts one key.
+        self.keys.keys().next_back().copied().unwrap_or(KeyVersion(0))
+    }
+
+    /// Every version, ascending.
+    pub fn versions(&self) -> impl Iterator<Item = KeyVersion> + '_ {
+        self.keys.keys().copied()
+    }
+
+    /// The ring in its file format. The result is secret; it is zeroized when dropped.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::new());
+        for (version, secret) in &self.keys {
+            out.push_str(&version.0.to_string());
+            out.push(':');
+            out.push_str(&secret.to_base64());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn derive(&self, purpose: &str, version: KeyVersion) -> Option<Secret32> {
+        let master = self.keys.get(&version)?;
+        let hkdf = Hkdf::<Sha256>::new(Some(SALT), master.bytes());
+        let info = format!("lasthop/{purpose}/v{}", version.0);
+        let mut out = Secret32([0; 32]);
+        // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expansion cannot fail.
+        hkdf.expand(info.as_bytes(), &mut out.0).ok()?;
+        Some(out)
+    }
+
+    fn derive_all(&self, purpose: &str) -> VersionedKeys {
+        let keys = self
+            .versions()
+            .filter_map(|v| self.derive(purpose, v).map(|k| (v, k)))
+            .collect();
+        VersionedKeys { current: self.current(), keys }
+    }
+
+    fn derive_current(&self, purpose: &str) -> Secret32 {
+        // The current version is a key of the ring, so derivation succeeds.
+        self.derive(purpose, self.current()).unwrap_or(Secret32([0; 32]))
+    }
+}
+
+fn random_secret(rng: &mut impl CryptoRngCore) -> Secret32 {
+    let mut secret = Secret32([0; 32]);
+    rng.fill_bytes(&mut secret.0);
+    secret
+}
+
+/// Keys of one purpose, one per master version; new records use the current one.
+#[derive(Clone, Debug)]
+struct VersionedKeys {
+    current: KeyVersion,
+    keys: BTreeMap<KeyVersion, Secret32>,
+}
+
+impl VersionedKeys {
+    fn get(&self, version: KeyVersion) -> Option<&Secret32> {
+        self.keys.get(&version)
+    }
+
+    fn to_wire(&self) -> VersionedWire {
+        VersionedWire {
+            current: self.current.0,
+            keys: self.keys.iter().map(|(v, k)| (v.0.to_string(), k.to_base64())).collect(),
+        }
+    }
+
+    fn from_wire(wire: &VersionedWire) -> Result<Self, KeyError> {
+        let mut keys = BTreeMap::new();
+        for (version, key) in &wire.keys {
+            let version = version.parse().map_err(|_| KeyError::EdgeSecrets("bad key version"))?;
+            let key = Secret32::from_base64(key).ok_or(KeyError::EdgeSecrets("bad key"))?;
+            keys.insert(KeyVersion(version), key);
+        }
+        let current = KeyVersion(wire.current);
+        if !keys.contains_key(&current) {
+            return Err(KeyError::EdgeSecrets("current key missing"));
+        }
+        Ok(Self { current, keys })
+    }
+}
+
+macro_rules! versioned_hmac_keys {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name(VersionedKeys);
+
+        impl $name {
+            /// The version new tokens are made with.
+            pub fn current(&self) -> KeyVersion {
+                self.0.current
+            }
+
+            /// Whether this holder has the key of `version`.
+            pub fn has_version(&self, version: KeyVersion) -> bool {
+                self.0.keys.contains_key(&version)
+            }
+
+            /// An HMAC-SHA256 instance for `version`, if that key is held.
+            pub(crate) fn hmac(&self, version: KeyVersion) -> Option<HmacSha256> {
+                self.0.get(version).map(Secret32::hmac)
+            }
+        }
+    };
+}
+
+versioned_hmac_keys!(
+    /// HMAC keys for record-bound region tags (`region-token`), one per version.
+    RegionKeys
+);
+versioned_hmac_keys!(
+    /// HMAC keys for the buyer-to-order binding tag (`buyer-binding`), one per version.
+    BindingKeys
+);
+
+/// The edge's key for sealing the hub codes of an order's hops (`route-seal`, current version).
+#[derive(Clone, Debug)]
+pub struct RouteSealKey(SealingKey);
+
+impl RouteSealKey {
+    /// The underlying sealing key, for [`crate::seal::seal`] / [`crate::seal::open`].
+    pub fn key(&self) -> &SealingKey {
+        &self.0
+    }
+
+    /// Seals `plaintext` with `aad` (use the platform and order ids).
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8], rng: &mut impl CryptoRngCore) -> Vec<u8> {
+        seal::seal(&self.0, aad, plaintext, rng)
+    }
+
+    /// Opens a box made by [`RouteSealKey::seal`].
+    ///
+    /// # Errors
+    /// [`SealError`] when the box or the associated data is wrong.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        seal::open(&self.0, aad, sealed)
+    }
+}
+
+/// Which side signs with a [`RequestKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestPurpose {
+    /// The edge signs its calls to the origin.
+    EdgeRequest,
+    /// The origin signs its calls to the edge.
+    OriginPush,
+}
+
+impl RequestPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::EdgeRequest => purpose::EDGE_REQUEST,
+            Self::OriginPush => purpose::ORIGIN_PUSH,
+        }
+    }
+}
+
+/// An HMAC key for signed internal requests (see [`crate::signing`]).
+#[derive(Clone, Debug)]
+pub struct RequestKey {
+    purpose: RequestPurpose,
+    version: KeyVersion,
+    secret: Secret32,
+}
+
+impl RequestKey {
+    /// The key id sent in `x-lasthop-key-id`, e.g. `edge-request-v1`.
+    pub fn key_id(&self) -> String {
+        format!("{}-{}", self.purpose.as_str(), self.version)
+    }
+
+    /// Which side signs with it.
+    pub fn purpose(&self) -> RequestPurpose {
+        self.purpose
+    }
+
+    pub(crate) fn hmac(&self) -> HmacSha256 {
+        self.secret.hmac()
+    }
+}
+
+/// The origin's AEAD keys for vault records (`vault-record`), one per version.
+#[derive(Clone)]
+pub struct VaultKeys {
+    current: KeyVersion,
+    keys: BTreeMap<KeyVersion, SealingKey>,
+}
+
+impl fmt::Debug for VaultKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VaultKeys(current {}, [redacted])", self.current)
+    }
+}
+
+impl VaultKeys {
+    /// The version new records are sealed with.
+    pub fn current(&self) -> KeyVersion {
+        self.current
+    }
+
+    /// Seals a record with the current key; the associated data binds the record id and the
+    /// version, so a ciphertext cannot be moved to another record.
+    pub fn seal_record(
+        &self,
+        record_id: &str,
+        plaintext: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> (KeyVersion, Vec<u8>) {
+        let version = self.current;
+        let sealed = match self.keys.get(&version) {
+            Some(key) => seal::seal(key, &vault_aad(record_id, version), plaintext, rng),
+            // The current version is always present (built from the same ring).
+            None => Vec::new(),
+        };
+        (version, sealed)
+    }
+
+    /// Opens a record sealed under `version`.
+    ///
+    /// # Errors
+    /// [`SealError::Open`] for an unknown version, another record's box or tampering.
+    pub fn open_record(
+        &self,
+        version: KeyVersion,
+        record_id: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, SealError> {
+        let key = self.keys.get(&version).ok_or(SealError::Open)?;
+        seal::open(key, &vault_aad(record_id, version), sealed)
+    }
+}
+
+fn vault_aad(record_id: &str, version: KeyVersion) -> Vec<u8> {
+    format!("lasthop/vault\0{record_id}\0{}", version.0).into_bytes()
+}
+
+/// The origin's key for the blind index of addresses (`blind-index`, current version): equal
+/// normalised addresses get equal indexes without the index revealing the address.
+#[derive(Clone, Debug)]
+pub struct BlindIndexKey(Secret32);
+
+impl BlindIndexKey {
+    /// Hex HMAC-SHA256 of a normalised key (see [`crate::contact::PostalAddress::normalised_key`]).
+    pub fn index(&self, normalised: &str) -> String {
+        let mut mac = self.0.hmac();
+        mac.update(b"lasthop/blind-index\0");
+        mac.update(normalised.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Everything the origin derives from the master key ring.
+#[derive(Clone, Debug)]
+pub struct OriginKeys {
+    /// Region-tag keys (all versions).
+    pub region: RegionKeys,
+    /// Binding-tag keys (all versions).
+    pub binding: BindingKeys,
+    /// Derived only to hand to the edge.
+    pub route_seal: RouteSealKey,
+    /// Verifies the edge's calls.
+    pub edge_request: RequestKey,
+    /// Signs calls to the edge.
+    pub origin_push: RequestKey,
+    /// Vault record keys (all versions).
+    pub vault: VaultKeys,
+    /// Blind index of addresses.
+    pub blind_index: BlindIndexKey,
+    /// Issues scanner and session credentials (private keys).
+    pub credentials: CredentialIssuer,
+}
+
+impl OriginKeys {
+    /// Derives every purpose key from the ring.
+    pub fn derive(master: &MasterKeyRing) -> Self {
+        let current = master.current();
+        let vault = master.derive_all(purpose::VAULT_RECORD);
+        let request = |purpose: RequestPurpose| RequestKey {
+            purpose,
+            version: current,
+            secret: master.derive_current(purpose.as_str()),
+        };
+        let seeds = |purpose: &str| -> BTreeMap<KeyVersion, Zeroizing<[u8; 32]>> {
+            master
+                .derive_all(purpose)
+                .keys
+                .iter()
+                .map(|(v, k)| (*v, Zeroizing::new(*k.bytes())))
+                .collect()
+        };
+        Self {
+            region: RegionKeys(master.derive_all(purpose::REGION_TOKEN)),
+            binding: BindingKeys(master.derive_all(purpose::BUYER_BINDING)),
+            route_seal: RouteSealKey(SealingKey::from_bytes(
+                *master.derive_current(purpose::ROUTE_SEAL).bytes(),
+            )),
+            edge_request: request(RequestPurpose::EdgeRequest),
+            origin_push: request(RequestPurpose::OriginPush),
+            vault: VaultKeys {
+                current: vault.current,
+                keys: vault
+                    .keys
+                    .iter()
+                    .map(|(v, k)| (*v, SealingKey::from_bytes(*k.bytes())))
+                    .collect(),
+            },
+            blind_index: BlindIndexKey(master.derive_current(purpose::BLIND_INDEX)),
+            credentials: CredentialIssuer::from_seeds(
+                current,
+                &seeds(purpose::SCANNER_CREDENTIAL),
+                &seeds(purpose::SESSION_CREDENTIAL),
+            ),
+        }
+    }
+}
+
+/// The edge's subset of keys. Holds no master, no vault or blind-index key and no private
+/// signing key.
+#[derive(Clone, Debug)]
+pub struct EdgeSecrets {
+    /// Region-tag keys (all versions, so parcels in flight survive a rotation).
+    pub region: RegionKeys,
+    /// Binding-tag keys (all versions).
+    pub binding: BindingKeys,
+    /// Seals hop logs.
+    pub route_seal: RouteSealKey,
+    /// Signs calls to the origin.
+    pub edge_request: RequestKey,
+    /// Verifies the origin's calls.
+    pub origin_push: RequestKey,
+    /// Verifies scanner and session credentials (public keys only).
+    pub credentials: CredentialVerifier,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionedWire {
+    current: u32,
+    keys: BTreeMap<String, Zeroizing<String>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestKeyWire {
+    purpose: RequestPurpose,
+    version: u32,
+    key: Zeroizing<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EdgeSecretsWire {
+    format: u32,
+    region: VersionedWire,
+    binding: VersionedWire,
+    route_seal: Zeroizing<String>,
+    edge_request: RequestKeyWire,
+    origin_push: RequestKeyWire,
+    scanner_public: BTreeMap<String, String>,
+    session_public: BTreeMap<String, String>,
+}
+
+impl EdgeSecrets {
+    /// The edge's subset of the origin's keys.
+    pub fn from_origin_keys(keys: &OriginKeys) -> Self {
+        Self {
+            region: keys.region.clone(),
+            binding: keys.binding.clone(),
+            route_seal: keys.route_seal.clone(),
+            edge_request: keys.edge_request.clone(),
+            origin_push: keys.origin_push.clone(),
+            credentials: keys.credentials.verifier(),
+        }
+    }
+
+    /// One line of base64url (JSON inside), for `LASTHOP_EDGE_SECRETS`. Secret; zeroized on drop.
+    pub fn encode(&self) -> Zeroizing<String> {
+        let request = |key: &RequestKey| RequestKeyWire {
+            purpose: key.purpose,
+            version: key.version.0,
+            key: key.secret.to_base64(),
+        };
+        let (scanner_public, session_public) = self.credentials.public_keys_base64();
+        let wire = EdgeSecretsWire {
+            format: 1,
+            region: self.region.0.to_wire(),
+            binding: self.binding.0.to_wire(),
+            route_seal: Zeroizing::new(STANDARD.encode(self.route_seal.0.as_bytes())),
+            edge_request: request(&self.edge_request),
+            origin_push: request(&self.origin_push),
+            scanner_public,
+            session_public,
+        };
+        // Serialising plain maps and strings to JSON cannot fail.
+        let json = Zeroizing::new(serde_json::to_vec(&wire).unwrap_or_default());
+        Zeroizing::new(URL_SAFE_NO_PAD.encode(json.as_slice()))
+    }
+
+    /// Decodes [`EdgeSecrets::encode`]'s output.
+    ///
+    /// # Errors
+    /// [`KeyError::EdgeSecrets`] saying which part is wrong (never echoing it).
+    pub fn decode(text: &str) -> Result<Self, KeyError> {
+        let json = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(text.trim())
+                .map_err(|_| KeyError::EdgeSecrets("not base64url"))?,
+        );
+        let wire: EdgeSecretsWire =
+            serde_json::from_slice(&json).map_err(|_| KeyError::EdgeSecrets("not the expected JSON"))?;
+        if wire.format != 1 {
+            return Err(KeyError::EdgeSecrets("unknown format"));
+        }
+        let request = |wire: &RequestKeyWire, expected: RequestPurpose| {
+            if wire.purpose != expected {
+                return Err(KeyError::EdgeSecrets("request key purpose mismatch"));
+            }
+            Ok(RequestKey {
+                purpose: wire.purpose,
+                version: KeyVersion(wire.version),
+                secret: Secret32::from_base64(&wire.key).ok_or(KeyError::EdgeSecrets("bad request key"))?,
+            })
+        };
+        let route_seal = Secret32::from_base64(&wire.route_seal)
+            .ok_or(KeyError::EdgeSecrets("bad route seal key"))?;
+        Ok(Self {
+            region: RegionKeys(VersionedKeys::from_wire(&wire.region)?),
+            binding: BindingKeys(VersionedKeys::from_wire(&wire.binding)?),
+            route_seal: RouteSealKey(SealingKey::from_bytes(*route_seal.bytes())),
+            edge_request: request(&wire.edge_request, RequestPurpose::EdgeRequest)?,
+            origin_push: request(&wire.origin_push, RequestPurpose::OriginPush)?,
+            credentials: CredentialVerifier::from_public_keys_base64(
+                &wire.scanner_public,
+                &wire.session_public,
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn ring() -> MasterKeyRing {
+        MasterKeyRing::generate(&mut StdRng::seed_from_u64(42))
+    }
+
+    #[test]
+    fn key_ring_text_round_trips_and_highest_version_is_current() {
+        let mut ring = ring();
+        assert_eq!(ring.current(), KeyVersion(1));
+        assert_eq!(ring.rotate(&mut StdRng::seed_from_u64(1)), KeyVersion(2));
+        let parsed = MasterKeyRing::parse(&ring.to_text()).unwrap();
+        assert_eq!(parsed.current(), KeyVersion(2));
+        assert_eq!(parsed.versions().count(), 2);
+        assert_eq!(parsed.to_text(), ring.to_text());
+    }
+
+    #[test]
+    fn key_ring_parse_names_the_bad_line_without_echoing_it() {
+        let good = ring().to_text();
+        let text = format!("# comment\n{}\n7:c2hvcnQ=\n", good.trim());
+        let err = MasterKeyRing::parse(&text).unwrap_err();
+        assert_eq!(err, KeyError::MalformedLine { line: 3 });
+        assert!(!err.to_string().contains("c2hvcnQ"));
+        assert_eq!(MasterKeyRing::parse("\n# only comments\n").unwrap_err(), KeyError::Empty);
+        let dup = format!("{}{}", good.as_str(), good.as_str());
+        assert_eq!(MasterKeyRing::parse(&dup).unwrap_err(), KeyError::DuplicateVersion { line: 2 });
+    }
+
+    #[test]
+    fn secrets_print_redacted() {
+        let keys = OriginKeys::derive(&ring());
+        let debug = format!("{keys:?} {:?}", ring());
+        assert!(debug.contains("[redacted]"));
+        let master_b64 = ring().to_text().split(':').nth(1).unwrap().trim().to_owned();
+        assert!(!debug.contains(&master_b64));
+    }
+
+    #[test]
+    fn purposes_derive_different_keys_and_derivation_is_deterministic() {
+        let ring = ring();
+        let a = ring.derive(purpose::REGION_TOKEN, KeyVersion(1)).unwrap();
+        let b = ring.derive(purpose::BUYER_BINDING, KeyVersion(1)).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a, ring.derive(purpose::REGION_TOKEN, KeyVersion(1)).unwrap());
+        assert!(ring.derive(purpose::REGION_TOKEN, KeyVersion(9)).is_none());
+    }
+
+    #[test]
+    fn edge_secrets_round_trip_and_hold_no_master_or_vault_key() {
+        let ring = ring();
+        let origin = OriginKeys::derive(&ring);
+        let edge = EdgeSecrets::from_origin_keys(&origin);
+        let encoded = edge.encode();
+        let decoded = EdgeSecrets::decode(&encoded).unwrap();
+        assert_eq!(decoded.encode(), encoded);
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded.as_str()).unwrap()).unwrap();
+        let master = ring.keys.values().next().unwrap().to_base64();
+        let vault = STANDARD.encode(origin.vault.keys.values().next().unwrap().as_bytes());
+        let blind = origin.blind_index.0.to_base64();
+        for secret in [master.as_str(), vault.as_str(), blind.as_str()] {
+            assert!(!json.contains(secret));
+        }
+        assert!(EdgeSecrets::decode("not-secrets").is_err());
+    }
+
+    #[test]
+    fn vault_records_are_bound_to_record_id_and_version() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let keys = OriginKeys::derive(&ring());
+        let (version, sealed) = keys.vault.seal_record("a_1", b"street", &mut rng);
+        assert_eq!(keys.vault.open_record(version, "a_1", &sealed).unwrap(), b"street");
+        assert!(keys.vault.open_record(version, "a_2", &sealed).is_err());
+        assert!(keys.vault.open_record(KeyVersion(2), "a_1", &sealed).is_err());
+    }
+
+    #[test]
+    fn blind_index_is_deterministic_and_keyed() {
+        let a = OriginKeys::derive(&ring());
+        let b = OriginKeys::derive(&MasterKeyRing::generate(&mut StdRng::seed_from_u64(5)));
+        assert_eq!(a.blind_index.index("x"), a.blind_index.index("x"));
+        assert_ne!(a.blind_index.index("x"), a.blind_index.index("y"));
+        assert_ne!(a.blind_index.index("x"), b.blind_index.index("x"));
+    }
+}
