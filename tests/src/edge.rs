@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::group::ProcessGroup;
@@ -27,6 +29,9 @@ pub struct EdgeOptions {
     pub vars: Vec<(String, String)>,
     /// How long to wait for `/healthz` (workerd compiles the wasm on start).
     pub startup_timeout: Duration,
+    /// When set and raised (e.g. by a signal handler), waiting for readiness stops early with
+    /// [`LaunchError::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl EdgeOptions {
@@ -44,6 +49,7 @@ impl EdgeOptions {
             edge_secrets_line: edge_secrets_line.into(),
             vars: Vec::new(),
             startup_timeout: crate::startup_timeout(),
+            cancel: None,
         }
     }
 }
@@ -159,6 +165,13 @@ impl EdgeProcess {
         self.group.as_ref().map(ProcessGroup::pid)
     }
 
+    /// Whether `wrangler dev` is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.group
+            .as_mut()
+            .is_some_and(|g| g.exit_status().is_none())
+    }
+
     /// Stop wrangler and workerd (SIGTERM to the group, SIGKILL after a grace period).
     /// Idempotent.
     pub fn stop(&mut self) {
@@ -208,6 +221,7 @@ impl EdgeProcess {
             &format!("{}/healthz", self.url()),
             &log,
             self.options.startup_timeout,
+            self.options.cancel.as_deref(),
         )?;
         self.group = Some(group);
         Ok(())

@@ -3,6 +3,7 @@
 //! Replies of any status come back as a [`Reply`]: a 4xx from the contract is something to
 //! assert on, not an error. Only failures below HTTP (refused connection, timeout) are errors.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -181,6 +182,7 @@ pub(crate) fn wait_until_healthy(
     url: &str,
     log: &std::path::Path,
     timeout: Duration,
+    cancel: Option<&AtomicBool>,
 ) -> Result<(), LaunchError> {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(5))
@@ -189,6 +191,9 @@ pub(crate) fn wait_until_healthy(
     loop {
         if let Some(status) = group.exit_status() {
             return Err(group.exited_error(status));
+        }
+        if cancel.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            return Err(LaunchError::Cancelled(name.to_string()));
         }
         let last = match agent.get(url).call() {
             Ok(r) if r.status() == 200 => return Ok(()),

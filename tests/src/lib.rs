@@ -101,6 +101,9 @@ pub enum LaunchError {
         /// URL, time waited, last probe result, log file and its last lines.
         detail: String,
     },
+    /// Startup was abandoned because the cancel flag was raised (Ctrl-C in `xtask dev`).
+    #[error("{0} startup cancelled")]
+    Cancelled(String),
     /// The repository is not laid out as expected (missing wrangler.toml, Worker not built, ...).
     #[error("{0}")]
     Layout(String),

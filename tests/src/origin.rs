@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::group::ProcessGroup;
@@ -26,6 +28,9 @@ pub struct OriginOptions {
     pub args: Vec<String>,
     /// How long to wait for `/healthz`.
     pub startup_timeout: Duration,
+    /// When set and raised (e.g. by a signal handler), waiting for readiness stops early with
+    /// [`LaunchError::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl OriginOptions {
@@ -39,6 +44,7 @@ impl OriginOptions {
             env: Vec::new(),
             args: Vec::new(),
             startup_timeout: crate::startup_timeout(),
+            cancel: None,
         }
     }
 }
@@ -241,6 +247,7 @@ impl OriginProcess {
             &format!("{}/healthz", self.url()),
             &log,
             self.options.startup_timeout,
+            self.options.cancel.as_deref(),
         )?;
         self.group = Some(group);
         Ok(())

@@ -1,6 +1,8 @@
 //! Origin and edge started together and wired to each other.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{free_port, EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess};
@@ -21,6 +23,8 @@ pub struct StackOptions {
     pub origin_env: Vec<(String, String)>,
     /// Readiness timeout for each service.
     pub startup_timeout: Duration,
+    /// Raised to abandon startup early (see [`crate::OriginOptions::cancel`]).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl StackOptions {
@@ -33,6 +37,7 @@ impl StackOptions {
             edge_vars: Vec::new(),
             origin_env: Vec::new(),
             startup_timeout: crate::startup_timeout(),
+            cancel: None,
         }
     }
 }
@@ -63,6 +68,7 @@ impl Stack {
         origin_options.edge_url = Some(format!("http://127.0.0.1:{edge_port}"));
         origin_options.env = options.origin_env;
         origin_options.startup_timeout = options.startup_timeout;
+        origin_options.cancel.clone_from(&options.cancel);
         let origin = OriginProcess::spawn(origin_options)?;
 
         let mut edge_options = EdgeOptions::new(
@@ -73,6 +79,7 @@ impl Stack {
         edge_options.port = Some(edge_port);
         edge_options.vars = options.edge_vars;
         edge_options.startup_timeout = options.startup_timeout;
+        edge_options.cancel = options.cancel;
         let edge = EdgeProcess::spawn(edge_options)?;
         Ok(Self { edge, origin })
     }

@@ -1,2 +1,97 @@
-//! cargo xtask (in progress).
-fn main() {}
+//! `cargo xtask`: the project's own commands, so a fresh machine with only Rust and Node.js
+//! can develop and test lasthop.
+//!
+//! - `cargo xtask setup` — install what is missing (wasm32 target, `worker-build`,
+//!   `wasm-bindgen-cli` matching Cargo.lock, `npm ci`, PostgreSQL server binaries for the
+//!   origin's tests); prints what it installs and skips what is already right.
+//! - `cargo xtask build-edge` — build the Worker with `worker-build --release` and print its wasm
+//!   size, raw and gzip-compressed.
+//! - `cargo xtask dev` — setup, build the Worker, start the origin on SQLite under
+//!   `.lasthop/dev/` and `wrangler dev` for the edge; write `.lasthop/dev.json` once both answer.
+//!   Ctrl-C or SIGTERM stops both, with everything they spawned.
+//! - `cargo xtask test` — setup, fmt, clippy (host and wasm32), wasm32 check of the core, the
+//!   Worker's release build, all tests including end to end; each phase timed.
+//! - `cargo xtask bench` — run the benchmarks that exist and name the ones that do not.
+//!
+//! Opt-out: `LASTHOP_SKIP_POSTGRES=1` skips installing PostgreSQL (the origin's PostgreSQL tests
+//! then skip themselves).
+//!
+//! # Layout
+//! - `setup`: detecting and installing tools; `Tools` says where they are.
+//! - `edge`: the Worker build and its size report.
+//! - `dev`: the development stack and its signal handling.
+//! - `check`: `cargo xtask test`, phase by phase.
+//! - `bench`: the benchmark runner.
+//! - `cmd`: running child commands with a printed command line, and timing phases.
+
+// Tests may unwrap: a panic there is the failure report.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod bench;
+mod check;
+mod cmd;
+mod dev;
+mod edge;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// lasthop's development commands.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install what is missing: wasm32 target, worker-build, wasm-bindgen-cli, npm tools, PostgreSQL.
+    Setup,
+    /// Build the Worker (release) and print its wasm size, raw and gzip-compressed.
+    BuildEdge,
+    /// Run the origin and the edge locally until Ctrl-C or SIGTERM.
+    Dev(dev::DevArgs),
+    /// Everything CI checks: fmt, clippy, wasm32 checks, the Worker build, all tests.
+    Test,
+    /// Run the benchmarks that exist.
+    Bench,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let root = repo_root()?;
+    match cli.command {
+        Command::Setup => {
+            setup::run(&root, setup::Needs::Everything)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BuildEdge => {
+            let tools = setup::run(&root, setup::Needs::WorkerBuild)?;
+            edge::build(&root, &tools)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev(args) => dev::run(&root, args),
+        Command::Test => check::run(&root),
+        Command::Bench => bench::run(&root),
+    }
+}
+
+/// The repository root, where every command runs: the parent of this crate's manifest dir.
+fn repo_root() -> anyhow::Result<PathBuf> {
+    let root = lasthop_e2e::Workspace::locate().context("locating the lasthop repository")?;
+    Ok(root.root().to_path_buf())
+}

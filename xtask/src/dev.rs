@@ -1,0 +1,122 @@
+//! `cargo xtask dev`: the origin and the edge on this machine until Ctrl-C or SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use lasthop_e2e::{LaunchError, Stack, StackOptions};
+
+use crate::{edge, setup};
+
+/// Flags of `cargo xtask dev`.
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// Port of the edge (`wrangler dev`).
+    #[arg(long, default_value_t = 8787)]
+    edge_port: u16,
+    /// Port of the origin.
+    #[arg(long, default_value_t = 8080)]
+    origin_port: u16,
+    /// Origin SQLite files, development keys, `.dev.vars` and the edge's local storage.
+    #[arg(long, default_value = ".lasthop/dev")]
+    state_dir: PathBuf,
+    /// Where to write the URLs and ops token once both answer
+    /// [default: `dev.json` next to the state dir, i.e. `.lasthop/dev.json`].
+    #[arg(long)]
+    dev_json: Option<PathBuf>,
+}
+
+/// Set up, build the Worker, start both services, write dev.json, then wait for a signal.
+pub fn run(root: &Path, args: DevArgs) -> anyhow::Result<ExitCode> {
+    // Registered first so that a Ctrl-C during the build or startup also stops what started
+    // instead of killing xtask and orphaning the children.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing the SIGINT/SIGTERM handler")?;
+    }
+
+    let tools = setup::run(root, setup::Needs::WorkerBuild)?;
+    edge::build(root, &tools)?;
+    if stop.load(Ordering::SeqCst) {
+        println!("dev: stopped before starting the services");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let state_dir = root.join(&args.state_dir);
+    let dev_json = match args.dev_json {
+        Some(path) => root.join(path),
+        None => state_dir.parent().unwrap_or(root).join("dev.json"),
+    };
+    let mut options = StackOptions::new(&state_dir);
+    options.edge_port = Some(args.edge_port);
+    options.origin_port = Some(args.origin_port);
+    options.cancel = Some(Arc::clone(&stop));
+    println!(
+        "dev: starting origin on :{} and edge on :{} (state in {})",
+        args.origin_port,
+        args.edge_port,
+        state_dir.display()
+    );
+    let mut stack = match Stack::spawn(options) {
+        Ok(stack) => stack,
+        Err(LaunchError::Cancelled(_)) => {
+            println!("dev: stopped during startup");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e).context("starting the development stack"),
+    };
+
+    let info = serde_json::json!({
+        "edge_url": stack.edge.url(),
+        "origin_url": stack.origin.url(),
+        "ops_token": stack.origin.ops_token()?,
+        "edge_state_dir": stack.edge.persist_dir(),
+    });
+    let text = serde_json::to_string_pretty(&info)?;
+    if let Some(parent) = dev_json.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(&dev_json, format!("{text}\n"))
+        .with_context(|| format!("writing {}", dev_json.display()))?;
+    println!(
+        "dev: both services answer /healthz; wrote {}:",
+        dev_json.display()
+    );
+    println!("{text}");
+    println!(
+        "dev: logs in {} and {}; Ctrl-C stops both",
+        stack.origin.log_path().display(),
+        stack.edge.log_path().display()
+    );
+
+    let outcome = loop {
+        if stop.load(Ordering::SeqCst) {
+            break Ok(ExitCode::SUCCESS);
+        }
+        if !stack.origin.is_running() {
+            break Err(anyhow::anyhow!(
+                "the origin exited; last lines of {}:\n{}",
+                stack.origin.log_path().display(),
+                lasthop_e2e::log_tail(&stack.origin.log_path(), 30)
+            ));
+        }
+        if !stack.edge.is_running() {
+            break Err(anyhow::anyhow!(
+                "wrangler dev exited; last lines of {}:\n{}",
+                stack.edge.log_path().display(),
+                lasthop_e2e::log_tail(&stack.edge.log_path(), 30)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    println!("dev: stopping the edge and the origin");
+    stack.stop();
+    // Nothing is removed: keys, databases, edge storage and dev.json stay for the next run.
+    println!("dev: stopped");
+    outcome
+}
