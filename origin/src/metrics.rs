@@ -1,0 +1,65 @@
+//! Prometheus metrics, held in the application state (no global recorder, so tests can
+//! build many apps side by side). Labels are route templates and outcomes, never ids.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Labels of one answered request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method.
+    pub method: String,
+    /// The matched route template, e.g. `/v1/ops/scanners/{scanner_id}`.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of one release attempt.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReleaseLabels {
+    /// `released` or the error code.
+    pub outcome: String,
+}
+
+/// The origin's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Request latency in seconds by route.
+    pub latency: Family<RequestLabels, Histogram>,
+    /// Release attempts by outcome.
+    pub releases: Family<ReleaseLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("lasthop_origin");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_1, 2.0, 16))
+        });
+        let releases = Family::<ReleaseLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
+        registry.register("releases", "Release attempts by outcome", releases.clone());
+        Self { registry, requests, latency, releases }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; an encoding error would be a bug in a metric type.
+        if encode(&mut out, &self.registry).is_err() {
+            tracing::error!("metrics encoding failed");
+        }
+        out
+    }
+}

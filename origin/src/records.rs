@@ -1,0 +1,98 @@
+//! Vault records in the clear (only ever in memory) and their sealing. The associated
+//! data of every ciphertext is (record id, key version), via the core's `VaultKeys`, so a
+//! ciphertext copied onto another record id fails to open.
+
+use lasthop_core::keys::{KeyVersion, VaultKeys};
+use lasthop_core::time::Timestamp;
+use rand::rngs::OsRng;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::store::SealedRecord;
+
+/// Who registered or last changed a record, through which channel, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// `buyer` (through the shop), `ops` (an operator) …
+    pub channel: String,
+    /// The acting id (`b_…`) or `ops`.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// An address record's plaintext.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressPlain {
+    /// ISO country code, e.g. `CN`.
+    pub country: String,
+    /// Region codes from province down to the delivery region.
+    pub region_path: Vec<String>,
+    /// Street line.
+    pub line: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// First registration.
+    pub registered: Provenance,
+    /// Last change.
+    pub modified: Provenance,
+}
+
+impl AddressPlain {
+    /// The delivery region: the last code of the path.
+    pub fn delivery_code(&self) -> Option<&str> {
+        self.region_path.last().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for AddressPlain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressPlain([redacted])")
+    }
+}
+
+/// A contact record's plaintext: a buyer's name and phone, or a seller's name.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPlain {
+    /// Name.
+    pub name: String,
+    /// Phone (buyers only).
+    pub phone: Option<String>,
+    /// First registration.
+    pub registered: Provenance,
+    /// Last change.
+    pub modified: Provenance,
+}
+
+impl std::fmt::Debug for ContactPlain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContactPlain([redacted])")
+    }
+}
+
+/// A sealed record could not be opened or parsed: wrong key, tampering, or a record moved
+/// to another id.
+#[derive(Debug, thiserror::Error)]
+#[error("a vault record could not be opened")]
+pub struct RecordError;
+
+/// Seals a record under the current vault key with `record_id` in the associated data.
+pub fn seal<T: Serialize>(keys: &VaultKeys, record_id: &str, plain: &T) -> SealedRecord {
+    // Serialising these plain structs of strings cannot fail.
+    let json = Zeroizing::new(serde_json::to_vec(plain).unwrap_or_default());
+    let (version, ciphertext) = keys.seal_record(record_id, &json, &mut OsRng);
+    SealedRecord { key_version: i64::from(version.0), ciphertext }
+}
+
+/// Opens a record sealed by [`seal`] for the same `record_id`.
+///
+/// # Errors
+/// [`RecordError`] when the version is unknown, the id differs or the bytes were altered.
+pub fn open<T: DeserializeOwned>(keys: &VaultKeys, record_id: &str, sealed: &SealedRecord) -> Result<T, RecordError> {
+    let version = u32::try_from(sealed.key_version).map_err(|_| RecordError)?;
+    let json = Zeroizing::new(
+        keys.open_record(KeyVersion(version), record_id, &sealed.ciphertext).map_err(|_| RecordError)?,
+    );
+    serde_json::from_slice(&json).map_err(|_| RecordError)
+}

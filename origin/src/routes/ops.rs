@@ -1,0 +1,179 @@
+//! The ops API (`/v1/ops/*`, ops bearer token): hubs, scanners, audit, address renumbering.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lasthop_core::credential::{ScannerClaims, ScannerRole};
+use lasthop_core::ids::{AddressId, HubId, OrderId, ScannerId};
+use lasthop_core::region::{Directory, HubLevel, RegionCode};
+use lasthop_core::time::Timestamp;
+use rand::rngs::OsRng;
+
+use crate::error::ApiError;
+use crate::extract::{Json, Ops};
+use crate::records::{self, AddressPlain, Provenance};
+use crate::routes::dto::{
+    AddressRotated, AuditEntry, AuditList, AuditQuery, CreateHub, HubCreated, IssueScanner, ScannerIssued,
+};
+use crate::startup::no_store;
+use crate::state::AppState;
+use crate::store::{HubRow, ScannerRow};
+
+/// Longest accepted hub name.
+const MAX_HUB_NAME: usize = 100;
+
+/// Registers a distribution centre.
+#[utoipa::path(post, path = "/v1/ops/hubs", tag = "ops", security(("ops_token" = [])),
+    request_body = CreateHub,
+    responses((status = 201, body = HubCreated), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn create_hub(_: Ops, State(state): State<AppState>, Json(body): Json<CreateHub>) -> Result<Response, ApiError> {
+    let level = HubLevel::parse(&body.level).map_err(|_| ApiError::invalid("level", "must be `district` or `city`"))?;
+    let code = RegionCode::parse(&body.code).map_err(|e| ApiError::invalid("code", e))?;
+    let region = Directory::china().hub_region(level, code).map_err(|e| ApiError::invalid("code", e))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_HUB_NAME {
+        return Err(ApiError::invalid("name", format!("must be 1 to {MAX_HUB_NAME} characters")));
+    }
+    let hub_id = HubId::generate(&mut OsRng);
+    let row = HubRow {
+        hub_id: hub_id.to_string(),
+        level: region.level().as_str().to_owned(),
+        code: region.code().to_string(),
+        name: name.to_owned(),
+    };
+    state.stores().directory.insert_hub(&row, state.now().unix_millis()).await?;
+    Ok((StatusCode::CREATED, axum::Json(HubCreated { hub_id: row.hub_id })).into_response())
+}
+
+/// Issues a scanner credential bound to one hub and role.
+#[utoipa::path(post, path = "/v1/ops/scanners", tag = "ops", security(("ops_token" = [])),
+    request_body = IssueScanner,
+    responses((status = 201, body = ScannerIssued), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn issue_scanner(
+    _: Ops,
+    State(state): State<AppState>,
+    Json(body): Json<IssueScanner>,
+) -> Result<Response, ApiError> {
+    let hub_id = HubId::parse(&body.hub_id).map_err(|e| ApiError::invalid("hub_id", e))?;
+    let role = match body.role.as_str() {
+        "pickup" => ScannerRole::Pickup,
+        "hub" => ScannerRole::Hub,
+        _ => return Err(ApiError::invalid("role", "must be `pickup` or `hub`")),
+    };
+    let hub = state.stores().directory.hub(hub_id.as_str()).await?.ok_or(ApiError::NotFound("no such hub"))?;
+    let region = hub_region(&hub)?;
+    let now = state.now();
+    let ttl = i64::try_from(state.scanner_ttl().as_secs()).unwrap_or(i64::MAX);
+    let expires_at = now.plus_seconds(ttl);
+    let scanner_id = ScannerId::generate(&mut OsRng);
+    let token = state.keys().credentials.issue_scanner(&ScannerClaims {
+        scanner_id: scanner_id.clone(),
+        hub_id,
+        hub: region,
+        role,
+        expires_at,
+    });
+    let row = ScannerRow {
+        scanner_id: scanner_id.to_string(),
+        hub_id: hub.hub_id,
+        role: role.as_str().to_owned(),
+        expires_at: expires_at.unix_millis(),
+        revoked_at: None,
+    };
+    state.stores().directory.insert_scanner(&row, now.unix_millis()).await?;
+    let body = ScannerIssued { scanner_id: row.scanner_id, token };
+    Ok(no_store((StatusCode::CREATED, axum::Json(body)).into_response()))
+}
+
+/// The region of a stored hub. Rows are written only after parsing, so failure means a
+/// damaged store.
+pub(crate) fn hub_region(hub: &HubRow) -> Result<lasthop_core::region::HubRegion, ApiError> {
+    let level = HubLevel::parse(&hub.level).map_err(|_| ApiError::Internal)?;
+    let code = RegionCode::parse(&hub.code).map_err(|_| ApiError::Internal)?;
+    Directory::china().hub_region(level, code).map_err(|_| ApiError::Internal)
+}
+
+/// Revokes a scanner: releases are refused from now on and the edge is told.
+#[utoipa::path(delete, path = "/v1/ops/scanners/{scanner_id}", tag = "ops", security(("ops_token" = [])),
+    params(("scanner_id" = String, Path, description = "`sc_…`")),
+    responses((status = 204, description = "Revoked"), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn revoke_scanner(
+    _: Ops,
+    State(state): State<AppState>,
+    Path(scanner_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let scanner_id = ScannerId::parse(&scanner_id).map_err(|e| ApiError::invalid("scanner_id", e))?;
+    if state.stores().directory.revoke_scanner(scanner_id.as_str(), state.now().unix_millis()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("no such scanner"))
+    }
+}
+
+/// The audit trail of an order's releases.
+#[utoipa::path(get, path = "/v1/ops/audit", tag = "ops", security(("ops_token" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditList), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn audit(
+    _: Ops,
+    State(state): State<AppState>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::invalid("order_id", "is required as a query parameter"))?;
+    let order_id = query.order_id.ok_or_else(|| ApiError::invalid("order_id", "is required as a query parameter"))?;
+    let order_id = OrderId::parse(&order_id).map_err(|e| ApiError::invalid("order_id", e))?;
+    let rows = state.stores().directory.audit_for_order(order_id.as_str()).await?;
+    let releases = rows
+        .into_iter()
+        .map(|row| AuditEntry {
+            release_id: row.release_id,
+            order_id: row.order_id,
+            hub_id: row.hub_id,
+            scanner_id: row.scanner_id,
+            at: Timestamp::from_unix_millis(row.at).to_rfc3339(),
+        })
+        .collect();
+    Ok(axum::Json(AuditList { releases }).into_response())
+}
+
+/// Gives an address a new number: the record is re-sealed under the new id, buyers' links
+/// and open orders move to it, and the old number stops existing.
+#[utoipa::path(post, path = "/v1/ops/addresses/{address_id}/rotate", tag = "ops", security(("ops_token" = [])),
+    params(("address_id" = String, Path, description = "`a_…`")),
+    responses((status = 200, body = AddressRotated), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn rotate_address(
+    _: Ops,
+    State(state): State<AppState>,
+    Path(address_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let old = AddressId::parse(&address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let vault = &state.stores().vault;
+    let sealed = vault.address(old.as_str()).await?.ok_or(ApiError::NotFound("no such address"))?;
+    let mut plain: AddressPlain =
+        records::open(&state.keys().vault, old.as_str(), &sealed).map_err(|_| ApiError::Internal)?;
+    plain.modified = Provenance { channel: "ops".to_owned(), by: "ops".to_owned(), at: state.now() };
+    let new = AddressId::generate(&mut OsRng);
+    let resealed = records::seal(&state.keys().vault, new.as_str(), &plain);
+    // The two stores cannot share a transaction. The vault moves first; should the
+    // directory step then fail, links point at a number without a record, which fails
+    // closed (nothing is released). Both numbers are logged (they are not personal data)
+    // so an operator can finish the move.
+    if !vault.renumber_address(old.as_str(), new.as_str(), &resealed).await? {
+        return Err(ApiError::NotFound("no such address"));
+    }
+    if let Err(err) = state.stores().directory.renumber_address(old.as_str(), new.as_str()).await {
+        tracing::error!(old = %old, new = %new, "address renumbered in the vault but not in the directory");
+        return Err(err.into());
+    }
+    Ok(axum::Json(AddressRotated { address_id: new.to_string() }).into_response())
+}

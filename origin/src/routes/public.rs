@@ -1,0 +1,43 @@
+//! Unauthenticated endpoints: health, metrics and the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Health: 200 when both stores answer.
+#[utoipa::path(get, path = "/healthz", tag = "public",
+    responses((status = 200, description = "Serving", body = crate::routes::dto::Health),
+              (status = 503, description = "A store is down", body = crate::error::ErrorBody)))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    if state.stores().healthy().await {
+        axum::Json(crate::routes::dto::Health { status: "ok".to_owned() }).into_response()
+    } else {
+        ApiError::Unavailable("a store is unavailable").into_response()
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "public",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+/// This service's OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", tag = "public",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document_json(),
+    )
+        .into_response()
+}

@@ -1,0 +1,173 @@
+//! Building the router and running the server: [`app`] for in-process tests (tower
+//! `oneshot`), [`Application::build`] to bind a socket (port 0 in tests) and serve.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use lasthop_core::keys::{MasterKeyRing, OriginKeys};
+use crate::metrics::RequestLabels;
+use crate::state::{AppState, Clock, StateParts};
+use crate::store::Stores;
+use crate::{outbox, routes};
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole HTTP surface with its middleware.
+pub fn app(state: AppState) -> Router {
+    routes::router(state.clone())
+        .layer(middleware::from_fn_with_state(state, observe))
+        .layer(middleware::from_fn(contract_errors))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            // The panic payload may hold anything; it is neither logged nor returned.
+            tracing::error!("a handler panicked");
+            ApiError::Internal.into_response()
+        }))
+}
+
+/// Logs one line per request (method, route template, status, latency; never bodies or
+/// paths with ids) and counts it.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(%method, %route, status, latency_us = elapsed.as_micros() as u64, "request");
+    let labels = RequestLabels { method, route, status };
+    state.metrics().requests.get_or_create(&labels).inc();
+    state.metrics().latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    response
+}
+
+/// Turns the framework's own plain-text rejections (unknown route, wrong method, body
+/// too large before a handler ran) into the contract's JSON errors.
+async fn contract_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || response.status().is_success() || response.status().is_redirection() {
+        return response;
+    }
+    match response.status() {
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such resource").into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let mut r = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(crate::error::ErrorBody {
+                error: "method_not_allowed".to_owned(),
+                message: "this method is not allowed on this path".to_owned(),
+            }))
+                .into_response();
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                r.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            r
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::InvalidInput("the request could not be read".to_owned()).into_response()
+        }
+        _ => response,
+    }
+}
+
+/// Marks a response as never to be cached (it carries personal data).
+pub fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A bound, ready-to-run origin.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    port: u16,
+}
+
+impl Application {
+    /// Opens and migrates the stores, derives the keys, binds the listen address and starts
+    /// the background tasks (revocation outbox, nonce pruning).
+    ///
+    /// # Errors
+    /// When the key ring is invalid, a store cannot be opened or the address cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::default()).await
+    }
+
+    /// [`Application::build`] with an injected clock.
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let ring = MasterKeyRing::parse(settings.master_keys.expose())
+            .map_err(|e| anyhow::anyhow!("reading the master key ring: {e}"))?;
+        let keys = OriginKeys::derive(&ring);
+        let stores = Stores::open(settings.directory_url.expose(), settings.vault_url.expose()).await?;
+        stores.directory.ensure_platforms(&settings.platforms).await.context("registering platforms")?;
+        let state = AppState::new(StateParts {
+            stores,
+            keys,
+            ops_token: settings.ops_token.clone(),
+            platforms: settings.platforms.clone(),
+            release_ttl: settings.release_ttl,
+            scanner_ttl: settings.scanner_ttl,
+            clock,
+        });
+        let listener = TcpListener::bind(settings.listen).await.context("binding the listen address")?;
+        let port = listener.local_addr()?.port();
+        outbox::spawn(state.clone(), settings.edge_url.clone(), settings.outbox_interval);
+        spawn_nonce_pruning(state.clone());
+        Ok(Self { listener, router: app(state.clone()), state, port })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The state (for tests that inspect stores).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(port = self.port, "origin listening");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Forgets edge nonces older than the signature window every minute.
+fn spawn_nonce_pruning(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let cutoff = state.now().unix_millis() - 2 * crate::auth::SIGNATURE_WINDOW_SECONDS * 1000;
+            if let Err(err) = state.stores().directory.prune_nonces(cutoff).await {
+                tracing::warn!(error = %err, "pruning edge nonces failed");
+            }
+        }
+    });
+}

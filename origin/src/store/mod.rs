@@ -1,0 +1,188 @@
+//! The two stores behind the origin: the directory (ids, orders, hubs, audit) and the
+//! vault (sealed personal data). Each has its own pool, its own credentials and its own
+//! migrations, per backend.
+//!
+//! Both backends go through `sqlx::Any` with `$n` placeholders, which SQLite and
+//! PostgreSQL both accept; only the migrations differ. Columns use the types `Any`
+//! carries on both (`TEXT`, `BIGINT`, bytes), with times as unix milliseconds.
+//! `sqlx::Error` never leaves this module: it is logged here (without values) and turned
+//! into a [`StoreError`].
+
+mod directory;
+mod vault;
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::AnyPool;
+
+pub use directory::{
+    AuditRow, BuyerRow, Directory, HubRow, NewOrder, OrderRow, ReleaseRow, ScannerRow, SellerRow,
+};
+pub use vault::{SealedRecord, Vault};
+
+static DIRECTORY_SQLITE: Migrator = sqlx::migrate!("migrations/directory/sqlite");
+static DIRECTORY_POSTGRES: Migrator = sqlx::migrate!("migrations/directory/postgres");
+static VAULT_SQLITE: Migrator = sqlx::migrate!("migrations/vault/sqlite");
+static VAULT_POSTGRES: Migrator = sqlx::migrate!("migrations/vault/postgres");
+
+/// Why a store call failed. Deliberately coarse: callers decide on these, never on SQL.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key already exists (mapped from the driver's unique violation).
+    #[error("the record already exists")]
+    Conflict,
+    /// The database could not be reached or refused the statement.
+    #[error("the store is unavailable")]
+    Unavailable,
+    /// A stored value could not be read back (a bug or tampering, never user input).
+    #[error("a stored record is unreadable")]
+    Corrupt,
+}
+
+impl StoreError {
+    /// Classifies a driver error, logging what kind it was but never the statement's values.
+    pub(crate) fn from_sqlx(err: sqlx::Error) -> Self {
+        if let Some(db) = err.as_database_error() {
+            if db.is_unique_violation() {
+                return Self::Conflict;
+            }
+            // The driver's message names constraints and tables, never bound values.
+            tracing::error!(code = ?db.code(), message = %db.message(), "database refused a statement");
+            return Self::Unavailable;
+        }
+        match err {
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+                tracing::error!(error = %err, "stored value could not be decoded");
+                Self::Corrupt
+            }
+            other => {
+                tracing::error!(error = %other, "store unavailable");
+                Self::Unavailable
+            }
+        }
+    }
+}
+
+/// Which database engine a URL points at; migrations differ per engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file (created if missing, WAL journal).
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+}
+
+impl Backend {
+    /// Recognises the backend from a connection URL's scheme.
+    ///
+    /// # Errors
+    /// [`UnsupportedUrl`] for any other scheme.
+    pub fn of_url(url: &str) -> Result<Self, UnsupportedUrl> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(UnsupportedUrl)
+        }
+    }
+}
+
+/// A database URL with neither `sqlite:` nor `postgres://`. Never echoes the URL, which may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[error("a database URL must start with sqlite: or postgres://")]
+pub struct UnsupportedUrl;
+
+/// Opening a store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL names no supported backend.
+    #[error(transparent)]
+    Url(#[from] UnsupportedUrl),
+    /// Connecting failed (the message has no credentials: sqlx does not print URLs).
+    #[error("could not connect to the {store} store: {source}")]
+    Connect {
+        /// `directory` or `vault`.
+        store: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// Running migrations failed.
+    #[error("could not migrate the {store} store: {source}")]
+    Migrate {
+        /// `directory` or `vault`.
+        store: &'static str,
+        /// The migrator's error.
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// Both stores, opened and migrated.
+#[derive(Clone)]
+pub struct Stores {
+    /// Ids, orders, hubs, scanners, releases and their audit.
+    pub directory: Directory,
+    /// Sealed address and contact records.
+    pub vault: Vault,
+}
+
+impl Stores {
+    /// Connects to both stores and brings their schemas up to date.
+    ///
+    /// # Errors
+    /// [`OpenError`] when a URL is unsupported, a connection fails or a migration fails.
+    pub async fn open(directory_url: &str, vault_url: &str) -> Result<Self, OpenError> {
+        let directory = open_pool("directory", directory_url, &DIRECTORY_SQLITE, &DIRECTORY_POSTGRES).await?;
+        let vault = open_pool("vault", vault_url, &VAULT_SQLITE, &VAULT_POSTGRES).await?;
+        Ok(Self { directory: Directory::new(directory), vault: Vault::new(vault) })
+    }
+
+    /// Whether both stores answer a trivial query.
+    pub async fn healthy(&self) -> bool {
+        self.directory.ping().await && self.vault.ping().await
+    }
+}
+
+async fn open_pool(
+    store: &'static str,
+    url: &str,
+    sqlite: &Migrator,
+    postgres: &Migrator,
+) -> Result<AnyPool, OpenError> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+    let backend = Backend::of_url(url)?;
+    let url = match backend {
+        Backend::Sqlite if !url.contains("mode=") => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        }
+        _ => url.to_owned(),
+    };
+    let options = AnyConnectOptions::from_str(&url).map_err(|source| OpenError::Connect { store, source })?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|source| OpenError::Connect { store, source })?;
+    if backend == Backend::Sqlite {
+        // WAL is a property of the file, so setting it once makes every later
+        // connection use it; readers then never block the single writer.
+        sqlx::query("PRAGMA journal_mode=WAL")
+            .execute(&pool)
+            .await
+            .map_err(|source| OpenError::Connect { store, source })?;
+    }
+    let migrator = match backend {
+        Backend::Sqlite => sqlite,
+        Backend::Postgres => postgres,
+    };
+    migrator.run(&pool).await.map_err(|source| OpenError::Migrate { store, source })?;
+    Ok(pool)
+}

@@ -1,0 +1,301 @@
+//! Test harness: an origin on real SQLite files or on fresh PostgreSQL databases, driven
+//! in-process through the router (tower `oneshot`), plus signed-request helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt as _;
+use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
+use lasthop_origin::config::{Secret, Settings};
+use lasthop_origin::startup::{app, Application};
+use lasthop_origin::state::{AppState, Clock};
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+use crate::pg;
+
+/// The ops token of every test app.
+pub const OPS_TOKEN: &str = "test-ops-token-0123456789";
+
+/// Where the stores live, for raw dumps.
+pub enum StoreLocation {
+    /// The folder holding both SQLite files (and their WAL files).
+    Sqlite(PathBuf),
+    /// The two database names and their URLs.
+    Postgres(pg::Databases),
+}
+
+/// A running origin under test.
+pub struct TestApp {
+    /// The router, for oneshot calls.
+    pub router: Router,
+    /// Its state (stores, keys).
+    pub state: AppState,
+    /// The injected clock.
+    pub clock: Clock,
+    /// The keys the edge would hold.
+    pub edge: EdgeSecrets,
+    /// A second, unrelated key set (for forgeries).
+    pub stranger: OriginKeys,
+    /// Where the stores are.
+    pub location: StoreLocation,
+    /// The real socket the application bound.
+    pub addr: SocketAddr,
+    _dir: Option<tempfile::TempDir>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+fn ring_text() -> String {
+    MasterKeyRing::generate(&mut rand::rngs::OsRng).to_text().as_str().to_owned()
+}
+
+/// Settings for a test app on the given store URLs.
+pub fn settings(directory_url: String, vault_url: String, master: &str, edge_url: Option<String>) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        directory_url: Secret::new(directory_url),
+        vault_url: Secret::new(vault_url),
+        master_keys: Secret::new(master),
+        ops_token: Secret::new(OPS_TOKEN),
+        edge_url,
+        platforms: vec!["demo".to_owned(), "other".to_owned()],
+        release_ttl: Duration::from_secs(86_400),
+        scanner_ttl: Duration::from_secs(30 * 86_400),
+        outbox_interval: Duration::from_millis(100),
+    }
+}
+
+impl TestApp {
+    /// An origin on fresh SQLite files.
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with_edge(None).await
+    }
+
+    /// An origin on fresh SQLite files that pushes revocations to `edge_url`.
+    pub async fn sqlite_with_edge(edge_url: Option<String>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let directory = format!("sqlite://{}", dir.path().join("directory.db").display());
+        let vault = format!("sqlite://{}", dir.path().join("vault.db").display());
+        let location = StoreLocation::Sqlite(dir.path().to_path_buf());
+        Self::start(directory, vault, location, Some(dir), edge_url).await
+    }
+
+    /// An origin on fresh PostgreSQL databases, or `None` when Postgres tests are skipped.
+    pub async fn postgres() -> Option<Self> {
+        if !pg::enabled() {
+            return None;
+        }
+        let dbs = pg::cluster().fresh_databases().await;
+        let (directory, vault) = (dbs.directory_url.clone(), dbs.vault_url.clone());
+        Some(Self::start(directory, vault, StoreLocation::Postgres(dbs), None, None).await)
+    }
+
+    async fn start(
+        directory: String,
+        vault: String,
+        location: StoreLocation,
+        dir: Option<tempfile::TempDir>,
+        edge_url: Option<String>,
+    ) -> Self {
+        let master = ring_text();
+        let clock = Clock::default();
+        let application = Application::build_with_clock(settings(directory, vault, &master, edge_url), clock.clone())
+            .await
+            .expect("application builds");
+        let state = application.state().clone();
+        let addr = SocketAddr::from(([127, 0, 0, 1], application.port()));
+        let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(application.run_until(async move {
+            let _ = rx.await;
+        }));
+        let keys = OriginKeys::derive(&MasterKeyRing::parse(&master).expect("ring"));
+        Self {
+            router: app(state.clone()),
+            state,
+            clock,
+            edge: EdgeSecrets::from_origin_keys(&keys),
+            stranger: OriginKeys::derive(&MasterKeyRing::generate(&mut rand::rngs::OsRng)),
+            location,
+            addr,
+            _dir: dir,
+            _shutdown: shutdown,
+        }
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply { status, headers, body }
+    }
+
+    /// An edge-signed internal call, optionally with a user's bearer token.
+    pub async fn internal(&self, method: Method, path: &str, body: Option<&Value>, bearer: Option<&str>) -> Reply {
+        let bytes = body.map(|b| serde_json::to_vec(b).expect("json")).unwrap_or_default();
+        self.send(self.signed_request(method, path, bytes, bearer)).await
+    }
+
+    /// Builds a signed request without sending it.
+    pub fn signed_request(&self, method: Method, path: &str, body: Vec<u8>, bearer: Option<&str>) -> Request<Body> {
+        let mut builder = Request::builder().method(method.clone()).uri(path);
+        for (name, value) in lasthop_origin::signing::sign(&self.edge.edge_request, method.as_str(), path, &body, self.clock.now()) {
+            builder = builder.header(name, value);
+        }
+        if !body.is_empty() {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(token) = bearer {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        builder.body(Body::from(body)).expect("request")
+    }
+
+    /// An ops call with the ops token.
+    pub async fn ops(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {OPS_TOKEN}"));
+        let bytes = match body {
+            Some(b) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                serde_json::to_vec(b).expect("json")
+            }
+            None => Vec::new(),
+        };
+        self.send(builder.body(Body::from(bytes)).expect("request")).await
+    }
+
+    /// Registers a buyer; returns (buyer_id, address_id, token).
+    pub async fn buyer(&self, person: &Person) -> (String, String, String) {
+        let reply = self.internal(Method::POST, "/internal/v1/buyers", Some(&person.registration()), None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        (reply.str("buyer_id"), reply.str("address_id"), reply.str("buyer_token"))
+    }
+
+    /// Registers a seller; returns (seller_id, token).
+    pub async fn seller(&self, name: &str) -> (String, String) {
+        let reply = self
+            .internal(Method::POST, "/internal/v1/sellers", Some(&json!({"platform_id": "demo", "name": name})), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        (reply.str("seller_id"), reply.str("seller_token"))
+    }
+
+    /// Creates an order; returns the whole reply body.
+    pub async fn order(&self, buyer_token: &str, seller_id: &str, address_id: &str) -> Value {
+        let reply = self
+            .internal(
+                Method::POST,
+                "/internal/v1/orders",
+                Some(&json!({"seller_id": seller_id, "address_id": address_id})),
+                Some(buyer_token),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body
+    }
+
+    /// Registers a hub and a scanner for it; returns (hub_id, scanner_id, token).
+    pub async fn hub_scanner(&self, level: &str, code: &str, role: &str) -> (String, String, String) {
+        let hub = self.ops(Method::POST, "/v1/ops/hubs", Some(&json!({"code": code, "level": level, "name": "Test hub"}))).await;
+        assert_eq!(hub.status, StatusCode::CREATED, "{:?}", hub.body);
+        let hub_id = hub.str("hub_id");
+        let scanner = self.ops(Method::POST, "/v1/ops/scanners", Some(&json!({"hub_id": hub_id, "role": role}))).await;
+        assert_eq!(scanner.status, StatusCode::CREATED, "{:?}", scanner.body);
+        (hub_id, scanner.str("scanner_id"), scanner.str("token"))
+    }
+
+    /// Asks for a release.
+    pub async fn release(&self, order_id: &str, scanner_token: &str) -> Reply {
+        let body = json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner_token});
+        self.internal(Method::POST, "/internal/v1/releases", Some(&body), None).await
+    }
+
+    /// Raw bytes of both stores: the SQLite files (with WAL) or `pg_dump` of both databases.
+    pub async fn dump(&self) -> Vec<u8> {
+        match &self.location {
+            StoreLocation::Sqlite(dir) => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(dir).expect("dir") {
+                    bytes.extend(std::fs::read(entry.expect("entry").path()).expect("read"));
+                }
+                bytes
+            }
+            StoreLocation::Postgres(dbs) => {
+                let mut bytes = Vec::new();
+                for url in [&dbs.directory_url, &dbs.vault_url] {
+                    let out = std::process::Command::new(pg::bin("pg_dump")).arg(url).output().expect("pg_dump");
+                    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+                    bytes.extend(out.stdout);
+                }
+                bytes
+            }
+        }
+    }
+}
+
+/// A test buyer with distinctive personal data.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: String,
+    /// Street line.
+    pub line: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Delivery region code.
+    pub region: String,
+}
+
+impl Person {
+    /// A buyer in Beijing, Chaoyang (110105).
+    pub fn new(tag: &str) -> Self {
+        Self {
+            name: format!("Zhang Wei-{tag}"),
+            phone: "+86 139 1234 5678".to_owned(),
+            line: format!("88 Jianguo Road, Unit {tag}"),
+            postal_code: "100020".to_owned(),
+            region: "110105".to_owned(),
+        }
+    }
+
+    /// The address object.
+    pub fn address(&self, label: &str) -> Value {
+        json!({"country": "CN", "region": self.region, "line": self.line, "postal_code": self.postal_code, "label": label})
+    }
+
+    /// The registration body.
+    pub fn registration(&self) -> Value {
+        json!({"platform_id": "demo", "name": self.name, "phone": self.phone, "address": self.address("home")})
+    }
+}
+
+/// An answered request.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// JSON body (or the text as a JSON string).
+    pub body: Value,
+}
+
+impl Reply {
+    /// A string field of the body.
+    pub fn str(&self, field: &str) -> String {
+        self.body[field].as_str().unwrap_or_else(|| panic!("no string `{field}` in {:?}", self.body)).to_owned()
+    }
+
+    /// The contract error code.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("<none>")
+    }
+}
