@@ -1,0 +1,280 @@
+//! Shop endpoints (browsers). Registration, addresses and the buyer's profile pass through to
+//! the origin and leave nothing at the edge; order creation stores the origin's tokenised
+//! record in the order's object; the seller's list, the label and tracking show ids, status and
+//! hops only.
+
+use futures_util::future::join_all;
+use lasthop_core::api::{
+    AddAddressRequest, CreateOrderRequest, CreateOrderResponse, ErrorCode,
+    InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
+    RegisterBuyerRequest, RegisterSellerRequest, SellerOrdersResponse,
+};
+use lasthop_core::credential::{SessionClaims, Subject};
+use lasthop_core::ids::OrderId;
+use lasthop_core::label::render_label_svg;
+use lasthop_core::progress::OrderStatus;
+use worker::{Method, Request, Response, RouteContext};
+
+use crate::config::EdgeConfig;
+use crate::error::EdgeError;
+use crate::http;
+use crate::order_object::{self, OrderCommand, Viewer};
+use crate::origin_client::{OriginClient, OriginReply};
+
+/// `POST /v1/buyers`.
+///
+/// # Errors
+/// Bad input (400, checked here before the origin is asked), the origin's refusals, 503.
+pub async fn register_buyer(
+    mut req: Request,
+    ctx: RouteContext<()>,
+) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (request, bytes) = http::read_json::<RegisterBuyerRequest>(&mut req).await?;
+    request.parse()?;
+    let reply = origin(&config)
+        .send(Method::Post, "/internal/v1/buyers", Some(&bytes), None)
+        .await?;
+    relay(reply, Sensitivity::Credential)
+}
+
+/// `POST /v1/buyers/me/addresses`.
+///
+/// # Errors
+/// 401 without a buyer credential, 400, the origin's refusals, 503.
+pub async fn add_address(mut req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = buyer_session(&req, &config)?;
+    let (request, bytes) = http::read_json::<AddAddressRequest>(&mut req).await?;
+    request.parse()?;
+    let reply = origin(&config)
+        .send(
+            Method::Post,
+            "/internal/v1/buyers/me/addresses",
+            Some(&bytes),
+            Some(&token),
+        )
+        .await?;
+    relay(reply, Sensitivity::Plain)
+}
+
+/// `GET /v1/buyers/me`: the buyer's own profile, straight from the origin, never cached.
+///
+/// # Errors
+/// 401 without a buyer credential, the origin's refusals, 503.
+pub async fn buyer_profile(req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = buyer_session(&req, &config)?;
+    let reply = origin(&config)
+        .send(Method::Get, "/internal/v1/buyers/me", None, Some(&token))
+        .await?;
+    relay(reply, Sensitivity::PersonalData)
+}
+
+/// `POST /v1/sellers`.
+///
+/// # Errors
+/// 400, the origin's refusals, 503.
+pub async fn register_seller(
+    mut req: Request,
+    ctx: RouteContext<()>,
+) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (request, bytes) = http::read_json::<RegisterSellerRequest>(&mut req).await?;
+    request.parse()?;
+    let reply = origin(&config)
+        .send(Method::Post, "/internal/v1/sellers", Some(&bytes), None)
+        .await?;
+    relay(reply, Sensitivity::Credential)
+}
+
+/// `POST /v1/orders`: the origin creates the order and returns its tokenised record, which the
+/// order's object keeps.
+///
+/// # Errors
+/// 401, 400, the origin's refusals, 503.
+pub async fn create_order(mut req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = buyer_session(&req, &config)?;
+    let (request, bytes) = http::read_json::<CreateOrderRequest>(&mut req).await?;
+    request.parse()?;
+    let reply = origin(&config)
+        .send(
+            Method::Post,
+            "/internal/v1/orders",
+            Some(&bytes),
+            Some(&token),
+        )
+        .await?;
+    let created: InternalCreateOrderResponse = reply.into_json()?;
+    let mut stored = order_object::ask(
+        &ctx.env,
+        &created.order_id,
+        &OrderCommand::Create {
+            record: created.record,
+        },
+    )
+    .await?;
+    if !matches!(stored.status_code(), 200 | 201) {
+        let _ = stored.text().await;
+        return Err(EdgeError::internal(
+            "the order object refused the new record",
+        ));
+    }
+    Ok(http::json(
+        201,
+        &CreateOrderResponse {
+            order_id: created.order_id,
+            status: created.status,
+        },
+    ))
+}
+
+/// `GET /v1/seller/orders`: ids from the origin, status from each order's object.
+///
+/// # Errors
+/// 401, the origin's refusals, 503.
+pub async fn seller_orders(req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = seller_session(&req, &config)?;
+    let reply = origin(&config)
+        .send(
+            Method::Get,
+            "/internal/v1/seller/orders",
+            None,
+            Some(&token),
+        )
+        .await?;
+    let listed: InternalSellerOrdersResponse = reply.into_json()?;
+    let statuses = join_all(
+        listed
+            .orders
+            .iter()
+            .map(|o| order_object::status(&ctx.env, &o.order_id)),
+    )
+    .await;
+    let mut orders = Vec::with_capacity(listed.orders.len());
+    for (order, status) in listed.orders.into_iter().zip(statuses) {
+        // An order the edge never stored (its creation failed half-way) has not moved.
+        orders.push(order.with_status(status?.unwrap_or(OrderStatus::Created)));
+    }
+    Ok(http::json(200, &SellerOrdersResponse { orders }))
+}
+
+/// `GET /v1/seller/orders/{order_id}/label`: SVG with a QR code and the printed platform id,
+/// order id and buyer id; 410 once delivered.
+///
+/// # Errors
+/// 401, 404, 410, 503.
+pub async fn label(req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = seller_session(&req, &config)?;
+    let order_id = order_param(&ctx)?;
+    let path = format!("/internal/v1/seller/orders/{order_id}");
+    let reply = origin(&config)
+        .send(Method::Get, &path, None, Some(&token))
+        .await?;
+    let order: InternalSellerOrder = reply.into_json()?;
+    if order_object::status(&ctx.env, &order.order_id).await? == Some(OrderStatus::Delivered) {
+        return Err(EdgeError::code(ErrorCode::OrderClosed));
+    }
+    let svg = render_label_svg(&order.platform_id, &order.order_id, &order.buyer_id);
+    let mut response = Response::ok(svg)?;
+    response
+        .headers_mut()
+        .set("content-type", "image/svg+xml")?;
+    Ok(response)
+}
+
+/// `GET /v1/orders/{order_id}/tracking`: for the order's buyer (full route) or seller (hubs at
+/// the buyer's city and district hidden); status only once delivered.
+///
+/// # Errors
+/// 401, 403 for anyone else, 404, 503.
+pub async fn tracking(req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (_, claims) = session(&req, &config)?;
+    let order_id = order_param(&ctx)?;
+    let viewer = match claims.subject {
+        Subject::Buyer(buyer) => Viewer::Buyer(buyer),
+        Subject::Seller(seller) => Viewer::Seller(seller),
+    };
+    order_object::ask(
+        &ctx.env,
+        &order_id,
+        &OrderCommand::Tracking {
+            platform_id: claims.platform_id,
+            viewer,
+        },
+    )
+    .await
+}
+
+/// How an origin answer may be handled by caches.
+enum Sensitivity {
+    /// Ids only.
+    Plain,
+    /// Carries a fresh credential.
+    Credential,
+    /// Carries personal data.
+    PersonalData,
+}
+
+fn relay(reply: OriginReply, sensitivity: Sensitivity) -> Result<Response, EdgeError> {
+    if !(200..300).contains(&reply.status) {
+        return Err(reply.into_error());
+    }
+    let response = http::raw_json(reply.status, reply.body);
+    Ok(match sensitivity {
+        Sensitivity::Plain => response,
+        Sensitivity::Credential | Sensitivity::PersonalData => http::no_store(response),
+    })
+}
+
+fn origin(config: &EdgeConfig) -> OriginClient<'_> {
+    OriginClient::new(&config.origin_url, &config.secrets.edge_request)
+}
+
+fn order_param(ctx: &RouteContext<()>) -> Result<OrderId, EdgeError> {
+    let raw = ctx
+        .param("order_id")
+        .map(String::as_str)
+        .unwrap_or_default();
+    // A malformed id names no order.
+    OrderId::parse(raw).map_err(|_| EdgeError::code(ErrorCode::NotFound))
+}
+
+fn session(req: &Request, config: &EdgeConfig) -> Result<(String, SessionClaims), EdgeError> {
+    let token = http::require_bearer(req)?;
+    let claims = config
+        .secrets
+        .credentials
+        .verify_session(&token, http::now())
+        .map_err(|_| EdgeError::code(ErrorCode::Unauthorized))?;
+    Ok((token, claims))
+}
+
+fn buyer_session(req: &Request, config: &EdgeConfig) -> Result<(String, SessionClaims), EdgeError> {
+    let (token, claims) = session(req, config)?;
+    match claims.subject {
+        Subject::Buyer(_) => Ok((token, claims)),
+        Subject::Seller(_) => Err(EdgeError::with_message(
+            ErrorCode::Forbidden,
+            "This needs a buyer credential.",
+        )),
+    }
+}
+
+fn seller_session(
+    req: &Request,
+    config: &EdgeConfig,
+) -> Result<(String, SessionClaims), EdgeError> {
+    let (token, claims) = session(req, config)?;
+    match claims.subject {
+        Subject::Seller(_) => Ok((token, claims)),
+        Subject::Buyer(_) => Err(EdgeError::with_message(
+            ErrorCode::Forbidden,
+            "This needs a seller credential.",
+        )),
+    }
+}
