@@ -23,16 +23,30 @@ fn main() {
     for row in rows(&dir.join("cities.csv")) {
         let city = code(&row[0], 4);
         let province = code(&row[row.len() - 1], 2);
-        assert_eq!(city / 100, province, "city {city} is not under province {province}");
-        assert!(provinces.contains(&province), "city {city} names unknown province");
+        assert_eq!(
+            city / 100,
+            province,
+            "city {city} is not under province {province}"
+        );
+        assert!(
+            provinces.contains(&province),
+            "city {city} names unknown province"
+        );
         cities.insert(city);
     }
     let mut districts = BTreeSet::new();
     for row in rows(&dir.join("areas.csv")) {
         let district = code(&row[0], 6);
         let city = code(&row[row.len() - 2], 4);
-        assert_eq!(district / 100, city, "district {district} is not under city {city}");
-        assert!(cities.contains(&city), "district {district} names unknown city");
+        assert_eq!(
+            district / 100,
+            city,
+            "district {district} is not under city {city}"
+        );
+        assert!(
+            cities.contains(&city),
+            "district {district} names unknown city"
+        );
         // GB/T 2260 lists a city without districts (Dongguan 4419, Zhongshan 4420, ...) with
         // one placeholder row `<city>00`; that is the city itself, not a district.
         if district % 100 != 0 {

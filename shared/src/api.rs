@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::contact::{AddressLabel, ContactError, PersonName, PhoneNumber, PostalAddress};
 use crate::credential::ScannerRole;
-use crate::ids::{AddressId, BuyerId, HubId, IdError, OrderId, PlatformId, ReleaseId, ScannerId, SellerId};
+use crate::ids::{
+    AddressId, BuyerId, HubId, IdError, OrderId, PlatformId, ReleaseId, ScannerId, SellerId,
+};
 use crate::progress::OrderStatus;
 use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
 use crate::time::Timestamp;
@@ -132,7 +134,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// A body with a specific message.
     pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
-        Self { error, message: message.into() }
+        Self {
+            error,
+            message: message.into(),
+        }
     }
 
     /// A body with the code's default message.
@@ -165,7 +170,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     fn from_id(field: &str, error: &IdError) -> Self {
@@ -209,7 +217,10 @@ fn json_error(error: &serde_json::Error) -> ErrorBody {
     }
     if text.starts_with("missing field") {
         if let Some(field) = field {
-            return ErrorBody::new(ErrorCode::InvalidInput, format!("Field `{field}` is required."));
+            return ErrorBody::new(
+                ErrorCode::InvalidInput,
+                format!("Field `{field}` is required."),
+            );
         }
     }
     let message = match error.classify() {
@@ -250,10 +261,16 @@ fn opaque_text(field: &str, value: &str, max: usize) -> Result<String, FieldErro
     let trimmed = value.trim();
     let count = trimmed.chars().count();
     if count == 0 || count > max {
-        return Err(FieldError::new(field, format!("must be 1 to {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -292,9 +309,11 @@ impl AddressInput {
     /// # Errors
     /// The first bad field.
     pub fn parse(&self) -> Result<NewAddress, FieldError> {
-        let address = PostalAddress::parse(&self.country, &self.region, &self.line, &self.postal_code)
+        let address =
+            PostalAddress::parse(&self.country, &self.region, &self.line, &self.postal_code)
+                .map_err(|e| FieldError::from_contact("address.", &e))?;
+        let label = AddressLabel::parse(&self.label)
             .map_err(|e| FieldError::from_contact("address.", &e))?;
-        let label = AddressLabel::parse(&self.label).map_err(|e| FieldError::from_contact("address.", &e))?;
         Ok(NewAddress { address, label })
     }
 }
@@ -979,8 +998,13 @@ impl CreateHubRequest {
             .map_err(|_| FieldError::new("level", "must be `district` or `city`"))?;
         let code = RegionCode::parse(self.code.trim())
             .map_err(|_| FieldError::new("code", "must be a GB/T 2260 code of 4 or 6 digits"))?;
-        let hub = Directory::china().hub_region(level, code).map_err(|e| FieldError::new("code", e.to_string()))?;
-        Ok(NewHub { hub, name: opaque_text("name", &self.name, 100)? })
+        let hub = Directory::china()
+            .hub_region(level, code)
+            .map_err(|e| FieldError::new("code", e.to_string()))?;
+        Ok(NewHub {
+            hub,
+            name: opaque_text("name", &self.name, 100)?,
+        })
     }
 }
 
@@ -1021,7 +1045,10 @@ impl CreateScannerRequest {
             "hub" => ScannerRole::Hub,
             _ => return Err(FieldError::new("role", "must be `pickup` or `hub`")),
         };
-        Ok(NewScanner { hub_id: hub_id("hub_id", &self.hub_id)?, role })
+        Ok(NewScanner {
+            hub_id: hub_id("hub_id", &self.hub_id)?,
+            role,
+        })
     }
 }
 
@@ -1074,8 +1101,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected_with_the_field_named() {
-        let err = parse_json::<HopScanRequest>(br#"{"platform_id":"demo","order_id":"o_x","extra":1}"#)
-            .unwrap_err();
+        let err =
+            parse_json::<HopScanRequest>(br#"{"platform_id":"demo","order_id":"o_x","extra":1}"#)
+                .unwrap_err();
         assert_eq!(err.error, ErrorCode::UnknownField);
         assert!(err.message.contains("`extra`"), "{}", err.message);
         assert_eq!(err.status(), 400);
@@ -1088,7 +1116,8 @@ mod tests {
         assert!(err.message.contains("`order_id`"));
         let err = parse_json::<HopScanRequest>(b"{not json").unwrap_err();
         assert_eq!(err.error, ErrorCode::InvalidInput);
-        let err = parse_json::<HopScanRequest>(br#"{"platform_id":"demo","order_id":12}"#).unwrap_err();
+        let err =
+            parse_json::<HopScanRequest>(br#"{"platform_id":"demo","order_id":12}"#).unwrap_err();
         assert_eq!(err.error, ErrorCode::InvalidInput);
     }
 
@@ -1122,17 +1151,30 @@ mod tests {
         };
         let scan = request.parse().unwrap();
         assert_eq!(scan.order_id.as_str(), "o_0123456789abcdef");
-        let bad = PickupScanRequest { buyer_id: "s_0123456789abcdef".into(), ..request };
+        let bad = PickupScanRequest {
+            buyer_id: "s_0123456789abcdef".into(),
+            ..request
+        };
         assert_eq!(bad.parse().unwrap_err().field, "buyer_id");
     }
 
     #[test]
     fn hub_requests_check_level_and_code() {
-        let ok = CreateHubRequest { code: "110105".into(), level: "district".into(), name: "Chaoyang".into() };
+        let ok = CreateHubRequest {
+            code: "110105".into(),
+            level: "district".into(),
+            name: "Chaoyang".into(),
+        };
         assert!(ok.parse().is_ok());
-        let bad = CreateHubRequest { level: "city".into(), ..ok.clone() };
+        let bad = CreateHubRequest {
+            level: "city".into(),
+            ..ok.clone()
+        };
         assert_eq!(bad.parse().unwrap_err().field, "code");
-        let bad = CreateHubRequest { level: "town".into(), ..ok };
+        let bad = CreateHubRequest {
+            level: "town".into(),
+            ..ok
+        };
         assert_eq!(bad.parse().unwrap_err().field, "level");
     }
 

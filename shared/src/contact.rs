@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::region::{Directory, DeliveryRegion, RegionCode};
+use crate::region::{DeliveryRegion, Directory, RegionCode};
 
 /// A contact field was rejected. `field` is the JSON field name; `reason` never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,7 +23,12 @@ fn error(field: &'static str, reason: &'static str) -> ContactError {
 }
 
 /// Trimmed text of `min..=max` characters without control characters.
-fn text(input: &str, field: &'static str, max: usize, reason: &'static str) -> Result<String, ContactError> {
+fn text(
+    input: &str,
+    field: &'static str,
+    max: usize,
+    reason: &'static str,
+) -> Result<String, ContactError> {
     let trimmed = input.trim();
     let count = trimmed.chars().count();
     if count == 0 || count > max {
@@ -117,7 +122,12 @@ impl PhoneNumber {
             match c {
                 '0'..='9' => digits.push(c),
                 ' ' | '-' => {}
-                _ => return Err(error("phone", "may only contain digits, spaces, dashes and a leading +")),
+                _ => {
+                    return Err(error(
+                        "phone",
+                        "may only contain digits, spaces, dashes and a leading +",
+                    ))
+                }
             }
         }
         if !(5..=20).contains(&digits.len()) {
@@ -207,22 +217,45 @@ impl fmt::Debug for PostalAddress {
 
 impl PostalAddress {
     /// Combines parsed parts.
-    pub fn new(country: CountryCode, region: DeliveryRegion, line: AddressLine, postal_code: PostalCode) -> Self {
-        Self { country, region, line, postal_code }
+    pub fn new(
+        country: CountryCode,
+        region: DeliveryRegion,
+        line: AddressLine,
+        postal_code: PostalCode,
+    ) -> Self {
+        Self {
+            country,
+            region,
+            line,
+            postal_code,
+        }
     }
 
     /// Parses raw fields; the region must be a delivery region of the China directory.
     ///
     /// # Errors
     /// A [`ContactError`] naming the first bad field (`country`, `region`, `line`, `postal_code`).
-    pub fn parse(country: &str, region: &str, line: &str, postal_code: &str) -> Result<Self, ContactError> {
+    pub fn parse(
+        country: &str,
+        region: &str,
+        line: &str,
+        postal_code: &str,
+    ) -> Result<Self, ContactError> {
         let country = CountryCode::parse(country)?;
         let code = RegionCode::parse(region.trim())
             .map_err(|_| error("region", "must be a GB/T 2260 code of 2, 4 or 6 digits"))?;
         let region = Directory::china().delivery_region(code).map_err(|_| {
-            error("region", "must be a known district code, or a city code where the city has no districts")
+            error(
+                "region",
+                "must be a known district code, or a city code where the city has no districts",
+            )
         })?;
-        Ok(Self::new(country, region, AddressLine::parse(line)?, PostalCode::parse(postal_code)?))
+        Ok(Self::new(
+            country,
+            region,
+            AddressLine::parse(line)?,
+            PostalCode::parse(postal_code)?,
+        ))
     }
 
     /// The country.
@@ -271,12 +304,18 @@ mod tests {
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse(&"名".repeat(100)).is_ok());
         assert!(PersonName::parse(&"名".repeat(101)).is_err());
-        assert_eq!(PersonName::parse("a\u{7}b").unwrap_err().reason, "must not contain control characters");
+        assert_eq!(
+            PersonName::parse("a\u{7}b").unwrap_err().reason,
+            "must not contain control characters"
+        );
     }
 
     #[test]
     fn phone_numbers_drop_spaces_and_dashes() {
-        assert_eq!(PhoneNumber::parse("+86 138-0000-0000").unwrap().as_str(), "+8613800000000");
+        assert_eq!(
+            PhoneNumber::parse("+86 138-0000-0000").unwrap().as_str(),
+            "+8613800000000"
+        );
         assert!(PhoneNumber::parse("1234").is_err());
         assert!(PhoneNumber::parse(&"1".repeat(21)).is_err());
         assert!(PhoneNumber::parse("12a45").is_err());
@@ -295,13 +334,24 @@ mod tests {
         let err = PostalAddress::parse("CN", "110105", "Some street 1", "1000").unwrap_err();
         assert_eq!(err.field, "postal_code");
         assert!(!err.to_string().contains("1000"));
-        assert_eq!(PostalAddress::parse("US", "110105", "x", "100020").unwrap_err().field, "country");
-        assert_eq!(PostalAddress::parse("CN", "110105", " ", "100020").unwrap_err().field, "line");
+        assert_eq!(
+            PostalAddress::parse("US", "110105", "x", "100020")
+                .unwrap_err()
+                .field,
+            "country"
+        );
+        assert_eq!(
+            PostalAddress::parse("CN", "110105", " ", "100020")
+                .unwrap_err()
+                .field,
+            "line"
+        );
     }
 
     #[test]
     fn normalised_key_folds_width_case_and_spaces() {
-        let a = PostalAddress::parse("CN", "110105", "Ｃｈａｏｙａｎｇ　Road  ８号", "100020").unwrap();
+        let a =
+            PostalAddress::parse("CN", "110105", "Ｃｈａｏｙａｎｇ　Road  ８号", "100020").unwrap();
         let b = PostalAddress::parse("cn", "110105", " chaoyang road 8号 ", "100020").unwrap();
         assert_eq!(a.normalised_key(), b.normalised_key());
         let c = PostalAddress::parse("CN", "110106", "chaoyang road 8号", "100020").unwrap();

@@ -245,9 +245,14 @@ impl CredentialVerifier {
     ///
     /// # Errors
     /// [`CredentialError`]: malformed, wrong kind, bad signature or expired.
-    pub fn verify_scanner(&self, token: &str, now: Timestamp) -> Result<ScannerClaims, CredentialError> {
+    pub fn verify_scanner(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<ScannerClaims, CredentialError> {
         let json = verify(&self.scanner, KIND_SCANNER, token)?;
-        let wire: ScannerWire = serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
+        let wire: ScannerWire =
+            serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
         let expires_at = check_expiry(wire.exp, now)?;
         let hub = Directory::china()
             .hub_region(wire.hub_level, wire.hub_code)
@@ -265,17 +270,30 @@ impl CredentialVerifier {
     ///
     /// # Errors
     /// [`CredentialError`]: malformed, wrong kind, bad signature or expired.
-    pub fn verify_session(&self, token: &str, now: Timestamp) -> Result<SessionClaims, CredentialError> {
+    pub fn verify_session(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<SessionClaims, CredentialError> {
         let json = verify(&self.session, KIND_SESSION, token)?;
-        let wire: SessionWire = serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
+        let wire: SessionWire =
+            serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
         let expires_at = check_expiry(wire.exp, now)?;
         let subject = Subject::parse(&wire.subject).ok_or(CredentialError::Malformed)?;
-        Ok(SessionClaims { subject, platform_id: wire.platform_id, expires_at })
+        Ok(SessionClaims {
+            subject,
+            platform_id: wire.platform_id,
+            expires_at,
+        })
     }
 
-    pub(crate) fn public_keys_base64(&self) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    pub(crate) fn public_keys_base64(
+        &self,
+    ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
         let encode = |keys: &BTreeMap<String, VerifyingKey>| {
-            keys.iter().map(|(kid, key)| (kid.clone(), STANDARD.encode(key.as_bytes()))).collect()
+            keys.iter()
+                .map(|(kid, key)| (kid.clone(), STANDARD.encode(key.as_bytes())))
+                .collect()
         };
         (encode(&self.scanner), encode(&self.session))
     }
@@ -287,16 +305,22 @@ impl CredentialVerifier {
         let decode = |keys: &BTreeMap<String, String>| {
             keys.iter()
                 .map(|(kid, key)| {
-                    let bytes = STANDARD.decode(key).map_err(|_| KeyError::EdgeSecrets("bad public key"))?;
-                    let array: [u8; 32] =
-                        bytes.try_into().map_err(|_| KeyError::EdgeSecrets("bad public key"))?;
+                    let bytes = STANDARD
+                        .decode(key)
+                        .map_err(|_| KeyError::EdgeSecrets("bad public key"))?;
+                    let array: [u8; 32] = bytes
+                        .try_into()
+                        .map_err(|_| KeyError::EdgeSecrets("bad public key"))?;
                     let key = VerifyingKey::from_bytes(&array)
                         .map_err(|_| KeyError::EdgeSecrets("bad public key"))?;
                     Ok((kid.clone(), key))
                 })
                 .collect::<Result<BTreeMap<_, _>, KeyError>>()
         };
-        Ok(Self { scanner: decode(scanner)?, session: decode(session)? })
+        Ok(Self {
+            scanner: decode(scanner)?,
+            session: decode(session)?,
+        })
     }
 }
 
@@ -315,16 +339,20 @@ fn verify(
     if prefix != PREFIX {
         return Err(CredentialError::Malformed);
     }
-    let json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| CredentialError::Malformed)?;
+    let json = URL_SAFE_NO_PAD
+        .decode(claims_b64)
+        .map_err(|_| CredentialError::Malformed)?;
     let header: Header = serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
     if header.kind != kind {
         return Err(CredentialError::WrongKind);
     }
-    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| CredentialError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .map_err(|_| CredentialError::Malformed)?;
     let signature = Signature::from_slice(&signature).map_err(|_| CredentialError::Malformed)?;
     let key = keys.get(&header.kid).ok_or(CredentialError::BadSignature)?;
     let signed_len = prefix.len() + 1 + claims_b64.len();
-    key.verify_strict(token.trim()[..signed_len].as_bytes(), &signature)
+    key.verify_strict(&token.trim().as_bytes()[..signed_len], &signature)
         .map_err(|_| CredentialError::BadSignature)?;
     Ok(json)
 }
@@ -376,7 +404,9 @@ mod tests {
         let token = issuer.issue_scanner(&scanner_claims());
         assert!(token.starts_with("lh1."));
         let verifier = issuer.verifier();
-        let claims = verifier.verify_scanner(&token, Timestamp::from_unix_seconds(1_000)).unwrap();
+        let claims = verifier
+            .verify_scanner(&token, Timestamp::from_unix_seconds(1_000))
+            .unwrap();
         assert_eq!(claims, scanner_claims());
     }
 
@@ -385,14 +415,20 @@ mod tests {
         let issuer = issuer(1);
         let token = issuer.issue_scanner(&scanner_claims());
         let at_expiry = Timestamp::from_unix_seconds(2_000);
-        assert_eq!(issuer.verifier().verify_scanner(&token, at_expiry), Err(CredentialError::Expired));
+        assert_eq!(
+            issuer.verifier().verify_scanner(&token, at_expiry),
+            Err(CredentialError::Expired)
+        );
     }
 
     #[test]
     fn another_origins_or_tampered_credentials_fail_the_signature() {
         let token = issuer(1).issue_scanner(&scanner_claims());
         let now = Timestamp::from_unix_seconds(1_000);
-        assert_eq!(issuer(2).verifier().verify_scanner(&token, now), Err(CredentialError::BadSignature));
+        assert_eq!(
+            issuer(2).verifier().verify_scanner(&token, now),
+            Err(CredentialError::BadSignature)
+        );
         // Swap in claims naming another role, keep the signature.
         let mut claims = scanner_claims();
         claims.role = ScannerRole::Pickup;
@@ -400,7 +436,10 @@ mod tests {
         let parts: Vec<&str> = token.split('.').collect();
         let forged_parts: Vec<&str> = forged_claims.split('.').collect();
         let forged = format!("lh1.{}.{}", forged_parts[1], parts[2]);
-        assert_eq!(issuer(1).verifier().verify_scanner(&forged, now), Err(CredentialError::BadSignature));
+        assert_eq!(
+            issuer(1).verifier().verify_scanner(&forged, now),
+            Err(CredentialError::BadSignature)
+        );
     }
 
     #[test]
@@ -409,16 +448,33 @@ mod tests {
         let now = Timestamp::from_unix_seconds(1_000);
         let session = issuer.issue_session(&session_claims());
         let scanner = issuer.issue_scanner(&scanner_claims());
-        assert_eq!(issuer.verifier().verify_session(&session, now), Ok(session_claims()));
-        assert_eq!(issuer.verifier().verify_scanner(&session, now), Err(CredentialError::WrongKind));
-        assert_eq!(issuer.verifier().verify_session(&scanner, now), Err(CredentialError::WrongKind));
+        assert_eq!(
+            issuer.verifier().verify_session(&session, now),
+            Ok(session_claims())
+        );
+        assert_eq!(
+            issuer.verifier().verify_scanner(&session, now),
+            Err(CredentialError::WrongKind)
+        );
+        assert_eq!(
+            issuer.verifier().verify_session(&scanner, now),
+            Err(CredentialError::WrongKind)
+        );
     }
 
     #[test]
     fn malformed_tokens_are_refused_without_panicking() {
         let verifier = issuer(1).verifier();
         let now = Timestamp::from_unix_seconds(0);
-        for bad in ["", "lh1", "lh1..", "lh2.e30.AA", "lh1.!!!.AA", "lh1.e30.AA", "a.b.c.d"] {
+        for bad in [
+            "",
+            "lh1",
+            "lh1..",
+            "lh2.e30.AA",
+            "lh1.!!!.AA",
+            "lh1.e30.AA",
+            "a.b.c.d",
+        ] {
             assert!(verifier.verify_scanner(bad, now).is_err(), "{bad}");
             assert!(verifier.verify_session(bad, now).is_err(), "{bad}");
         }

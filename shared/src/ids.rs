@@ -87,11 +87,7 @@ impl PlatformId {
 }
 
 /// Decodes an id body into the canonical lower-case form, or says what is wrong.
-fn parse_body(
-    input: &str,
-    kind: &'static str,
-    prefix: &'static str,
-) -> Result<String, IdError> {
+fn parse_body(input: &str, kind: &'static str, prefix: &'static str) -> Result<String, IdError> {
     if input.is_empty() {
         return Err(IdError::Empty { kind });
     }
@@ -101,7 +97,12 @@ fn parse_body(
     };
     let found = body.chars().count();
     if found != ID_BODY_LEN {
-        return Err(IdError::WrongLength { kind, prefix, expected: ID_BODY_LEN, found });
+        return Err(IdError::WrongLength {
+            kind,
+            prefix,
+            expected: ID_BODY_LEN,
+            found,
+        });
     }
     let mut out = String::with_capacity(prefix.len() + ID_BODY_LEN);
     out.push_str(prefix);
@@ -123,7 +124,9 @@ fn parse_body(
 fn generate_body(rng: &mut impl CryptoRngCore, prefix: &str) -> String {
     let mut bytes = [0u8; 10];
     rng.fill_bytes(&mut bytes);
-    let bits = bytes.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    let bits = bytes
+        .iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
     let mut out = String::with_capacity(prefix.len() + ID_BODY_LEN);
     out.push_str(prefix);
     for i in (0..ID_BODY_LEN).rev() {
@@ -270,15 +273,31 @@ mod tests {
     #[test]
     fn parse_says_what_is_wrong() {
         assert_eq!(OrderId::parse(""), Err(IdError::Empty { kind: "order id" }));
-        assert!(matches!(OrderId::parse("b_0123456789abcdef"), Err(IdError::WrongPrefix { prefix: "o_", .. })));
+        assert!(matches!(
+            OrderId::parse("b_0123456789abcdef"),
+            Err(IdError::WrongPrefix { prefix: "o_", .. })
+        ));
         assert!(matches!(
             OrderId::parse("o_0123"),
-            Err(IdError::WrongLength { expected: 16, found: 4, .. })
+            Err(IdError::WrongLength {
+                expected: 16,
+                found: 4,
+                ..
+            })
         ));
-        assert!(matches!(OrderId::parse("o_0123456789abcdeu"), Err(IdError::BadCharacter { .. })));
-        assert!(matches!(OrderId::parse("o_0123456789abcd€f"), Err(IdError::BadCharacter { .. })));
+        assert!(matches!(
+            OrderId::parse("o_0123456789abcdeu"),
+            Err(IdError::BadCharacter { .. })
+        ));
+        assert!(matches!(
+            OrderId::parse("o_0123456789abcd€f"),
+            Err(IdError::BadCharacter { .. })
+        ));
         let message = OrderId::parse("o_0123").unwrap_err().to_string();
-        assert!(message.contains("order id") && message.contains("16"), "{message}");
+        assert!(
+            message.contains("order id") && message.contains("16"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -295,7 +314,10 @@ mod tests {
     #[test]
     fn ids_round_trip_through_serde_and_reject_bad_strings() {
         let id: HubId = serde_json::from_str("\"H_0123456789ABCDEF\"").unwrap();
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"h_0123456789abcdef\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"h_0123456789abcdef\""
+        );
         assert!(serde_json::from_str::<HubId>("\"h_short\"").is_err());
         assert!(serde_json::from_str::<PlatformId>("\"demo\"").is_ok());
     }

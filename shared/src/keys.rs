@@ -41,9 +41,7 @@ pub(crate) mod purpose {
 }
 
 /// The version of a master key and of everything derived from it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct KeyVersion(pub u32);
 
@@ -136,8 +134,13 @@ impl MasterKeyRing {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let (version, key) = trimmed.split_once(':').ok_or(KeyError::MalformedLine { line })?;
-            let version: u32 = version.trim().parse().map_err(|_| KeyError::MalformedLine { line })?;
+            let (version, key) = trimmed
+                .split_once(':')
+                .ok_or(KeyError::MalformedLine { line })?;
+            let version: u32 = version
+                .trim()
+                .parse()
+                .map_err(|_| KeyError::MalformedLine { line })?;
             let secret = Secret32::from_base64(key).ok_or(KeyError::MalformedLine { line })?;
             if keys.insert(KeyVersion(version), secret).is_some() {
                 return Err(KeyError::DuplicateVersion { line });
@@ -166,7 +169,11 @@ impl MasterKeyRing {
     /// The highest version.
     pub fn current(&self) -> KeyVersion {
         // A ring is never empty: `parse` rejects that and `generate` inserts one key.
-        self.keys.keys().next_back().copied().unwrap_or(KeyVersion(0))
+        self.keys
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(KeyVersion(0))
     }
 
     /// Every version, ascending.
@@ -201,12 +208,16 @@ impl MasterKeyRing {
             .versions()
             .filter_map(|v| self.derive(purpose, v).map(|k| (v, k)))
             .collect();
-        VersionedKeys { current: self.current(), keys }
+        VersionedKeys {
+            current: self.current(),
+            keys,
+        }
     }
 
     fn derive_current(&self, purpose: &str) -> Secret32 {
         // The current version is a key of the ring, so derivation succeeds.
-        self.derive(purpose, self.current()).unwrap_or(Secret32([0; 32]))
+        self.derive(purpose, self.current())
+            .unwrap_or(Secret32([0; 32]))
     }
 }
 
@@ -231,14 +242,20 @@ impl VersionedKeys {
     fn to_wire(&self) -> VersionedWire {
         VersionedWire {
             current: self.current.0,
-            keys: self.keys.iter().map(|(v, k)| (v.0.to_string(), k.to_base64())).collect(),
+            keys: self
+                .keys
+                .iter()
+                .map(|(v, k)| (v.0.to_string(), k.to_base64()))
+                .collect(),
         }
     }
 
     fn from_wire(wire: &VersionedWire) -> Result<Self, KeyError> {
         let mut keys = BTreeMap::new();
         for (version, key) in &wire.keys {
-            let version = version.parse().map_err(|_| KeyError::EdgeSecrets("bad key version"))?;
+            let version = version
+                .parse()
+                .map_err(|_| KeyError::EdgeSecrets("bad key version"))?;
             let key = Secret32::from_base64(key).ok_or(KeyError::EdgeSecrets("bad key"))?;
             keys.insert(KeyVersion(version), key);
         }
@@ -578,8 +595,8 @@ impl EdgeSecrets {
                 .decode(text.trim())
                 .map_err(|_| KeyError::EdgeSecrets("not base64url"))?,
         );
-        let wire: EdgeSecretsWire =
-            serde_json::from_slice(&json).map_err(|_| KeyError::EdgeSecrets("not the expected JSON"))?;
+        let wire: EdgeSecretsWire = serde_json::from_slice(&json)
+            .map_err(|_| KeyError::EdgeSecrets("not the expected JSON"))?;
         if wire.format != 1 {
             return Err(KeyError::EdgeSecrets("unknown format"));
         }
@@ -590,7 +607,8 @@ impl EdgeSecrets {
             Ok(RequestKey {
                 purpose: wire.purpose,
                 version: KeyVersion(wire.version),
-                secret: Secret32::from_base64(&wire.key).ok_or(KeyError::EdgeSecrets("bad request key"))?,
+                secret: Secret32::from_base64(&wire.key)
+                    .ok_or(KeyError::EdgeSecrets("bad request key"))?,
             })
         };
         let route_seal = Secret32::from_base64(&wire.route_seal)
@@ -637,9 +655,15 @@ mod tests {
         let err = MasterKeyRing::parse(&text).unwrap_err();
         assert_eq!(err, KeyError::MalformedLine { line: 3 });
         assert!(!err.to_string().contains("c2hvcnQ"));
-        assert_eq!(MasterKeyRing::parse("\n# only comments\n").unwrap_err(), KeyError::Empty);
+        assert_eq!(
+            MasterKeyRing::parse("\n# only comments\n").unwrap_err(),
+            KeyError::Empty
+        );
         let dup = format!("{}{}", good.as_str(), good.as_str());
-        assert_eq!(MasterKeyRing::parse(&dup).unwrap_err(), KeyError::DuplicateVersion { line: 2 });
+        assert_eq!(
+            MasterKeyRing::parse(&dup).unwrap_err(),
+            KeyError::DuplicateVersion { line: 2 }
+        );
     }
 
     #[test]
@@ -647,7 +671,13 @@ mod tests {
         let keys = OriginKeys::derive(&ring());
         let debug = format!("{keys:?} {:?}", ring());
         assert!(debug.contains("[redacted]"));
-        let master_b64 = ring().to_text().split(':').nth(1).unwrap().trim().to_owned();
+        let master_b64 = ring()
+            .to_text()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_owned();
         assert!(!debug.contains(&master_b64));
     }
 
@@ -657,7 +687,10 @@ mod tests {
         let a = ring.derive(purpose::REGION_TOKEN, KeyVersion(1)).unwrap();
         let b = ring.derive(purpose::BUYER_BINDING, KeyVersion(1)).unwrap();
         assert_ne!(a, b);
-        assert_eq!(a, ring.derive(purpose::REGION_TOKEN, KeyVersion(1)).unwrap());
+        assert_eq!(
+            a,
+            ring.derive(purpose::REGION_TOKEN, KeyVersion(1)).unwrap()
+        );
         assert!(ring.derive(purpose::REGION_TOKEN, KeyVersion(9)).is_none());
     }
 
@@ -684,9 +717,15 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let keys = OriginKeys::derive(&ring());
         let (version, sealed) = keys.vault.seal_record("a_1", b"street", &mut rng);
-        assert_eq!(keys.vault.open_record(version, "a_1", &sealed).unwrap(), b"street");
+        assert_eq!(
+            keys.vault.open_record(version, "a_1", &sealed).unwrap(),
+            b"street"
+        );
         assert!(keys.vault.open_record(version, "a_2", &sealed).is_err());
-        assert!(keys.vault.open_record(KeyVersion(2), "a_1", &sealed).is_err());
+        assert!(keys
+            .vault
+            .open_record(KeyVersion(2), "a_1", &sealed)
+            .is_err());
     }
 
     #[test]

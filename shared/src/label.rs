@@ -37,7 +37,10 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">"#
     );
-    let _ = write!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
+    let _ = write!(
+        svg,
+        r#"<rect width="{width}" height="{height}" fill="white"/>"#
+    );
     if let Some(code) = &code {
         svg.push_str(r#"<path fill="black" d=""#);
         for (index, color) in code.to_colors().iter().enumerate() {
@@ -49,7 +52,11 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
         }
         svg.push_str(r#""/>"#);
     }
-    let lines = [("platform", platform.as_str()), ("order", order.as_str()), ("buyer", buyer.as_str())];
+    let lines = [
+        ("platform", platform.as_str()),
+        ("order", order.as_str()),
+        ("buyer", buyer.as_str()),
+    ];
     for (i, (name, value)) in lines.iter().enumerate() {
         let y = qr_size + (i + 1) * TEXT_LINE;
         let _ = write!(
@@ -65,7 +72,10 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
 
 /// Ids are slug or base32 characters, but escape anyway: the SVG must stay well-formed.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -88,7 +98,10 @@ mod tests {
         assert!(svg.contains("platform: demo"));
         assert!(svg.contains("order: o_0123456789abcdef"));
         assert!(svg.contains("buyer: b_fedcba9876543210"));
-        assert!(svg.contains("<path fill=\"black\" d=\"M"), "QR modules are drawn");
+        assert!(
+            svg.contains("<path fill=\"black\" d=\"M"),
+            "QR modules are drawn"
+        );
         assert_eq!(svg.matches("<text").count(), 3, "nothing else is printed");
     }
 
@@ -96,10 +109,17 @@ mod tests {
     fn qr_payload_decodes_to_the_label_values() {
         let (platform, order, buyer) = ids();
         let payload = label_payload(&platform, &order, &buyer);
-        assert_eq!(payload, "lasthop:v1:demo:o_0123456789abcdef:b_fedcba9876543210");
+        assert_eq!(
+            payload,
+            "lasthop:v1:demo:o_0123456789abcdef:b_fedcba9876543210"
+        );
         // The drawn modules are exactly the code's dark modules for this payload.
         let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M).unwrap();
-        let dark = code.to_colors().iter().filter(|c| **c == Color::Dark).count();
+        let dark = code
+            .to_colors()
+            .iter()
+            .filter(|c| **c == Color::Dark)
+            .count();
         let svg = render_label_svg(&platform, &order, &buyer);
         assert_eq!(svg.matches('M').count(), dark);
     }

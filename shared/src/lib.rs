@@ -24,6 +24,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Tests may unwrap: a panic there is a failing test, which is what we want.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
 pub mod contact;

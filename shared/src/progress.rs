@@ -79,7 +79,10 @@ impl Verdict {
         match self {
             Self::ForwardUp => Some(HopResponse::ForwardUp),
             Self::RouteTo(hub) => Some(HopResponse::RouteTo {
-                next_hop: NextHop { level: hub.level(), code: hub.code().to_string() },
+                next_hop: NextHop {
+                    level: hub.level(),
+                    code: hub.code().to_string(),
+                },
             }),
             Self::Deliver => None,
         }
@@ -224,7 +227,9 @@ impl Progress {
             OrderStatus::Delivered => return Err(ProgressError::Closed),
             _ => return Err(ProgressError::WrongState),
         }
-        if !binding_keys.has_version(record.key_version) || !region_keys.has_version(record.key_version) {
+        if !binding_keys.has_version(record.key_version)
+            || !region_keys.has_version(record.key_version)
+        {
             return Err(ProgressError::UnknownKeyVersion(record.key_version));
         }
         if !binding_matches(binding_keys, record, buyer) {
@@ -264,7 +269,9 @@ impl Progress {
         let mut tagger = tagger(keys, record)?;
         let hub_tag = tagger.route(hub);
         let repeat = self.last_hub.as_ref() == Some(hub_id)
-            && self.last_hub_tag.is_some_and(|t| bool::from(t.ct_eq(&hub_tag)));
+            && self
+                .last_hub_tag
+                .is_some_and(|t| bool::from(t.ct_eq(&hub_tag)));
         if self.status == OrderStatus::Released && !repeat {
             // Only the final hub may scan a released parcel again.
             return Err(ProgressError::OffRoute);
@@ -274,7 +281,13 @@ impl Progress {
         }
         let (verdict, next) = decide(&mut tagger, record, hub)?;
         let next_expected = next.map(|next| tagger.route(&next));
-        Ok(HopDecision { verdict, repeat, hmac_count: tagger.count(), next_expected, hub_tag })
+        Ok(HopDecision {
+            verdict,
+            repeat,
+            hmac_count: tagger.count(),
+            next_expected,
+            hub_tag,
+        })
     }
 
     /// Decides a scan and records it: a new hop moves the expectation to the next hub; a
@@ -347,10 +360,9 @@ impl Progress {
         if self.last_hub.as_ref() != Some(hub_id) {
             return Err(ProgressError::OffRoute);
         }
-        let matches = self
-            .release_id
-            .as_ref()
-            .is_some_and(|r| bool::from(r.as_str().as_bytes().ct_eq(release_id.as_str().as_bytes())));
+        let matches = self.release_id.as_ref().is_some_and(|r| {
+            bool::from(r.as_str().as_bytes().ct_eq(release_id.as_str().as_bytes()))
+        });
         if !matches {
             return Err(ProgressError::WrongState);
         }
@@ -361,7 +373,12 @@ impl Progress {
 }
 
 fn tagger(keys: &RegionKeys, record: &TokenisedOrder) -> Result<OrderTagger, ProgressError> {
-    Ok(OrderTagger::new(keys, record.key_version, &record.platform_id, &record.order_id)?)
+    Ok(OrderTagger::new(
+        keys,
+        record.key_version,
+        &record.platform_id,
+        &record.order_id,
+    )?)
 }
 
 /// The verdict for a hub already known to be on the route, and the next expected hub.
@@ -372,12 +389,18 @@ fn decide(
 ) -> Result<(Verdict, Option<HubRegion>), ProgressError> {
     let directory = Directory::china();
     let is = |tag: Tag, expected: &Tag| bool::from(tag.ct_eq(expected));
-    if is(tagger.region(TagLevel::Delivery, hub.code()), &record.delivery) {
+    if is(
+        tagger.region(TagLevel::Delivery, hub.code()),
+        &record.delivery,
+    ) {
         return Ok((Verdict::Deliver, None));
     }
     match hub.level() {
         HubLevel::District => {
-            let city = hub.code().truncated_parent().ok_or(ProgressError::UnresolvableRecord)?;
+            let city = hub
+                .code()
+                .truncated_parent()
+                .ok_or(ProgressError::UnresolvableRecord)?;
             let next = directory
                 .hub_region(HubLevel::City, city)
                 .map_err(|_| ProgressError::UnresolvableRecord)?;
@@ -385,15 +408,30 @@ fn decide(
         }
         HubLevel::City if is(tagger.region(TagLevel::City, hub.code()), &record.city) => {
             // The buyer's city, and it has districts (else the delivery tag matched above).
-            let district = find(tagger, directory.children(hub.code()), TagLevel::Delivery, &record.delivery)?;
+            let district = find(
+                tagger,
+                directory.children(hub.code()),
+                TagLevel::Delivery,
+                &record.delivery,
+            )?;
             let next = directory
                 .hub_region(HubLevel::District, district)
                 .map_err(|_| ProgressError::UnresolvableRecord)?;
             Ok((Verdict::RouteTo(next), Some(next)))
         }
         HubLevel::City => {
-            let province = find(tagger, directory.provinces(), TagLevel::Province, &record.province)?;
-            let city = find(tagger, directory.children(province), TagLevel::City, &record.city)?;
+            let province = find(
+                tagger,
+                directory.provinces(),
+                TagLevel::Province,
+                &record.province,
+            )?;
+            let city = find(
+                tagger,
+                directory.children(province),
+                TagLevel::City,
+                &record.city,
+            )?;
             let next = directory
                 .hub_region(HubLevel::City, city)
                 .map_err(|_| ProgressError::UnresolvableRecord)?;
@@ -437,7 +475,9 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(21);
         let keys = OriginKeys::derive(&MasterKeyRing::generate(&mut rng));
         let buyer = BuyerId::generate(&mut rng);
-        let region = Directory::china().delivery_region(RegionCode::parse(buyer_region).unwrap()).unwrap();
+        let region = Directory::china()
+            .delivery_region(RegionCode::parse(buyer_region).unwrap())
+            .unwrap();
         let record = tokenise_order(
             &keys.region,
             &keys.binding,
@@ -448,11 +488,18 @@ mod tests {
             &region,
         )
         .unwrap();
-        World { keys, record, buyer, rng }
+        World {
+            keys,
+            record,
+            buyer,
+            rng,
+        }
     }
 
     fn hub(level: HubLevel, code: &str) -> HubRegion {
-        Directory::china().hub_region(level, RegionCode::parse(code).unwrap()).unwrap()
+        Directory::china()
+            .hub_region(level, RegionCode::parse(code).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -460,17 +507,33 @@ mod tests {
         let mut w = world("110105");
         let mut progress = Progress::new();
         let pickup = hub(HubLevel::District, "330108");
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &pickup).unwrap();
+        progress
+            .pickup(
+                &w.keys.region,
+                &w.keys.binding,
+                &w.record,
+                &w.buyer,
+                &pickup,
+            )
+            .unwrap();
         assert_eq!(progress.status(), OrderStatus::PickedUp);
         let route = [
             (hub(HubLevel::District, "330108"), Verdict::ForwardUp),
-            (hub(HubLevel::City, "3301"), Verdict::RouteTo(hub(HubLevel::City, "1101"))),
-            (hub(HubLevel::City, "1101"), Verdict::RouteTo(hub(HubLevel::District, "110105"))),
+            (
+                hub(HubLevel::City, "3301"),
+                Verdict::RouteTo(hub(HubLevel::City, "1101")),
+            ),
+            (
+                hub(HubLevel::City, "1101"),
+                Verdict::RouteTo(hub(HubLevel::District, "110105")),
+            ),
             (hub(HubLevel::District, "110105"), Verdict::Deliver),
         ];
         for (region, expected) in route {
             let id = HubId::generate(&mut w.rng);
-            let decision = progress.apply_hop(&w.keys.region, &w.record, &id, &region).unwrap();
+            let decision = progress
+                .apply_hop(&w.keys.region, &w.record, &id, &region)
+                .unwrap();
             assert_eq!(decision.verdict, expected);
             assert!(!decision.repeat);
         }
@@ -491,7 +554,13 @@ mod tests {
         let mut w = world("110105");
         let other = BuyerId::generate(&mut w.rng);
         let mut progress = Progress::new();
-        let result = progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &other, &hub(HubLevel::City, "1101"));
+        let result = progress.pickup(
+            &w.keys.region,
+            &w.keys.binding,
+            &w.record,
+            &other,
+            &hub(HubLevel::City, "1101"),
+        );
         assert_eq!(result, Err(ProgressError::LabelMismatch));
         assert_eq!(progress.status(), OrderStatus::Created);
     }
@@ -501,10 +570,21 @@ mod tests {
         let mut w = world("110105");
         let mut progress = Progress::new();
         progress
-            .pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &hub(HubLevel::District, "330108"))
+            .pickup(
+                &w.keys.region,
+                &w.keys.binding,
+                &w.record,
+                &w.buyer,
+                &hub(HubLevel::District, "330108"),
+            )
             .unwrap();
         let id = HubId::generate(&mut w.rng);
-        let err = progress.hop(&w.keys.region, &w.record, &id, &hub(HubLevel::District, "110105"));
+        let err = progress.hop(
+            &w.keys.region,
+            &w.record,
+            &id,
+            &hub(HubLevel::District, "110105"),
+        );
         assert_eq!(err, Err(ProgressError::OffRoute));
         let err = progress.hop(&w.keys.region, &w.record, &id, &hub(HubLevel::City, "3301"));
         assert_eq!(err, Err(ProgressError::OffRoute));
@@ -515,16 +595,25 @@ mod tests {
         let mut w = world("110105");
         let mut progress = Progress::new();
         let city = hub(HubLevel::City, "3301");
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city).unwrap();
+        progress
+            .pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city)
+            .unwrap();
         let id = HubId::generate(&mut w.rng);
-        let first = progress.apply_hop(&w.keys.region, &w.record, &id, &city).unwrap();
-        let again = progress.apply_hop(&w.keys.region, &w.record, &id, &city).unwrap();
+        let first = progress
+            .apply_hop(&w.keys.region, &w.record, &id, &city)
+            .unwrap();
+        let again = progress
+            .apply_hop(&w.keys.region, &w.record, &id, &city)
+            .unwrap();
         assert_eq!(first.verdict, again.verdict);
         assert!(again.repeat);
         assert_eq!(progress.hops(), 1);
         // Another hub in the same region is not the last hub and not the next expected one.
         let other = HubId::generate(&mut w.rng);
-        assert_eq!(progress.hop(&w.keys.region, &w.record, &other, &city), Err(ProgressError::OffRoute));
+        assert_eq!(
+            progress.hop(&w.keys.region, &w.record, &other, &city),
+            Err(ProgressError::OffRoute)
+        );
     }
 
     #[test]
@@ -532,12 +621,24 @@ mod tests {
         let mut w = world("4419");
         let mut progress = Progress::new();
         let dongguan = hub(HubLevel::City, "4419");
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &hub(HubLevel::City, "1101")).unwrap();
+        progress
+            .pickup(
+                &w.keys.region,
+                &w.keys.binding,
+                &w.record,
+                &w.buyer,
+                &hub(HubLevel::City, "1101"),
+            )
+            .unwrap();
         let id = HubId::generate(&mut w.rng);
-        let decision = progress.apply_hop(&w.keys.region, &w.record, &id, &hub(HubLevel::City, "1101")).unwrap();
+        let decision = progress
+            .apply_hop(&w.keys.region, &w.record, &id, &hub(HubLevel::City, "1101"))
+            .unwrap();
         assert_eq!(decision.verdict, Verdict::RouteTo(dongguan));
         let id = HubId::generate(&mut w.rng);
-        let decision = progress.apply_hop(&w.keys.region, &w.record, &id, &dongguan).unwrap();
+        let decision = progress
+            .apply_hop(&w.keys.region, &w.record, &id, &dongguan)
+            .unwrap();
         assert_eq!(decision.verdict, Verdict::Deliver);
     }
 
@@ -546,27 +647,57 @@ mod tests {
         let mut w = world("110105");
         let mut progress = Progress::new();
         let final_hub = hub(HubLevel::District, "110105");
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &final_hub).unwrap();
+        progress
+            .pickup(
+                &w.keys.region,
+                &w.keys.binding,
+                &w.record,
+                &w.buyer,
+                &final_hub,
+            )
+            .unwrap();
         let id = HubId::generate(&mut w.rng);
         let release = ReleaseId::generate(&mut w.rng);
-        assert_eq!(progress.release(&id, &release), Err(ProgressError::WrongState));
-        let decision = progress.apply_hop(&w.keys.region, &w.record, &id, &final_hub).unwrap();
+        assert_eq!(
+            progress.release(&id, &release),
+            Err(ProgressError::WrongState)
+        );
+        let decision = progress
+            .apply_hop(&w.keys.region, &w.record, &id, &final_hub)
+            .unwrap();
         assert_eq!(decision.verdict, Verdict::Deliver);
         let stranger = HubId::generate(&mut w.rng);
-        assert_eq!(progress.release(&stranger, &release), Err(ProgressError::OffRoute));
+        assert_eq!(
+            progress.release(&stranger, &release),
+            Err(ProgressError::OffRoute)
+        );
         progress.release(&id, &release).unwrap();
         progress.release(&id, &release).unwrap();
         assert_eq!(progress.status(), OrderStatus::Released);
-        let again = progress.hop(&w.keys.region, &w.record, &id, &final_hub).unwrap();
+        let again = progress
+            .hop(&w.keys.region, &w.record, &id, &final_hub)
+            .unwrap();
         assert_eq!((again.verdict, again.repeat), (Verdict::Deliver, true));
         let other_release = ReleaseId::generate(&mut w.rng);
-        assert_eq!(progress.deliver(&id, &other_release), Err(ProgressError::WrongState));
+        assert_eq!(
+            progress.deliver(&id, &other_release),
+            Err(ProgressError::WrongState)
+        );
         progress.deliver(&id, &release).unwrap();
         assert_eq!(progress.status(), OrderStatus::Delivered);
         assert_eq!(progress.deliver(&id, &release), Err(ProgressError::Closed));
-        assert_eq!(progress.hop(&w.keys.region, &w.record, &id, &final_hub), Err(ProgressError::Closed));
         assert_eq!(
-            progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &final_hub),
+            progress.hop(&w.keys.region, &w.record, &id, &final_hub),
+            Err(ProgressError::Closed)
+        );
+        assert_eq!(
+            progress.pickup(
+                &w.keys.region,
+                &w.keys.binding,
+                &w.record,
+                &w.buyer,
+                &final_hub
+            ),
             Err(ProgressError::Closed)
         );
     }
@@ -577,23 +708,47 @@ mod tests {
         let id = HubId::generate(&mut w.rng);
         let release = ReleaseId::generate(&mut w.rng);
         let mut progress = Progress::new();
-        assert_eq!(progress.release(&id, &release), Err(ProgressError::NotPickedUp));
-        assert_eq!(progress.deliver(&id, &release), Err(ProgressError::NotPickedUp));
-        let city = hub(HubLevel::City, "3301");
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city).unwrap();
-        // The same pickup again is harmless; a different pickup hub is not.
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city).unwrap();
         assert_eq!(
-            progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &hub(HubLevel::City, "1101")),
+            progress.release(&id, &release),
+            Err(ProgressError::NotPickedUp)
+        );
+        assert_eq!(
+            progress.deliver(&id, &release),
+            Err(ProgressError::NotPickedUp)
+        );
+        let city = hub(HubLevel::City, "3301");
+        progress
+            .pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city)
+            .unwrap();
+        // The same pickup again is harmless; a different pickup hub is not.
+        progress
+            .pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city)
+            .unwrap();
+        assert_eq!(
+            progress.pickup(
+                &w.keys.region,
+                &w.keys.binding,
+                &w.record,
+                &w.buyer,
+                &hub(HubLevel::City, "1101")
+            ),
             Err(ProgressError::WrongState)
         );
-        assert_eq!(progress.deliver(&id, &release), Err(ProgressError::WrongState));
-        progress.apply_hop(&w.keys.region, &w.record, &id, &city).unwrap();
+        assert_eq!(
+            progress.deliver(&id, &release),
+            Err(ProgressError::WrongState)
+        );
+        progress
+            .apply_hop(&w.keys.region, &w.record, &id, &city)
+            .unwrap();
         assert_eq!(
             progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city),
             Err(ProgressError::WrongState)
         );
-        assert_eq!(progress.release(&id, &release), Err(ProgressError::WrongState));
+        assert_eq!(
+            progress.release(&id, &release),
+            Err(ProgressError::WrongState)
+        );
     }
 
     #[test]
@@ -601,7 +756,13 @@ mod tests {
         let mut w = world("110105");
         w.record.key_version = KeyVersion(7);
         let mut progress = Progress::new();
-        let result = progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &hub(HubLevel::City, "1101"));
+        let result = progress.pickup(
+            &w.keys.region,
+            &w.keys.binding,
+            &w.record,
+            &w.buyer,
+            &hub(HubLevel::City, "1101"),
+        );
         assert_eq!(result, Err(ProgressError::UnknownKeyVersion(KeyVersion(7))));
     }
 
@@ -610,24 +771,36 @@ mod tests {
         let mut w = world("110105");
         let mut progress = Progress::new();
         let city = hub(HubLevel::City, "3301");
-        progress.pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city).unwrap();
+        progress
+            .pickup(&w.keys.region, &w.keys.binding, &w.record, &w.buyer, &city)
+            .unwrap();
         let id = HubId::generate(&mut w.rng);
-        progress.apply_hop(&w.keys.region, &w.record, &id, &city).unwrap();
+        progress
+            .apply_hop(&w.keys.region, &w.record, &id, &city)
+            .unwrap();
         let json = serde_json::to_string(&progress).unwrap();
-        assert!(!json.contains("\"1101\"") && !json.contains("\"110105\""), "{json}");
+        assert!(
+            !json.contains("\"1101\"") && !json.contains("\"110105\""),
+            "{json}"
+        );
         assert!(json.contains("\"in_transit\""));
         assert_eq!(serde_json::from_str::<Progress>(&json).unwrap(), progress);
     }
 
     #[test]
     fn verdicts_convert_to_api_bodies() {
-        let body = Verdict::RouteTo(hub(HubLevel::City, "1101")).to_response().unwrap();
+        let body = Verdict::RouteTo(hub(HubLevel::City, "1101"))
+            .to_response()
+            .unwrap();
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             serde_json::json!({"verdict":"route_to","next_hop":{"level":"city","code":"1101"}})
         );
         let body = Verdict::ForwardUp.to_response().unwrap();
-        assert_eq!(serde_json::to_value(&body).unwrap(), serde_json::json!({"verdict":"forward_up"}));
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"verdict":"forward_up"})
+        );
         assert!(Verdict::Deliver.to_response().is_none());
     }
 }

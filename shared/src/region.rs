@@ -215,14 +215,20 @@ struct HubRegionWire {
 
 impl Serialize for HubRegion {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        HubRegionWire { level: self.level, code: self.code }.serialize(serializer)
+        HubRegionWire {
+            level: self.level,
+            code: self.code,
+        }
+        .serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for HubRegion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = HubRegionWire::deserialize(deserializer)?;
-        Directory::china().hub_region(wire.level, wire.code).map_err(serde::de::Error::custom)
+        Directory::china()
+            .hub_region(wire.level, wire.code)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -269,8 +275,14 @@ impl DeliveryRegion {
     /// The hub that makes the final delivery: the district's hub, or the city's hub.
     pub fn final_hub(&self) -> HubRegion {
         match self.district {
-            Some(code) => HubRegion { level: HubLevel::District, code },
-            None => HubRegion { level: HubLevel::City, code: self.city },
+            Some(code) => HubRegion {
+                level: HubLevel::District,
+                code,
+            },
+            None => HubRegion {
+                level: HubLevel::City,
+                code: self.city,
+            },
         }
     }
 }
@@ -291,7 +303,9 @@ impl Serialize for DeliveryRegion {
 impl<'de> Deserialize<'de> for DeliveryRegion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = RegionCode::deserialize(deserializer)?;
-        Directory::china().delivery_region(code).map_err(serde::de::Error::custom)
+        Directory::china()
+            .delivery_region(code)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -348,7 +362,11 @@ impl Directory {
                 Some(_) => return Err(RegionError::Unknown),
             }
         }
-        Ok(Self { provinces, children, known })
+        Ok(Self {
+            provinces,
+            children,
+            known,
+        })
     }
 
     /// Whether the code is in the directory.
@@ -442,10 +460,18 @@ impl Directory {
             for &city in self.children(province) {
                 let districts = self.children(city);
                 if districts.is_empty() {
-                    out.push(DeliveryRegion { province, city, district: None });
+                    out.push(DeliveryRegion {
+                        province,
+                        city,
+                        district: None,
+                    });
                 }
                 for &district in districts {
-                    out.push(DeliveryRegion { province, city, district: Some(district) });
+                    out.push(DeliveryRegion {
+                        province,
+                        city,
+                        district: Some(district),
+                    });
                 }
             }
         }
@@ -496,7 +522,10 @@ mod tests {
         let dongguan = code("4419");
         assert!(dir.contains(dongguan));
         assert!(!dir.has_districts(dongguan));
-        assert!(!dir.contains(code("441900")), "the placeholder row is not a district");
+        assert!(
+            !dir.contains(code("441900")),
+            "the placeholder row is not a district"
+        );
         let region = dir.delivery_region(dongguan).unwrap();
         assert_eq!(region.level(), RegionLevel::City);
         assert_eq!(region.path(), (code("44"), dongguan, None));
@@ -513,11 +542,23 @@ mod tests {
     #[test]
     fn delivery_region_rejects_provinces_cities_with_districts_and_unknown_codes() {
         let dir = Directory::china();
-        assert_eq!(dir.delivery_region(code("33")), Err(RegionError::NotDeliverable));
-        assert_eq!(dir.delivery_region(code("3301")), Err(RegionError::NotDeliverable));
-        assert_eq!(dir.delivery_region(code("339999")), Err(RegionError::Unknown));
+        assert_eq!(
+            dir.delivery_region(code("33")),
+            Err(RegionError::NotDeliverable)
+        );
+        assert_eq!(
+            dir.delivery_region(code("3301")),
+            Err(RegionError::NotDeliverable)
+        );
+        assert_eq!(
+            dir.delivery_region(code("339999")),
+            Err(RegionError::Unknown)
+        );
         let region = dir.delivery_region(code("110105")).unwrap();
-        assert_eq!(region.path(), (code("11"), code("1101"), Some(code("110105"))));
+        assert_eq!(
+            region.path(),
+            (code("11"), code("1101"), Some(code("110105")))
+        );
     }
 
     #[test]
@@ -525,16 +566,30 @@ mod tests {
         let dir = Directory::china();
         assert!(dir.hub_region(HubLevel::District, code("110105")).is_ok());
         assert!(dir.hub_region(HubLevel::City, code("1101")).is_ok());
-        assert_eq!(dir.hub_region(HubLevel::City, code("110105")), Err(RegionError::LevelMismatch));
-        assert_eq!(dir.hub_region(HubLevel::District, code("11")), Err(RegionError::LevelMismatch));
-        assert_eq!(dir.hub_region(HubLevel::City, code("1199")), Err(RegionError::Unknown));
+        assert_eq!(
+            dir.hub_region(HubLevel::City, code("110105")),
+            Err(RegionError::LevelMismatch)
+        );
+        assert_eq!(
+            dir.hub_region(HubLevel::District, code("11")),
+            Err(RegionError::LevelMismatch)
+        );
+        assert_eq!(
+            dir.hub_region(HubLevel::City, code("1199")),
+            Err(RegionError::Unknown)
+        );
     }
 
     #[test]
     fn region_types_round_trip_through_serde() {
         let hub: HubRegion = serde_json::from_str(r#"{"level":"city","code":"1101"}"#).unwrap();
-        assert_eq!(serde_json::to_string(&hub).unwrap(), r#"{"level":"city","code":"1101"}"#);
-        assert!(serde_json::from_str::<HubRegion>(r#"{"level":"district","code":"1101"}"#).is_err());
+        assert_eq!(
+            serde_json::to_string(&hub).unwrap(),
+            r#"{"level":"city","code":"1101"}"#
+        );
+        assert!(
+            serde_json::from_str::<HubRegion>(r#"{"level":"district","code":"1101"}"#).is_err()
+        );
         let region: DeliveryRegion = serde_json::from_str("\"4419\"").unwrap();
         assert_eq!(region.code(), code("4419"));
         assert!(serde_json::from_str::<DeliveryRegion>("\"3301\"").is_err());

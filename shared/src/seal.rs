@@ -49,14 +49,24 @@ pub enum SealError {
 }
 
 /// Encrypts `plaintext` bound to `aad`, with a fresh random nonce from `rng`.
-pub fn seal(key: &SealingKey, aad: &[u8], plaintext: &[u8], rng: &mut impl CryptoRngCore) -> Vec<u8> {
+pub fn seal(
+    key: &SealingKey,
+    aad: &[u8],
+    plaintext: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
-    let payload = Payload { msg: plaintext, aad };
+    let payload = Payload {
+        msg: plaintext,
+        aad,
+    };
     // Encryption only fails when the plaintext exceeds the cipher's 256 GiB limit, which no
     // caller comes near; an empty box then fails to open rather than panicking here.
-    let ciphertext = cipher.encrypt(XNonce::from_slice(&nonce), payload).unwrap_or_default();
+    let ciphertext = cipher
+        .encrypt(XNonce::from_slice(&nonce), payload)
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ciphertext);
@@ -74,7 +84,13 @@ pub fn open(key: &SealingKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Seal
     let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
     let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
     cipher
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .map_err(|_| SealError::Open)
 }
 
@@ -91,12 +107,18 @@ mod tests {
         let sealed = seal(&key, b"record-1", b"secret address", &mut rng);
         assert_eq!(open(&key, b"record-1", &sealed).unwrap(), b"secret address");
         assert_eq!(open(&key, b"record-2", &sealed), Err(SealError::Open));
-        assert_eq!(open(&SealingKey::from_bytes([2; 32]), b"record-1", &sealed), Err(SealError::Open));
+        assert_eq!(
+            open(&SealingKey::from_bytes([2; 32]), b"record-1", &sealed),
+            Err(SealError::Open)
+        );
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
         assert_eq!(open(&key, b"record-1", &tampered), Err(SealError::Open));
-        assert_eq!(open(&key, b"record-1", &sealed[..10]), Err(SealError::TooShort));
+        assert_eq!(
+            open(&key, b"record-1", &sealed[..10]),
+            Err(SealError::TooShort)
+        );
     }
 
     #[test]

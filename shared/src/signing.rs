@@ -42,7 +42,8 @@ impl RequestNonce {
     /// [`SignatureError::Malformed`].
     pub fn parse(input: &str) -> Result<Self, SignatureError> {
         let mut bytes = [0; 16];
-        hex::decode_to_slice(input, &mut bytes).map_err(|_| SignatureError::Malformed(HEADER_NONCE))?;
+        hex::decode_to_slice(input, &mut bytes)
+            .map_err(|_| SignatureError::Malformed(HEADER_NONCE))?;
         Ok(Self(bytes))
     }
 
@@ -92,9 +93,13 @@ impl SignedHeaders {
     ///
     /// # Errors
     /// [`SignatureError::MissingHeader`] naming the first absent header.
-    pub fn from_lookup<'a>(mut lookup: impl FnMut(&str) -> Option<&'a str>) -> Result<Self, SignatureError> {
+    pub fn from_lookup<'a>(
+        mut lookup: impl FnMut(&str) -> Option<&'a str>,
+    ) -> Result<Self, SignatureError> {
         let mut get = |name: &'static str| {
-            lookup(name).map(str::to_owned).ok_or(SignatureError::MissingHeader(name))
+            lookup(name)
+                .map(str::to_owned)
+                .ok_or(SignatureError::MissingHeader(name))
         };
         Ok(Self {
             key_id: get(HEADER_KEY_ID)?,
@@ -216,11 +221,25 @@ mod tests {
         let keys = keys();
         let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
         let at = Timestamp::from_unix_seconds(1_000);
-        let headers = sign_request(&keys.edge_request, "post", "/internal/v1/releases?x=1", b"{}", at, &nonce);
+        let headers = sign_request(
+            &keys.edge_request,
+            "post",
+            "/internal/v1/releases?x=1",
+            b"{}",
+            at,
+            &nonce,
+        );
         assert_eq!(headers.key_id, "edge-request-v1");
         assert_eq!(headers.nonce.len(), 32);
-        let ok = verify_request(&keys.edge_request, "POST", "/internal/v1/releases?x=1", b"{}", &headers,
-            at.plus_seconds(60), DEFAULT_WINDOW_SECS);
+        let ok = verify_request(
+            &keys.edge_request,
+            "POST",
+            "/internal/v1/releases?x=1",
+            b"{}",
+            &headers,
+            at.plus_seconds(60),
+            DEFAULT_WINDOW_SECS,
+        );
         assert_eq!(ok, Ok(nonce));
     }
 
@@ -231,34 +250,91 @@ mod tests {
         let at = Timestamp::from_unix_seconds(1_000);
         let headers = sign_request(&keys.edge_request, "POST", "/p", b"body", at, &nonce);
         let verify = |method, path, body: &[u8], headers: &SignedHeaders, now| {
-            verify_request(&keys.edge_request, method, path, body, headers, now, DEFAULT_WINDOW_SECS)
+            verify_request(
+                &keys.edge_request,
+                method,
+                path,
+                body,
+                headers,
+                now,
+                DEFAULT_WINDOW_SECS,
+            )
         };
-        assert_eq!(verify("GET", "/p", b"body", &headers, at), Err(SignatureError::BadSignature));
-        assert_eq!(verify("POST", "/q", b"body", &headers, at), Err(SignatureError::BadSignature));
-        assert_eq!(verify("POST", "/p", b"bodY", &headers, at), Err(SignatureError::BadSignature));
-        assert_eq!(verify("POST", "/p", b"body", &headers, at.plus_seconds(61)), Err(SignatureError::Stale));
-        assert_eq!(verify("POST", "/p", b"body", &headers, at.plus_seconds(-61)), Err(SignatureError::Stale));
-        let other_nonce = SignedHeaders { nonce: "00".repeat(16), ..headers.clone() };
-        assert_eq!(verify("POST", "/p", b"body", &other_nonce, at), Err(SignatureError::BadSignature));
-        let bad_hex = SignedHeaders { signature: "zz".into(), ..headers.clone() };
-        assert_eq!(verify("POST", "/p", b"body", &bad_hex, at), Err(SignatureError::Malformed(HEADER_SIGNATURE)));
+        assert_eq!(
+            verify("GET", "/p", b"body", &headers, at),
+            Err(SignatureError::BadSignature)
+        );
+        assert_eq!(
+            verify("POST", "/q", b"body", &headers, at),
+            Err(SignatureError::BadSignature)
+        );
+        assert_eq!(
+            verify("POST", "/p", b"bodY", &headers, at),
+            Err(SignatureError::BadSignature)
+        );
+        assert_eq!(
+            verify("POST", "/p", b"body", &headers, at.plus_seconds(61)),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify("POST", "/p", b"body", &headers, at.plus_seconds(-61)),
+            Err(SignatureError::Stale)
+        );
+        let other_nonce = SignedHeaders {
+            nonce: "00".repeat(16),
+            ..headers.clone()
+        };
+        assert_eq!(
+            verify("POST", "/p", b"body", &other_nonce, at),
+            Err(SignatureError::BadSignature)
+        );
+        let bad_hex = SignedHeaders {
+            signature: "zz".into(),
+            ..headers.clone()
+        };
+        assert_eq!(
+            verify("POST", "/p", b"body", &bad_hex, at),
+            Err(SignatureError::Malformed(HEADER_SIGNATURE))
+        );
         // The origin's push key is a different key.
         let pushed = sign_request(&keys.origin_push, "POST", "/p", b"body", at, &nonce);
-        assert_eq!(verify("POST", "/p", b"body", &pushed, at), Err(SignatureError::UnknownKey));
-        let forged = SignedHeaders { key_id: headers.key_id.clone(), ..pushed };
-        assert_eq!(verify("POST", "/p", b"body", &forged, at), Err(SignatureError::BadSignature));
+        assert_eq!(
+            verify("POST", "/p", b"body", &pushed, at),
+            Err(SignatureError::UnknownKey)
+        );
+        let forged = SignedHeaders {
+            key_id: headers.key_id.clone(),
+            ..pushed
+        };
+        assert_eq!(
+            verify("POST", "/p", b"body", &forged, at),
+            Err(SignatureError::BadSignature)
+        );
     }
 
     #[test]
     fn headers_collect_from_a_lookup() {
         let keys = keys();
         let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
-        let headers = sign_request(&keys.origin_push, "POST", "/p", b"", Timestamp::from_unix_seconds(5), &nonce);
+        let headers = sign_request(
+            &keys.origin_push,
+            "POST",
+            "/p",
+            b"",
+            Timestamp::from_unix_seconds(5),
+            &nonce,
+        );
         let pairs = headers.pairs();
-        let found = SignedHeaders::from_lookup(|name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v));
+        let found = SignedHeaders::from_lookup(|name| {
+            pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        });
         assert_eq!(found, Ok(headers.clone()));
         let missing = SignedHeaders::from_lookup(|name| {
-            if name == HEADER_NONCE { None } else { Some("x") }
+            if name == HEADER_NONCE {
+                None
+            } else {
+                Some("x")
+            }
         });
         assert_eq!(missing, Err(SignatureError::MissingHeader(HEADER_NONCE)));
     }

@@ -109,13 +109,21 @@ mod tests {
         let at = Timestamp::from_unix_seconds(100).plus_seconds(-1);
         assert_eq!(at.unix_seconds(), 99);
         assert_eq!(Timestamp::from_unix_millis(-1).unix_seconds(), -1);
-        assert_eq!(Timestamp::from_unix_millis(i64::MAX).plus_seconds(10).unix_millis(), i64::MAX);
+        assert_eq!(
+            Timestamp::from_unix_millis(i64::MAX)
+                .plus_seconds(10)
+                .unix_millis(),
+            i64::MAX
+        );
     }
 
     #[test]
     fn serde_uses_rfc3339_and_rejects_other_strings() {
         let at = Timestamp::from_unix_seconds(0);
-        assert_eq!(serde_json::to_string(&at).unwrap(), "\"1970-01-01T00:00:00Z\"");
+        assert_eq!(
+            serde_json::to_string(&at).unwrap(),
+            "\"1970-01-01T00:00:00Z\""
+        );
         assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
         assert!(serde_json::from_str::<Timestamp>("12").is_err());
     }

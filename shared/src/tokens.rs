@@ -148,7 +148,9 @@ impl OrderTagger {
         platform: &PlatformId,
         order: &OrderId,
     ) -> Result<Self, TokenError> {
-        let base = keys.hmac(version).ok_or(TokenError::UnknownKeyVersion(version))?;
+        let base = keys
+            .hmac(version)
+            .ok_or(TokenError::UnknownKeyVersion(version))?;
         let prefixed = |domain: &[u8]| {
             let mut mac = base.clone();
             mac.update(domain);
@@ -158,7 +160,11 @@ impl OrderTagger {
             mac.update(&[0]);
             mac
         };
-        Ok(Self { region: prefixed(b"lasthop/region\0"), route: prefixed(b"lasthop/route\0"), count: 0 })
+        Ok(Self {
+            region: prefixed(b"lasthop/region\0"),
+            route: prefixed(b"lasthop/route\0"),
+            count: 0,
+        })
     }
 
     pub(crate) fn region(&mut self, level: TagLevel, code: RegionCode) -> Tag {
@@ -225,7 +231,9 @@ pub fn binding_tag(
     order: &OrderId,
     buyer: &BuyerId,
 ) -> Result<Tag, TokenError> {
-    let mut mac = keys.hmac(version).ok_or(TokenError::UnknownKeyVersion(version))?;
+    let mut mac = keys
+        .hmac(version)
+        .ok_or(TokenError::UnknownKeyVersion(version))?;
     mac.update(b"lasthop/binding\0");
     mac.update(platform.as_str().as_bytes());
     mac.update(&[0]);
@@ -266,9 +274,15 @@ pub fn tokenise_order(
 /// Whether `buyer` is the order's buyer, in constant time, with the record's key version.
 /// An unknown key version is a mismatch.
 pub fn binding_matches(keys: &BindingKeys, record: &TokenisedOrder, buyer: &BuyerId) -> bool {
-    binding_tag(keys, record.key_version, &record.platform_id, &record.order_id, buyer)
-        .map(|tag| bool::from(tag.ct_eq(&record.binding)))
-        .unwrap_or(false)
+    binding_tag(
+        keys,
+        record.key_version,
+        &record.platform_id,
+        &record.order_id,
+        buyer,
+    )
+    .map(|tag| bool::from(tag.ct_eq(&record.binding)))
+    .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -295,15 +309,25 @@ mod tests {
             platform: PlatformId::parse("demo").unwrap(),
             seller: SellerId::generate(&mut rng),
             buyer: BuyerId::generate(&mut rng),
-            region: Directory::china().delivery_region(RegionCode::parse("110105").unwrap()).unwrap(),
+            region: Directory::china()
+                .delivery_region(RegionCode::parse("110105").unwrap())
+                .unwrap(),
             rng,
         }
     }
 
     fn tokenise(f: &mut Fixture) -> TokenisedOrder {
         let order = OrderId::generate(&mut f.rng);
-        tokenise_order(&f.keys.region, &f.keys.binding, &f.platform, &order, &f.seller, &f.buyer, &f.region)
-            .unwrap()
+        tokenise_order(
+            &f.keys.region,
+            &f.keys.binding,
+            &f.platform,
+            &order,
+            &f.seller,
+            &f.buyer,
+            &f.region,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -324,14 +348,25 @@ mod tests {
         let mut f = fixture();
         let record = tokenise(&mut f);
         let tag = |code: &str, level| {
-            region_tag(&f.keys.region, record.key_version, &record.platform_id, &record.order_id, level,
-                RegionCode::parse(code).unwrap()).unwrap()
+            region_tag(
+                &f.keys.region,
+                record.key_version,
+                &record.platform_id,
+                &record.order_id,
+                level,
+                RegionCode::parse(code).unwrap(),
+            )
+            .unwrap()
         };
         assert_eq!(tag("11", TagLevel::Province), record.province);
         assert_eq!(tag("1101", TagLevel::City), record.city);
         assert_eq!(tag("110105", TagLevel::Delivery), record.delivery);
         assert_ne!(tag("110106", TagLevel::Delivery), record.delivery);
-        assert_ne!(tag("1101", TagLevel::Delivery), record.city, "levels are bound into the tag");
+        assert_ne!(
+            tag("1101", TagLevel::Delivery),
+            record.city,
+            "levels are bound into the tag"
+        );
     }
 
     #[test]
@@ -343,7 +378,11 @@ mod tests {
         assert!(!binding_matches(&f.keys.binding, &record, &other));
         let mut unknown_version = record.clone();
         unknown_version.key_version = KeyVersion(99);
-        assert!(!binding_matches(&f.keys.binding, &unknown_version, &f.buyer));
+        assert!(!binding_matches(
+            &f.keys.binding,
+            &unknown_version,
+            &f.buyer
+        ));
     }
 
     #[test]
@@ -368,7 +407,10 @@ mod tests {
         let record = tokenise(&mut f);
         let json = serde_json::to_string(&record).unwrap();
         assert!(!json.contains("\"110105\"") && !json.contains(f.buyer.as_str()));
-        assert_eq!(serde_json::from_str::<TokenisedOrder>(&json).unwrap(), record);
+        assert_eq!(
+            serde_json::from_str::<TokenisedOrder>(&json).unwrap(),
+            record
+        );
         assert!(serde_json::from_str::<Tag>("\"00\"").is_err());
     }
 }
