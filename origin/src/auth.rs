@@ -21,7 +21,11 @@ pub const SIGNATURE_WINDOW_SECONDS: i64 = 60;
 /// Checks the edge's HMAC signature over method, path, timestamp, nonce and body digest,
 /// the ±60 s window, and that the nonce is new. The body is buffered (up to the body
 /// limit) and handed on unchanged.
-pub async fn verify_edge_signature(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn verify_edge_signature(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(bytes) => bytes,
@@ -30,11 +34,15 @@ pub async fn verify_edge_signature(State(state): State<AppState>, request: Reque
     if let Err(err) = check_signature(&state, &parts, &bytes).await {
         return err.into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 async fn check_signature(state: &AppState, parts: &Parts, body: &[u8]) -> Result<(), ApiError> {
-    let path_and_query = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
     let now = state.now();
     let nonce = crate::signing::verify(
         &state.keys().edge_request,
@@ -46,7 +54,12 @@ async fn check_signature(state: &AppState, parts: &Parts, body: &[u8]) -> Result
         SIGNATURE_WINDOW_SECONDS,
     )
     .map_err(|_| ApiError::Unauthorized("the edge signature is missing, stale or not valid"))?;
-    if state.stores().directory.note_nonce(&nonce, now.unix_millis()).await? {
+    if state
+        .stores()
+        .directory
+        .note_nonce(&nonce, now.unix_millis())
+        .await?
+    {
         Ok(())
     } else {
         Err(ApiError::Unauthorized("the edge request was replayed"))
@@ -72,12 +85,23 @@ pub struct BuyerSession {
 impl FromRequestParts<AppState> for BuyerSession {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized("a buyer token is required"))?;
-        let claims = state.verifier().verify_session(token, state.now()).map_err(session_error)?;
+        let claims = state
+            .verifier()
+            .verify_session(token, state.now())
+            .map_err(session_error)?;
         match claims.subject {
-            Subject::Buyer(buyer_id) => Ok(Self { buyer_id, platform_id: claims.platform_id }),
-            Subject::Seller(_) => Err(ApiError::Forbidden("this needs a buyer token, not a seller token")),
+            Subject::Buyer(buyer_id) => Ok(Self {
+                buyer_id,
+                platform_id: claims.platform_id,
+            }),
+            Subject::Seller(_) => Err(ApiError::Forbidden(
+                "this needs a buyer token, not a seller token",
+            )),
         }
     }
 }
@@ -94,12 +118,23 @@ pub struct SellerSession {
 impl FromRequestParts<AppState> for SellerSession {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized("a seller token is required"))?;
-        let claims = state.verifier().verify_session(token, state.now()).map_err(session_error)?;
+        let claims = state
+            .verifier()
+            .verify_session(token, state.now())
+            .map_err(session_error)?;
         match claims.subject {
-            Subject::Seller(seller_id) => Ok(Self { seller_id, platform_id: claims.platform_id }),
-            Subject::Buyer(_) => Err(ApiError::Forbidden("this needs a seller token, not a buyer token")),
+            Subject::Seller(seller_id) => Ok(Self {
+                seller_id,
+                platform_id: claims.platform_id,
+            }),
+            Subject::Buyer(_) => Err(ApiError::Forbidden(
+                "this needs a seller token, not a buyer token",
+            )),
         }
     }
 }
@@ -111,10 +146,13 @@ impl FromRequestParts<AppState> for SellerSession {
 /// `unauthorized` for a forged, expired, revoked or unknown credential, `wrong_role` for a
 /// pickup scanner.
 pub async fn hub_scanner(state: &AppState, token: &str) -> Result<ScannerClaims, ApiError> {
-    let claims = state.verifier().verify_scanner(token, state.now()).map_err(|err| match err {
-        CredentialError::Expired => ApiError::Unauthorized("the scanner token has expired"),
-        _ => ApiError::Unauthorized("the scanner token is not valid"),
-    })?;
+    let claims = state
+        .verifier()
+        .verify_scanner(token, state.now())
+        .map_err(|err| match err {
+            CredentialError::Expired => ApiError::Unauthorized("the scanner token has expired"),
+            _ => ApiError::Unauthorized("the scanner token is not valid"),
+        })?;
     let row = state
         .stores()
         .directory

@@ -28,9 +28,15 @@ pub fn keygen(dir: &Path) -> anyhow::Result<KeygenReport> {
     OsRng.fill_bytes(token_bytes.as_mut());
     let token = Zeroizing::new(hex::encode(token_bytes.as_ref()));
     let mut files = Vec::new();
-    for (name, content) in [("master.keys", ring.as_str()), ("ops.token", token.as_str())] {
+    for (name, content) in [
+        ("master.keys", ring.as_str()),
+        ("ops.token", token.as_str()),
+    ] {
         let path = dir.join(name);
-        files.push((path.clone(), write_new(&path, content).with_context(|| format!("writing {name}"))?));
+        files.push((
+            path.clone(),
+            write_new(&path, content).with_context(|| format!("writing {name}"))?,
+        ));
     }
     Ok(KeygenReport { files })
 }
@@ -60,9 +66,13 @@ fn write_new(path: &Path, content: &str) -> std::io::Result<bool> {
 /// # Errors
 /// When the key ring does not parse.
 pub fn edge_secrets_line(ring_text: &str) -> anyhow::Result<Zeroizing<String>> {
-    let ring = MasterKeyRing::parse(ring_text).map_err(|e| anyhow::anyhow!("master key ring: {e}"))?;
+    let ring =
+        MasterKeyRing::parse(ring_text).map_err(|e| anyhow::anyhow!("master key ring: {e}"))?;
     let secrets = EdgeSecrets::from_origin_keys(&OriginKeys::derive(&ring));
-    Ok(Zeroizing::new(format!("LASTHOP_EDGE_SECRETS={}", secrets.encode().as_str())))
+    Ok(Zeroizing::new(format!(
+        "LASTHOP_EDGE_SECRETS={}",
+        secrets.encode().as_str()
+    )))
 }
 
 #[cfg(test)]
@@ -78,9 +88,17 @@ mod tests {
         let token = std::fs::read_to_string(dir.path().join("ops.token")).unwrap();
         let second = keygen(dir.path()).unwrap();
         assert!(second.files.iter().all(|(_, written)| !*written));
-        assert_eq!(std::fs::read_to_string(dir.path().join("master.keys")).unwrap(), keys);
-        assert_eq!(std::fs::read_to_string(dir.path().join("ops.token")).unwrap(), token);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("master.keys")).unwrap(),
+            keys
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("ops.token")).unwrap(),
+            token
+        );
         assert!(MasterKeyRing::parse(keys.trim()).is_ok());
-        assert!(edge_secrets_line(keys.trim()).unwrap().starts_with("LASTHOP_EDGE_SECRETS="));
+        assert!(edge_secrets_line(keys.trim())
+            .unwrap()
+            .starts_with("LASTHOP_EDGE_SECRETS="));
     }
 }

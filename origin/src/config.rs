@@ -46,9 +46,18 @@ impl MasterKeyArgs {
     /// # Errors
     /// When neither is given or the file cannot be read.
     pub fn load(&self) -> anyhow::Result<Secret> {
-        let text = load_secret(self.master_keys_file.as_ref(), self.master_keys.as_ref(), "master keys")?;
+        let text = load_secret(
+            self.master_keys_file.as_ref(),
+            self.master_keys.as_ref(),
+            "master keys",
+        )?;
         // One key per line; an environment variable may carry them space-separated.
-        Ok(Secret::new(text.expose().split_whitespace().collect::<Vec<_>>().join("\n")))
+        Ok(Secret::new(
+            text.expose()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ))
     }
 }
 
@@ -59,10 +68,20 @@ pub struct ServeArgs {
     #[arg(long, env = "LASTHOP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Directory store: `sqlite://path/directory.db` or `postgres://…` (its own role).
-    #[arg(long, env = "LASTHOP_DIRECTORY_URL", default_value = "sqlite://lasthop-directory.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "LASTHOP_DIRECTORY_URL",
+        default_value = "sqlite://lasthop-directory.db",
+        hide_env_values = true
+    )]
     pub directory_url: Secret,
     /// Vault store: `sqlite://path/vault.db` or `postgres://…` (its own role).
-    #[arg(long, env = "LASTHOP_VAULT_URL", default_value = "sqlite://lasthop-vault.db", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "LASTHOP_VAULT_URL",
+        default_value = "sqlite://lasthop-vault.db",
+        hide_env_values = true
+    )]
     pub vault_url: Secret,
     /// The master key ring.
     #[command(flatten)]
@@ -77,7 +96,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LASTHOP_EDGE_URL")]
     pub edge_url: Option<String>,
     /// Comma-separated platform slugs this origin serves.
-    #[arg(long, env = "LASTHOP_PLATFORMS", default_value = "demo", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "LASTHOP_PLATFORMS",
+        default_value = "demo",
+        value_delimiter = ','
+    )]
     pub platforms: Vec<String>,
     /// Seconds a terminal may keep a released recipient.
     #[arg(long, env = "LASTHOP_RELEASE_TTL_SECS", default_value_t = 86_400)]
@@ -130,15 +154,22 @@ impl std::str::FromStr for Secret {
     }
 }
 
-fn load_secret(file: Option<&PathBuf>, value: Option<&Secret>, what: &str) -> anyhow::Result<Secret> {
+fn load_secret(
+    file: Option<&PathBuf>,
+    value: Option<&Secret>,
+    what: &str,
+) -> anyhow::Result<Secret> {
     use anyhow::Context as _;
     match (file, value) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading the {what} file"))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the {what} file"))?;
             Ok(Secret::new(text.trim().to_owned()))
         }
         (None, Some(value)) => Ok(Secret::new(value.expose().trim().to_owned())),
-        (None, None) => anyhow::bail!("no {what} given: pass a file flag or set the environment variable"),
+        (None, None) => {
+            anyhow::bail!("no {what} given: pass a file flag or set the environment variable")
+        }
     }
 }
 
@@ -178,7 +209,11 @@ impl Settings {
             directory_url: args.directory_url.clone(),
             vault_url: args.vault_url.clone(),
             master_keys: args.keys.load()?,
-            ops_token: load_secret(args.ops_token_file.as_ref(), args.ops_token.as_ref(), "ops token")?,
+            ops_token: load_secret(
+                args.ops_token_file.as_ref(),
+                args.ops_token.as_ref(),
+                "ops token",
+            )?,
             edge_url: args.edge_url.clone(),
             platforms: args.platforms.clone(),
             release_ttl: Duration::from_secs(args.release_ttl_secs),
@@ -204,7 +239,9 @@ mod tests {
             "--ops-token",
             "ops-secret-value",
         ]);
-        let Command::Serve(args) = cli.command else { panic!("expected serve") };
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
         let settings = Settings::from_args(&args).unwrap();
         let printed = format!("{settings:?} {args:?}");
         for secret in ["hunter2", "c2VjcmV0", "ops-secret-value"] {
@@ -216,8 +253,12 @@ mod tests {
     #[test]
     fn serve_without_master_keys_is_an_error() {
         let cli = Cli::parse_from(["lasthop-origin", "serve", "--ops-token", "t"]);
-        let Command::Serve(args) = cli.command else { panic!("expected serve") };
-        if std::env::var_os("LASTHOP_MASTER_KEYS").is_none() && std::env::var_os("LASTHOP_MASTER_KEYS_FILE").is_none() {
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        if std::env::var_os("LASTHOP_MASTER_KEYS").is_none()
+            && std::env::var_os("LASTHOP_MASTER_KEYS_FILE").is_none()
+        {
             assert!(Settings::from_args(&args).is_err());
         }
     }

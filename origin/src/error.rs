@@ -103,10 +103,15 @@ pub struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.code().to_owned(), message: self.to_string() };
+        let body = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        };
         let mut response = (self.status(), axum::Json(body)).into_response();
         if matches!(self, Self::Unavailable(_)) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
         response
     }
@@ -117,7 +122,9 @@ impl From<StoreError> for ApiError {
         match err {
             // A conflict that reaches a handler means two random 80-bit ids collided or a
             // race lost; retrying is the right advice either way.
-            StoreError::Conflict | StoreError::Unavailable => Self::Unavailable("the store is unavailable, try again shortly"),
+            StoreError::Conflict | StoreError::Unavailable => {
+                Self::Unavailable("the store is unavailable, try again shortly")
+            }
             StoreError::Corrupt => Self::Internal,
         }
     }

@@ -3,8 +3,8 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
@@ -27,11 +27,13 @@ where
         let bytes = match axum::body::Bytes::from_request(req, state).await {
             Ok(bytes) => bytes,
             Err(rejection) => {
-                return Err(if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::InvalidInput("the request body could not be read".to_owned())
-                })
+                return Err(
+                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::InvalidInput("the request body could not be read".to_owned())
+                    },
+                )
             }
         };
         parse_json(&bytes).map(Json)
@@ -46,7 +48,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| describe(&err))?;
     // Trailing bytes after the object make the body invalid as a whole.
-    de.end().map_err(|_| ApiError::InvalidInput("the request body is not valid JSON".to_owned()))?;
+    de.end()
+        .map_err(|_| ApiError::InvalidInput("the request body is not valid JSON".to_owned()))?;
     Ok(value)
 }
 
@@ -60,16 +63,24 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     }
     if let Some(rest) = text.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
-        let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+        let field = if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
         return ApiError::invalid(field.trim_start_matches('.'), "is required");
     }
     match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+        serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof
+        | serde_json::error::Category::Io => {
             ApiError::InvalidInput("the request body is not valid JSON".to_owned())
         }
         serde_json::error::Category::Data => {
             if path == "." {
-                ApiError::InvalidInput("the request body must be a JSON object of the documented shape".to_owned())
+                ApiError::InvalidInput(
+                    "the request body must be a JSON object of the documented shape".to_owned(),
+                )
             } else {
                 // serde's message says which type was expected, and for our field types
                 // (strings and enums) never echoes a value longer than a variant name.
@@ -104,7 +115,10 @@ pub struct Ops;
 impl FromRequestParts<AppState> for Ops {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let presented = bearer(parts).ok_or(ApiError::Unauthorized("an ops token is required"))?;
         if bool::from(presented.as_bytes().ct_eq(state.ops_token().as_bytes())) {
             Ok(Ops)
@@ -156,13 +170,19 @@ mod tests {
     #[test]
     fn wrong_type_is_named_without_echoing_the_value() {
         let e = err(r#"{"name":"secret-name-123","address":{"region":5}}"#);
-        assert_eq!(e.to_string(), "`address.region` has the wrong type or value");
+        assert_eq!(
+            e.to_string(),
+            "`address.region` has the wrong type or value"
+        );
     }
 
     #[test]
     fn broken_json_is_invalid_input() {
         assert_eq!(err("{").code(), "invalid_input");
         assert_eq!(err("[]").code(), "invalid_input");
-        assert_eq!(err(r#"{"name":"x","address":{"region":"1"}} trailing"#).code(), "invalid_input");
+        assert_eq!(
+            err(r#"{"name":"x","address":{"region":"1"}} trailing"#).code(),
+            "invalid_input"
+        );
     }
 }

@@ -30,6 +30,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))] // test code: a panic is a failure report
 
 pub mod auth;
 pub mod commands;

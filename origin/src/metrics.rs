@@ -46,9 +46,18 @@ impl Default for Metrics {
         });
         let releases = Family::<ReleaseLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
         registry.register("releases", "Release attempts by outcome", releases.clone());
-        Self { registry, requests, latency, releases }
+        Self {
+            registry,
+            requests,
+            latency,
+            releases,
+        }
     }
 }
 

@@ -19,7 +19,8 @@ pub const REVOCATIONS_PATH: &str = "/internal/v1/revocations";
 /// Starts the outbox task.
 pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
     tokio::spawn(async move {
-        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_reported = 0usize;
@@ -34,7 +35,10 @@ pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
             };
             let Some(edge) = edge_url.as_deref() else {
                 if pending.len() != last_reported {
-                    tracing::warn!(pending = pending.len(), "no --edge-url: scanner revocations are queued, not pushed");
+                    tracing::warn!(
+                        pending = pending.len(),
+                        "no --edge-url: scanner revocations are queued, not pushed"
+                    );
                     last_reported = pending.len();
                 }
                 continue;
@@ -42,7 +46,12 @@ pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
             for scanner_id in pending {
                 let delivered = push(&client, &state, edge, &scanner_id).await;
                 let now = state.now().unix_millis();
-                if let Err(err) = state.stores().directory.revocation_attempted(&scanner_id, delivered, now).await {
+                if let Err(err) = state
+                    .stores()
+                    .directory
+                    .revocation_attempted(&scanner_id, delivered, now)
+                    .await
+                {
                     tracing::warn!(error = %err, "recording a revocation push failed");
                 }
             }
@@ -51,9 +60,22 @@ pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
 }
 
 /// One signed push; true when the edge acknowledged it.
-async fn push(client: &Client<HttpConnector, Full<Bytes>>, state: &AppState, edge: &str, scanner_id: &str) -> bool {
-    let body = serde_json::json!({ "scanner_id": scanner_id }).to_string().into_bytes();
-    let headers = crate::signing::sign(&state.keys().origin_push, "POST", REVOCATIONS_PATH, &body, state.now());
+async fn push(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    state: &AppState,
+    edge: &str,
+    scanner_id: &str,
+) -> bool {
+    let body = serde_json::json!({ "scanner_id": scanner_id })
+        .to_string()
+        .into_bytes();
+    let headers = crate::signing::sign(
+        &state.keys().origin_push,
+        "POST",
+        REVOCATIONS_PATH,
+        &body,
+        state.now(),
+    );
     let uri = format!("{}{REVOCATIONS_PATH}", edge.trim_end_matches('/'));
     let mut request = axum::http::Request::post(uri).header("content-type", "application/json");
     for (name, value) in headers {
@@ -69,7 +91,11 @@ async fn push(client: &Client<HttpConnector, Full<Bytes>>, state: &AppState, edg
             true
         }
         Ok(Ok(response)) => {
-            tracing::warn!(scanner_id, status = response.status().as_u16(), "edge refused a revocation push");
+            tracing::warn!(
+                scanner_id,
+                status = response.status().as_u16(),
+                "edge refused a revocation push"
+            );
             false
         }
         Ok(Err(err)) => {

@@ -82,17 +82,25 @@ pub fn seal<T: Serialize>(keys: &VaultKeys, record_id: &str, plain: &T) -> Seale
     // Serialising these plain structs of strings cannot fail.
     let json = Zeroizing::new(serde_json::to_vec(plain).unwrap_or_default());
     let (version, ciphertext) = keys.seal_record(record_id, &json, &mut OsRng);
-    SealedRecord { key_version: i64::from(version.0), ciphertext }
+    SealedRecord {
+        key_version: i64::from(version.0),
+        ciphertext,
+    }
 }
 
 /// Opens a record sealed by [`seal`] for the same `record_id`.
 ///
 /// # Errors
 /// [`RecordError`] when the version is unknown, the id differs or the bytes were altered.
-pub fn open<T: DeserializeOwned>(keys: &VaultKeys, record_id: &str, sealed: &SealedRecord) -> Result<T, RecordError> {
+pub fn open<T: DeserializeOwned>(
+    keys: &VaultKeys,
+    record_id: &str,
+    sealed: &SealedRecord,
+) -> Result<T, RecordError> {
     let version = u32::try_from(sealed.key_version).map_err(|_| RecordError)?;
     let json = Zeroizing::new(
-        keys.open_record(KeyVersion(version), record_id, &sealed.ciphertext).map_err(|_| RecordError)?,
+        keys.open_record(KeyVersion(version), record_id, &sealed.ciphertext)
+            .map_err(|_| RecordError)?,
     );
     serde_json::from_slice(&json).map_err(|_| RecordError)
 }

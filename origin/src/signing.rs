@@ -2,7 +2,9 @@
 //! signs the origin's pushes to the edge.
 
 use lasthop_core::keys::RequestKey;
-use lasthop_core::signing::{sign_request, verify_request, RequestNonce, SignatureError, SignedHeaders};
+use lasthop_core::signing::{
+    sign_request, verify_request, RequestNonce, SignatureError, SignedHeaders,
+};
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
 
@@ -21,12 +23,31 @@ pub fn verify<'a>(
     window_seconds: i64,
 ) -> Result<String, SignatureError> {
     let headers = SignedHeaders::from_lookup(lookup)?;
-    verify_request(key, method, path_and_query, body, &headers, now, window_seconds).map(|nonce| nonce.to_hex())
+    verify_request(
+        key,
+        method,
+        path_and_query,
+        body,
+        &headers,
+        now,
+        window_seconds,
+    )
+    .map(|nonce| nonce.to_hex())
 }
 
 /// The `(name, value)` headers that sign a request with a fresh nonce.
-pub fn sign(key: &RequestKey, method: &str, path_and_query: &str, body: &[u8], now: Timestamp) -> Vec<(&'static str, String)> {
+pub fn sign(
+    key: &RequestKey,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> Vec<(&'static str, String)> {
     let nonce = RequestNonce::generate(&mut OsRng);
     let headers = sign_request(key, method, path_and_query, body, now, &nonce);
-    headers.pairs().into_iter().map(|(name, value)| (name, value.to_owned())).collect()
+    headers
+        .pairs()
+        .into_iter()
+        .map(|(name, value)| (name, value.to_owned()))
+        .collect()
 }

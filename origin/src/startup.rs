@@ -14,11 +14,11 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use lasthop_core::keys::{MasterKeyRing, OriginKeys};
 use crate::metrics::RequestLabels;
 use crate::state::{AppState, Clock, StateParts};
 use crate::store::Stores;
 use crate::{outbox, routes};
+use lasthop_core::keys::{MasterKeyRing, OriginKeys};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -29,11 +29,13 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state, observe))
         .layer(middleware::from_fn(contract_errors))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            // The panic payload may hold anything; it is neither logged nor returned.
-            tracing::error!("a handler panicked");
-            ApiError::Internal.into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                // The panic payload may hold anything; it is neither logged nor returned.
+                tracing::error!("a handler panicked");
+                ApiError::Internal.into_response()
+            },
+        ))
 }
 
 /// Logs one line per request (method, route template, status, latency; never bodies or
@@ -49,9 +51,17 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     tracing::info!(%method, %route, status, latency_us = elapsed.as_micros() as u64, "request");
-    let labels = RequestLabels { method, route, status };
+    let labels = RequestLabels {
+        method,
+        route,
+        status,
+    };
     state.metrics().requests.get_or_create(&labels).inc();
-    state.metrics().latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    state
+        .metrics()
+        .latency
+        .get_or_create(&labels)
+        .observe(elapsed.as_secs_f64());
     response
 }
 
@@ -69,10 +79,13 @@ async fn contract_errors(request: Request, next: Next) -> Response {
     match response.status() {
         StatusCode::NOT_FOUND => ApiError::NotFound("no such resource").into_response(),
         StatusCode::METHOD_NOT_ALLOWED => {
-            let mut r = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(crate::error::ErrorBody {
-                error: "method_not_allowed".to_owned(),
-                message: "this method is not allowed on this path".to_owned(),
-            }))
+            let mut r = (
+                StatusCode::METHOD_NOT_ALLOWED,
+                axum::Json(crate::error::ErrorBody {
+                    error: "method_not_allowed".to_owned(),
+                    message: "this method is not allowed on this path".to_owned(),
+                }),
+            )
                 .into_response();
             if let Some(allow) = response.headers().get(header::ALLOW) {
                 r.headers_mut().insert(header::ALLOW, allow.clone());
@@ -80,7 +93,9 @@ async fn contract_errors(request: Request, next: Next) -> Response {
             r
         }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+        | StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY => {
             ApiError::InvalidInput("the request could not be read".to_owned()).into_response()
         }
         _ => response,
@@ -89,7 +104,9 @@ async fn contract_errors(request: Request, next: Next) -> Response {
 
 /// Marks a response as never to be cached (it carries personal data).
 pub fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -120,8 +137,13 @@ impl Application {
         let ring = MasterKeyRing::parse(settings.master_keys.expose())
             .map_err(|e| anyhow::anyhow!("reading the master key ring: {e}"))?;
         let keys = OriginKeys::derive(&ring);
-        let stores = Stores::open(settings.directory_url.expose(), settings.vault_url.expose()).await?;
-        stores.directory.ensure_platforms(&settings.platforms).await.context("registering platforms")?;
+        let stores =
+            Stores::open(settings.directory_url.expose(), settings.vault_url.expose()).await?;
+        stores
+            .directory
+            .ensure_platforms(&settings.platforms)
+            .await
+            .context("registering platforms")?;
         let state = AppState::new(StateParts {
             stores,
             keys,
@@ -131,11 +153,22 @@ impl Application {
             scanner_ttl: settings.scanner_ttl,
             clock,
         });
-        let listener = TcpListener::bind(settings.listen).await.context("binding the listen address")?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .context("binding the listen address")?;
         let port = listener.local_addr()?.port();
-        outbox::spawn(state.clone(), settings.edge_url.clone(), settings.outbox_interval);
+        outbox::spawn(
+            state.clone(),
+            settings.edge_url.clone(),
+            settings.outbox_interval,
+        );
         spawn_nonce_pruning(state.clone());
-        Ok(Self { listener, router: app(state.clone()), state, port })
+        Ok(Self {
+            listener,
+            router: app(state.clone()),
+            state,
+            port,
+        })
     }
 
     /// The bound port.
@@ -152,9 +185,14 @@ impl Application {
     ///
     /// # Errors
     /// When the server fails.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         tracing::info!(port = self.port, "origin listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 
@@ -164,7 +202,8 @@ fn spawn_nonce_pruning(state: AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let cutoff = state.now().unix_millis() - 2 * crate::auth::SIGNATURE_WINDOW_SECONDS * 1000;
+            let cutoff =
+                state.now().unix_millis() - 2 * crate::auth::SIGNATURE_WINDOW_SECONDS * 1000;
             if let Err(err) = state.stores().directory.prune_nonces(cutoff).await {
                 tracing::warn!(error = %err, "pruning edge nonces failed");
             }

@@ -7,10 +7,10 @@ use std::time::Duration;
 use lasthop_core::time::Timestamp;
 
 use crate::config::Secret;
-use lasthop_core::credential::CredentialVerifier;
-use lasthop_core::keys::OriginKeys;
 use crate::metrics::Metrics;
 use crate::store::Stores;
+use lasthop_core::credential::CredentialVerifier;
+use lasthop_core::keys::OriginKeys;
 
 /// The clock, injectable so tests can make credentials expire. It reads the system time
 /// plus an offset that tests may advance.

@@ -19,9 +19,10 @@ use crate::extract::Json;
 use crate::metrics::ReleaseLabels;
 use crate::records::{self, AddressPlain, ContactPlain, Provenance};
 use crate::routes::dto::{
-    AccessEntry, AddAddress, AddressAdded, AddressInput, BuyerProfile, BuyerRegistered, CreateOrder, Delivered,
-    DeliveryRequest, OrderCreated, ProfileAddress, Recipient, RegisterBuyer, RegisterSeller, ReleaseRequest,
-    Released, SellerOrder, SellerOrders, SellerRegistered,
+    AccessEntry, AddAddress, AddressAdded, AddressInput, BuyerProfile, BuyerRegistered,
+    CreateOrder, Delivered, DeliveryRequest, OrderCreated, ProfileAddress, Recipient,
+    RegisterBuyer, RegisterSeller, ReleaseRequest, Released, SellerOrder, SellerOrders,
+    SellerRegistered,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -37,7 +38,10 @@ fn platform(state: &AppState, raw: &str) -> Result<PlatformId, ApiError> {
     if state.serves_platform(platform.as_str()) {
         Ok(platform)
     } else {
-        Err(ApiError::invalid("platform_id", "is not a platform served here"))
+        Err(ApiError::invalid(
+            "platform_id",
+            "is not a platform served here",
+        ))
     }
 }
 
@@ -48,23 +52,40 @@ struct ParsedAddress {
 }
 
 fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, ApiError> {
-    let postal = PostalAddress::parse(&input.country, &input.region, &input.line, &input.postal_code)
-        .map_err(|e| ApiError::invalid(&format!("{prefix}.{}", e.field), e.reason))?;
-    let label = AddressLabel::parse(&input.label).map_err(|e| ApiError::invalid(&format!("{prefix}.label"), e.reason))?;
-    Ok(ParsedAddress { postal, label: label.as_str().to_owned() })
+    let postal = PostalAddress::parse(
+        &input.country,
+        &input.region,
+        &input.line,
+        &input.postal_code,
+    )
+    .map_err(|e| ApiError::invalid(&format!("{prefix}.{}", e.field), e.reason))?;
+    let label = AddressLabel::parse(&input.label)
+        .map_err(|e| ApiError::invalid(&format!("{prefix}.label"), e.reason))?;
+    Ok(ParsedAddress {
+        postal,
+        label: label.as_str().to_owned(),
+    })
 }
 
 /// The address number of `postal`: the existing one when an identical address (after
 /// normalisation) is stored, by anyone, otherwise a new sealed record. The lookup goes
 /// through the keyed blind index only.
-async fn address_number(state: &AppState, postal: &PostalAddress, by: &str) -> Result<AddressId, ApiError> {
+async fn address_number(
+    state: &AppState,
+    postal: &PostalAddress,
+    by: &str,
+) -> Result<AddressId, ApiError> {
     let vault = &state.stores().vault;
     let blind_index = state.keys().blind_index.index(&postal.normalised_key());
     if let Some(existing) = vault.address_by_blind_index(&blind_index).await? {
         return AddressId::parse(&existing).map_err(|_| ApiError::Internal);
     }
     let now = state.now();
-    let provenance = Provenance { channel: "shop".to_owned(), by: by.to_owned(), at: now };
+    let provenance = Provenance {
+        channel: "shop".to_owned(),
+        by: by.to_owned(),
+        at: now,
+    };
     let region = postal.region();
     let (province, city, district) = region.path();
     let mut region_path = vec![province.to_string(), city.to_string()];
@@ -81,13 +102,20 @@ async fn address_number(state: &AppState, postal: &PostalAddress, by: &str) -> R
     };
     let address_id = AddressId::generate(&mut OsRng);
     let sealed = records::seal(&state.keys().vault, address_id.as_str(), &plain);
-    match vault.insert_address(address_id.as_str(), &blind_index, &sealed).await {
+    match vault
+        .insert_address(address_id.as_str(), &blind_index, &sealed)
+        .await
+    {
         Ok(()) => Ok(address_id),
         // Someone registered the same address at the same moment: theirs won, share it.
         Err(StoreError::Conflict) => {
-            let existing = vault.address_by_blind_index(&blind_index).await?.ok_or(ApiError::Unavailable(
-                "the address could not be stored, try again shortly",
-            ))?;
+            let existing =
+                vault
+                    .address_by_blind_index(&blind_index)
+                    .await?
+                    .ok_or(ApiError::Unavailable(
+                        "the address could not be stored, try again shortly",
+                    ))?;
             AddressId::parse(&existing).map_err(|_| ApiError::Internal)
         }
         Err(other) => Err(other.into()),
@@ -96,21 +124,38 @@ async fn address_number(state: &AppState, postal: &PostalAddress, by: &str) -> R
 
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
     let expires_at = state.now().plus_seconds(SESSION_DAYS * 86_400);
-    state.keys().credentials.issue_session(&SessionClaims { subject, platform_id, expires_at })
+    state.keys().credentials.issue_session(&SessionClaims {
+        subject,
+        platform_id,
+        expires_at,
+    })
 }
 
 async fn open_address(state: &AppState, address_id: &str) -> Result<AddressPlain, ApiError> {
-    let sealed = state.stores().vault.address(address_id).await?.ok_or(ApiError::NotFound("no such address"))?;
+    let sealed = state
+        .stores()
+        .vault
+        .address(address_id)
+        .await?
+        .ok_or(ApiError::NotFound("no such address"))?;
     records::open(&state.keys().vault, address_id, &sealed).map_err(|_| ApiError::Internal)
 }
 
 async fn open_contact(state: &AppState, contact_id: &str) -> Result<ContactPlain, ApiError> {
-    let sealed = state.stores().vault.contact(contact_id).await?.ok_or(ApiError::Internal)?;
+    let sealed = state
+        .stores()
+        .vault
+        .contact(contact_id)
+        .await?
+        .ok_or(ApiError::Internal)?;
     records::open(&state.keys().vault, contact_id, &sealed).map_err(|_| ApiError::Internal)
 }
 
 fn delivery_code(plain: &AddressPlain) -> Result<RegionCode, ApiError> {
-    plain.delivery_code().and_then(|c| RegionCode::parse(c).ok()).ok_or(ApiError::Internal)
+    plain
+        .delivery_code()
+        .and_then(|c| RegionCode::parse(c).ok())
+        .ok_or(ApiError::Internal)
 }
 
 /// Registers a buyer with a first address.
@@ -118,15 +163,23 @@ fn delivery_code(plain: &AddressPlain) -> Result<RegionCode, ApiError> {
     responses((status = 201, body = BuyerRegistered), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn register_buyer(State(state): State<AppState>, Json(body): Json<RegisterBuyer>) -> Result<Response, ApiError> {
+pub async fn register_buyer(
+    State(state): State<AppState>,
+    Json(body): Json<RegisterBuyer>,
+) -> Result<Response, ApiError> {
     let platform_id = platform(&state, &body.platform_id)?;
     let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e.reason))?;
-    let phone = PhoneNumber::parse(&body.phone).map_err(|e| ApiError::invalid("phone", e.reason))?;
+    let phone =
+        PhoneNumber::parse(&body.phone).map_err(|e| ApiError::invalid("phone", e.reason))?;
     let address = parse_address(&body.address, "address")?;
     let buyer_id = BuyerId::generate(&mut OsRng);
     let now = state.now();
     let address_id = address_number(&state, &address.postal, buyer_id.as_str()).await?;
-    let provenance = Provenance { channel: "shop".to_owned(), by: buyer_id.to_string(), at: now };
+    let provenance = Provenance {
+        channel: "shop".to_owned(),
+        by: buyer_id.to_string(),
+        at: now,
+    };
     let contact = ContactPlain {
         name: name.as_str().to_owned(),
         phone: Some(phone.as_str().to_owned()),
@@ -134,15 +187,31 @@ pub async fn register_buyer(State(state): State<AppState>, Json(body): Json<Regi
         modified: provenance,
     };
     let sealed = records::seal(&state.keys().vault, buyer_id.as_str(), &contact);
-    state.stores().vault.put_contact(buyer_id.as_str(), &sealed).await?;
+    state
+        .stores()
+        .vault
+        .put_contact(buyer_id.as_str(), &sealed)
+        .await?;
     state
         .stores()
         .directory
-        .insert_buyer(buyer_id.as_str(), platform_id.as_str(), address_id.as_str(), &address.label, now.unix_millis())
+        .insert_buyer(
+            buyer_id.as_str(),
+            platform_id.as_str(),
+            address_id.as_str(),
+            &address.label,
+            now.unix_millis(),
+        )
         .await?;
     let buyer_token = session_token(&state, Subject::Buyer(buyer_id.clone()), platform_id);
-    let body = BuyerRegistered { buyer_id: buyer_id.to_string(), address_id: address_id.to_string(), buyer_token };
-    Ok(no_store((StatusCode::CREATED, axum::Json(body)).into_response()))
+    let body = BuyerRegistered {
+        buyer_id: buyer_id.to_string(),
+        address_id: address_id.to_string(),
+        buyer_token,
+    };
+    Ok(no_store(
+        (StatusCode::CREATED, axum::Json(body)).into_response(),
+    ))
 }
 
 /// Adds an address for the calling buyer.
@@ -158,19 +227,36 @@ pub async fn add_address(
 ) -> Result<Response, ApiError> {
     let address = parse_address(&body.address, "address")?;
     let directory = &state.stores().directory;
-    directory.buyer(buyer.buyer_id.as_str()).await?.ok_or(ApiError::Unauthorized("the buyer no longer exists"))?;
+    directory
+        .buyer(buyer.buyer_id.as_str())
+        .await?
+        .ok_or(ApiError::Unauthorized("the buyer no longer exists"))?;
     let address_id = address_number(&state, &address.postal, buyer.buyer_id.as_str()).await?;
     directory
-        .link_address(buyer.buyer_id.as_str(), address_id.as_str(), &address.label, state.now().unix_millis())
+        .link_address(
+            buyer.buyer_id.as_str(),
+            address_id.as_str(),
+            &address.label,
+            state.now().unix_millis(),
+        )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(AddressAdded { address_id: address_id.to_string() })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(AddressAdded {
+            address_id: address_id.to_string(),
+        }),
+    )
+        .into_response())
 }
 
 /// The calling buyer's profile, addresses and access log.
 #[utoipa::path(get, path = "/internal/v1/buyers/me", tag = "internal", security(("session_token" = [])),
     responses((status = 200, body = BuyerProfile), (status = 401, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn buyer_profile(buyer: BuyerSession, State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn buyer_profile(
+    buyer: BuyerSession,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
     let directory = &state.stores().directory;
     let row = directory
         .buyer(buyer.buyer_id.as_str())
@@ -217,21 +303,45 @@ pub async fn buyer_profile(buyer: BuyerSession, State(state): State<AppState>) -
 #[utoipa::path(post, path = "/internal/v1/sellers", tag = "internal", request_body = RegisterSeller,
     responses((status = 201, body = SellerRegistered), (status = 400, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn register_seller(State(state): State<AppState>, Json(body): Json<RegisterSeller>) -> Result<Response, ApiError> {
+pub async fn register_seller(
+    State(state): State<AppState>,
+    Json(body): Json<RegisterSeller>,
+) -> Result<Response, ApiError> {
     let platform_id = platform(&state, &body.platform_id)?;
     let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e.reason))?;
     let seller_id = SellerId::generate(&mut OsRng);
     let now = state.now();
-    let provenance = Provenance { channel: "shop".to_owned(), by: seller_id.to_string(), at: now };
-    let contact =
-        ContactPlain { name: name.as_str().to_owned(), phone: None, registered: provenance.clone(), modified: provenance };
+    let provenance = Provenance {
+        channel: "shop".to_owned(),
+        by: seller_id.to_string(),
+        at: now,
+    };
+    let contact = ContactPlain {
+        name: name.as_str().to_owned(),
+        phone: None,
+        registered: provenance.clone(),
+        modified: provenance,
+    };
     // A seller may be a person too: the name goes to the vault like a buyer's.
     let sealed = records::seal(&state.keys().vault, seller_id.as_str(), &contact);
-    state.stores().vault.put_contact(seller_id.as_str(), &sealed).await?;
-    state.stores().directory.insert_seller(seller_id.as_str(), platform_id.as_str(), now.unix_millis()).await?;
+    state
+        .stores()
+        .vault
+        .put_contact(seller_id.as_str(), &sealed)
+        .await?;
+    state
+        .stores()
+        .directory
+        .insert_seller(seller_id.as_str(), platform_id.as_str(), now.unix_millis())
+        .await?;
     let seller_token = session_token(&state, Subject::Seller(seller_id.clone()), platform_id);
-    let body = SellerRegistered { seller_id: seller_id.to_string(), seller_token };
-    Ok(no_store((StatusCode::CREATED, axum::Json(body)).into_response()))
+    let body = SellerRegistered {
+        seller_id: seller_id.to_string(),
+        seller_token,
+    };
+    Ok(no_store(
+        (StatusCode::CREATED, axum::Json(body)).into_response(),
+    ))
 }
 
 /// Creates an order for the calling buyer and returns the tokenised record for the edge.
@@ -245,19 +355,29 @@ pub async fn create_order(
     State(state): State<AppState>,
     Json(body): Json<CreateOrder>,
 ) -> Result<Response, ApiError> {
-    let seller_id = SellerId::parse(&body.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-    let address_id = AddressId::parse(&body.address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let seller_id =
+        SellerId::parse(&body.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
+    let address_id =
+        AddressId::parse(&body.address_id).map_err(|e| ApiError::invalid("address_id", e))?;
     let directory = &state.stores().directory;
     let seller = directory.seller(seller_id.as_str()).await?;
     if seller.is_none_or(|s| s.platform_id != buyer.platform_id.as_str()) {
         return Err(ApiError::NotFound("no such seller on this platform"));
     }
-    let owns = directory.buyer_addresses(buyer.buyer_id.as_str()).await?.iter().any(|(id, _)| id == address_id.as_str());
+    let owns = directory
+        .buyer_addresses(buyer.buyer_id.as_str())
+        .await?
+        .iter()
+        .any(|(id, _)| id == address_id.as_str());
     if !owns {
-        return Err(ApiError::NotFound("no such address among the buyer's addresses"));
+        return Err(ApiError::NotFound(
+            "no such address among the buyer's addresses",
+        ));
     }
     let plain = open_address(&state, address_id.as_str()).await?;
-    let region = Directory::china().delivery_region(delivery_code(&plain)?).map_err(|_| ApiError::Internal)?;
+    let region = Directory::china()
+        .delivery_region(delivery_code(&plain)?)
+        .map_err(|_| ApiError::Internal)?;
     let order_id = OrderId::generate(&mut OsRng);
     let now = state.now();
     let record = lasthop_core::tokens::tokenise_order(
@@ -302,9 +422,19 @@ fn seller_order(row: OrderRow) -> SellerOrder {
 #[utoipa::path(get, path = "/internal/v1/seller/orders", tag = "internal", security(("session_token" = [])),
     responses((status = 200, body = SellerOrders), (status = 401, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn seller_orders(seller: SellerSession, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let orders = state.stores().directory.seller_orders(seller.seller_id.as_str()).await?;
-    Ok(axum::Json(SellerOrders { orders: orders.into_iter().map(seller_order).collect() }).into_response())
+pub async fn seller_orders(
+    seller: SellerSession,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let orders = state
+        .stores()
+        .directory
+        .seller_orders(seller.seller_id.as_str())
+        .await?;
+    Ok(axum::Json(SellerOrders {
+        orders: orders.into_iter().map(seller_order).collect(),
+    })
+    .into_response())
 }
 
 /// One of the calling seller's orders.
@@ -321,7 +451,9 @@ pub async fn seller_order_detail(
     let order_id = OrderId::parse(&order_id).map_err(|e| ApiError::invalid("order_id", e))?;
     let order = state.stores().directory.order(order_id.as_str()).await?;
     match order {
-        Some(row) if row.seller_id == seller.seller_id.as_str() => Ok(axum::Json(seller_order(row)).into_response()),
+        Some(row) if row.seller_id == seller.seller_id.as_str() => {
+            Ok(axum::Json(seller_order(row)).into_response())
+        }
         _ => Err(ApiError::NotFound("no such order for this seller")),
     }
 }
@@ -335,13 +467,22 @@ pub async fn seller_order_detail(
               (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody),
               (status = 503, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn release(State(state): State<AppState>, Json(body): Json<ReleaseRequest>) -> Result<Response, ApiError> {
+pub async fn release(
+    State(state): State<AppState>,
+    Json(body): Json<ReleaseRequest>,
+) -> Result<Response, ApiError> {
     let outcome = release_recipient(&state, &body).await;
     let label = match &outcome {
         Ok(_) => "released",
         Err(err) => err.code(),
     };
-    state.metrics().releases.get_or_create(&ReleaseLabels { outcome: label.to_owned() }).inc();
+    state
+        .metrics()
+        .releases
+        .get_or_create(&ReleaseLabels {
+            outcome: label.to_owned(),
+        })
+        .inc();
     outcome.map(|released| no_store(axum::Json(released).into_response()))
 }
 
@@ -360,7 +501,9 @@ async fn release_recipient(state: &AppState, body: &ReleaseRequest) -> Result<Re
     // Even an edge that lies about the hop decision cannot pull this address to another
     // hub: the final hub is checked against the plaintext region here.
     let address = open_address(state, &order.address_id).await?;
-    let region = Directory::china().delivery_region(delivery_code(&address)?).map_err(|_| ApiError::Internal)?;
+    let region = Directory::china()
+        .delivery_region(delivery_code(&address)?)
+        .map_err(|_| ApiError::Internal)?;
     if region.final_hub() != claims.hub {
         return Err(ApiError::OffRoute("this hub is not the order's final hub"));
     }
@@ -378,7 +521,11 @@ async fn release_recipient(state: &AppState, body: &ReleaseRequest) -> Result<Re
     let release = directory
         .record_release(&fresh, &order.address_id, now.unix_millis())
         .await
-        .map_err(|_| ApiError::Unavailable("the release could not be audited, nothing was released; try again shortly"))?;
+        .map_err(|_| {
+            ApiError::Unavailable(
+                "the release could not be audited, nothing was released; try again shortly",
+            )
+        })?;
     let contact = open_contact(state, &order.buyer_id).await?;
     Ok(Released {
         release_id: release.release_id,
@@ -400,12 +547,19 @@ async fn release_recipient(state: &AppState, body: &ReleaseRequest) -> Result<Re
               (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn deliver(State(state): State<AppState>, Json(body): Json<DeliveryRequest>) -> Result<Response, ApiError> {
+pub async fn deliver(
+    State(state): State<AppState>,
+    Json(body): Json<DeliveryRequest>,
+) -> Result<Response, ApiError> {
     let platform_id = platform(&state, &body.platform_id)?;
     let order_id = OrderId::parse(&body.order_id).map_err(|e| ApiError::invalid("order_id", e))?;
-    let release_id = ReleaseId::parse(&body.release_id).map_err(|e| ApiError::invalid("release_id", e))?;
+    let release_id =
+        ReleaseId::parse(&body.release_id).map_err(|e| ApiError::invalid("release_id", e))?;
     if body.signature.is_empty() || body.signature.len() > MAX_SIGNATURE {
-        return Err(ApiError::invalid("signature", format!("must be 1 to {MAX_SIGNATURE} bytes")));
+        return Err(ApiError::invalid(
+            "signature",
+            format!("must be 1 to {MAX_SIGNATURE} bytes"),
+        ));
     }
     let claims = hub_scanner(&state, &body.scanner_token).await?;
     let directory = &state.stores().directory;
@@ -414,20 +568,32 @@ pub async fn deliver(State(state): State<AppState>, Json(body): Json<DeliveryReq
         _ => return Err(ApiError::NotFound("no such order")),
     };
     if order.status == "delivered" {
-        return Err(ApiError::OrderClosed("the order has already been delivered"));
+        return Err(ApiError::OrderClosed(
+            "the order has already been delivered",
+        ));
     }
     match directory.release(release_id.as_str()).await? {
         Some(release) if release.order_id == order.order_id => {
             if release.hub_id != claims.hub_id.as_str() {
-                return Err(ApiError::Forbidden("only the hub the order was released to can deliver it"));
+                return Err(ApiError::Forbidden(
+                    "only the hub the order was released to can deliver it",
+                ));
             }
         }
         _ => return Err(ApiError::NotFound("no such release for this order")),
     }
     // Only a digest of the proof is kept: enough to match a later dispute, nothing more.
     let digest = hex::encode(Sha256::digest(body.signature.as_bytes()));
-    if !directory.deliver(order.order_id.as_str(), &digest, state.now().unix_millis()).await? {
-        return Err(ApiError::OrderClosed("the order has already been delivered"));
+    if !directory
+        .deliver(order.order_id.as_str(), &digest, state.now().unix_millis())
+        .await?
+    {
+        return Err(ApiError::OrderClosed(
+            "the order has already been delivered",
+        ));
     }
-    Ok(axum::Json(Delivered { status: "delivered".to_owned() }).into_response())
+    Ok(axum::Json(Delivered {
+        status: "delivered".to_owned(),
+    })
+    .into_response())
 }

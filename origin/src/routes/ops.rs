@@ -13,7 +13,8 @@ use crate::error::ApiError;
 use crate::extract::{Json, Ops};
 use crate::records::{self, AddressPlain, Provenance};
 use crate::routes::dto::{
-    AddressRotated, AuditEntry, AuditList, AuditQuery, CreateHub, HubCreated, IssueScanner, ScannerIssued,
+    AddressRotated, AuditEntry, AuditList, AuditQuery, CreateHub, HubCreated, IssueScanner,
+    ScannerIssued,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -28,13 +29,23 @@ const MAX_HUB_NAME: usize = 100;
     responses((status = 201, body = HubCreated), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
-pub async fn create_hub(_: Ops, State(state): State<AppState>, Json(body): Json<CreateHub>) -> Result<Response, ApiError> {
-    let level = HubLevel::parse(&body.level).map_err(|_| ApiError::invalid("level", "must be `district` or `city`"))?;
+pub async fn create_hub(
+    _: Ops,
+    State(state): State<AppState>,
+    Json(body): Json<CreateHub>,
+) -> Result<Response, ApiError> {
+    let level = HubLevel::parse(&body.level)
+        .map_err(|_| ApiError::invalid("level", "must be `district` or `city`"))?;
     let code = RegionCode::parse(&body.code).map_err(|e| ApiError::invalid("code", e))?;
-    let region = Directory::china().hub_region(level, code).map_err(|e| ApiError::invalid("code", e))?;
+    let region = Directory::china()
+        .hub_region(level, code)
+        .map_err(|e| ApiError::invalid("code", e))?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > MAX_HUB_NAME {
-        return Err(ApiError::invalid("name", format!("must be 1 to {MAX_HUB_NAME} characters")));
+        return Err(ApiError::invalid(
+            "name",
+            format!("must be 1 to {MAX_HUB_NAME} characters"),
+        ));
     }
     let hub_id = HubId::generate(&mut OsRng);
     let row = HubRow {
@@ -43,8 +54,16 @@ pub async fn create_hub(_: Ops, State(state): State<AppState>, Json(body): Json<
         code: region.code().to_string(),
         name: name.to_owned(),
     };
-    state.stores().directory.insert_hub(&row, state.now().unix_millis()).await?;
-    Ok((StatusCode::CREATED, axum::Json(HubCreated { hub_id: row.hub_id })).into_response())
+    state
+        .stores()
+        .directory
+        .insert_hub(&row, state.now().unix_millis())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(HubCreated { hub_id: row.hub_id }),
+    )
+        .into_response())
 }
 
 /// Issues a scanner credential bound to one hub and role.
@@ -64,7 +83,12 @@ pub async fn issue_scanner(
         "hub" => ScannerRole::Hub,
         _ => return Err(ApiError::invalid("role", "must be `pickup` or `hub`")),
     };
-    let hub = state.stores().directory.hub(hub_id.as_str()).await?.ok_or(ApiError::NotFound("no such hub"))?;
+    let hub = state
+        .stores()
+        .directory
+        .hub(hub_id.as_str())
+        .await?
+        .ok_or(ApiError::NotFound("no such hub"))?;
     let region = hub_region(&hub)?;
     let now = state.now();
     let ttl = i64::try_from(state.scanner_ttl().as_secs()).unwrap_or(i64::MAX);
@@ -84,9 +108,18 @@ pub async fn issue_scanner(
         expires_at: expires_at.unix_millis(),
         revoked_at: None,
     };
-    state.stores().directory.insert_scanner(&row, now.unix_millis()).await?;
-    let body = ScannerIssued { scanner_id: row.scanner_id, token };
-    Ok(no_store((StatusCode::CREATED, axum::Json(body)).into_response()))
+    state
+        .stores()
+        .directory
+        .insert_scanner(&row, now.unix_millis())
+        .await?;
+    let body = ScannerIssued {
+        scanner_id: row.scanner_id,
+        token,
+    };
+    Ok(no_store(
+        (StatusCode::CREATED, axum::Json(body)).into_response(),
+    ))
 }
 
 /// The region of a stored hub. Rows are written only after parsing, so failure means a
@@ -94,7 +127,9 @@ pub async fn issue_scanner(
 pub(crate) fn hub_region(hub: &HubRow) -> Result<lasthop_core::region::HubRegion, ApiError> {
     let level = HubLevel::parse(&hub.level).map_err(|_| ApiError::Internal)?;
     let code = RegionCode::parse(&hub.code).map_err(|_| ApiError::Internal)?;
-    Directory::china().hub_region(level, code).map_err(|_| ApiError::Internal)
+    Directory::china()
+        .hub_region(level, code)
+        .map_err(|_| ApiError::Internal)
 }
 
 /// Revokes a scanner: releases are refused from now on and the edge is told.
@@ -108,8 +143,14 @@ pub async fn revoke_scanner(
     State(state): State<AppState>,
     Path(scanner_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let scanner_id = ScannerId::parse(&scanner_id).map_err(|e| ApiError::invalid("scanner_id", e))?;
-    if state.stores().directory.revoke_scanner(scanner_id.as_str(), state.now().unix_millis()).await? {
+    let scanner_id =
+        ScannerId::parse(&scanner_id).map_err(|e| ApiError::invalid("scanner_id", e))?;
+    if state
+        .stores()
+        .directory
+        .revoke_scanner(scanner_id.as_str(), state.now().unix_millis())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("no such scanner"))
@@ -127,10 +168,17 @@ pub async fn audit(
     State(state): State<AppState>,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|_| ApiError::invalid("order_id", "is required as a query parameter"))?;
-    let order_id = query.order_id.ok_or_else(|| ApiError::invalid("order_id", "is required as a query parameter"))?;
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid("order_id", "is required as a query parameter"))?;
+    let order_id = query
+        .order_id
+        .ok_or_else(|| ApiError::invalid("order_id", "is required as a query parameter"))?;
     let order_id = OrderId::parse(&order_id).map_err(|e| ApiError::invalid("order_id", e))?;
-    let rows = state.stores().directory.audit_for_order(order_id.as_str()).await?;
+    let rows = state
+        .stores()
+        .directory
+        .audit_for_order(order_id.as_str())
+        .await?;
     let releases = rows
         .into_iter()
         .map(|row| AuditEntry {
@@ -158,22 +206,40 @@ pub async fn rotate_address(
 ) -> Result<Response, ApiError> {
     let old = AddressId::parse(&address_id).map_err(|e| ApiError::invalid("address_id", e))?;
     let vault = &state.stores().vault;
-    let sealed = vault.address(old.as_str()).await?.ok_or(ApiError::NotFound("no such address"))?;
-    let mut plain: AddressPlain =
-        records::open(&state.keys().vault, old.as_str(), &sealed).map_err(|_| ApiError::Internal)?;
-    plain.modified = Provenance { channel: "ops".to_owned(), by: "ops".to_owned(), at: state.now() };
+    let sealed = vault
+        .address(old.as_str())
+        .await?
+        .ok_or(ApiError::NotFound("no such address"))?;
+    let mut plain: AddressPlain = records::open(&state.keys().vault, old.as_str(), &sealed)
+        .map_err(|_| ApiError::Internal)?;
+    plain.modified = Provenance {
+        channel: "ops".to_owned(),
+        by: "ops".to_owned(),
+        at: state.now(),
+    };
     let new = AddressId::generate(&mut OsRng);
     let resealed = records::seal(&state.keys().vault, new.as_str(), &plain);
     // The two stores cannot share a transaction. The vault moves first; should the
     // directory step then fail, links point at a number without a record, which fails
     // closed (nothing is released). Both numbers are logged (they are not personal data)
     // so an operator can finish the move.
-    if !vault.renumber_address(old.as_str(), new.as_str(), &resealed).await? {
+    if !vault
+        .renumber_address(old.as_str(), new.as_str(), &resealed)
+        .await?
+    {
         return Err(ApiError::NotFound("no such address"));
     }
-    if let Err(err) = state.stores().directory.renumber_address(old.as_str(), new.as_str()).await {
+    if let Err(err) = state
+        .stores()
+        .directory
+        .renumber_address(old.as_str(), new.as_str())
+        .await
+    {
         tracing::error!(old = %old, new = %new, "address renumbered in the vault but not in the directory");
         return Err(err.into());
     }
-    Ok(axum::Json(AddressRotated { address_id: new.to_string() }).into_response())
+    Ok(axum::Json(AddressRotated {
+        address_id: new.to_string(),
+    })
+    .into_response())
 }

@@ -13,7 +13,10 @@ use crate::state::AppState;
               (status = 503, description = "A store is down", body = crate::error::ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     if state.stores().healthy().await {
-        axum::Json(crate::routes::dto::Health { status: "ok".to_owned() }).into_response()
+        axum::Json(crate::routes::dto::Health {
+            status: "ok".to_owned(),
+        })
+        .into_response()
     } else {
         ApiError::Unavailable("a store is unavailable").into_response()
     }
@@ -25,7 +28,10 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics().render(),
     )
         .into_response()

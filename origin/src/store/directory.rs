@@ -167,10 +167,12 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn platform_exists(&self, platform_id: &str) -> Result<bool> {
-        let row: Option<(String,)> = db(sqlx::query_as("SELECT platform_id FROM platforms WHERE platform_id = $1")
-            .bind(platform_id)
-            .fetch_optional(&self.pool)
-            .await)?;
+        let row: Option<(String,)> = db(sqlx::query_as(
+            "SELECT platform_id FROM platforms WHERE platform_id = $1",
+        )
+        .bind(platform_id)
+        .fetch_optional(&self.pool)
+        .await)?;
         Ok(row.is_some())
     }
 
@@ -187,12 +189,14 @@ impl Directory {
         now: i64,
     ) -> Result<()> {
         let mut tx = db(self.pool.begin().await)?;
-        db(sqlx::query("INSERT INTO buyers (buyer_id, platform_id, created_at) VALUES ($1, $2, $3)")
-            .bind(buyer_id)
-            .bind(platform_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await)?;
+        db(sqlx::query(
+            "INSERT INTO buyers (buyer_id, platform_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(buyer_id)
+        .bind(platform_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await)?;
         db(sqlx::query(
             "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -210,17 +214,25 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn buyer(&self, buyer_id: &str) -> Result<Option<BuyerRow>> {
-        db(sqlx::query_as("SELECT buyer_id, platform_id FROM buyers WHERE buyer_id = $1")
-            .bind(buyer_id)
-            .fetch_optional(&self.pool)
-            .await)
+        db(
+            sqlx::query_as("SELECT buyer_id, platform_id FROM buyers WHERE buyer_id = $1")
+                .bind(buyer_id)
+                .fetch_optional(&self.pool)
+                .await,
+        )
     }
 
     /// Links an address number to a buyer under a label; linking again updates the label.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn link_address(&self, buyer_id: &str, address_id: &str, label: &str, now: i64) -> Result<()> {
+    pub async fn link_address(
+        &self,
+        buyer_id: &str,
+        address_id: &str,
+        label: &str,
+        now: i64,
+    ) -> Result<()> {
         db(sqlx::query(
             "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
@@ -252,12 +264,14 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_seller(&self, seller_id: &str, platform_id: &str, now: i64) -> Result<()> {
-        db(sqlx::query("INSERT INTO sellers (seller_id, platform_id, created_at) VALUES ($1, $2, $3)")
-            .bind(seller_id)
-            .bind(platform_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await)?;
+        db(sqlx::query(
+            "INSERT INTO sellers (seller_id, platform_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(seller_id)
+        .bind(platform_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await)?;
         Ok(())
     }
 
@@ -266,10 +280,12 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn seller(&self, seller_id: &str) -> Result<Option<SellerRow>> {
-        db(sqlx::query_as("SELECT seller_id, platform_id FROM sellers WHERE seller_id = $1")
-            .bind(seller_id)
-            .fetch_optional(&self.pool)
-            .await)
+        db(
+            sqlx::query_as("SELECT seller_id, platform_id FROM sellers WHERE seller_id = $1")
+                .bind(seller_id)
+                .fetch_optional(&self.pool)
+                .await,
+        )
     }
 
     /// Creates an order in state `created`.
@@ -325,14 +341,16 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_hub(&self, hub: &HubRow, now: i64) -> Result<()> {
-        db(sqlx::query("INSERT INTO hubs (hub_id, level, code, name, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&hub.hub_id)
-            .bind(&hub.level)
-            .bind(&hub.code)
-            .bind(&hub.name)
-            .bind(now)
-            .execute(&self.pool)
-            .await)?;
+        db(sqlx::query(
+            "INSERT INTO hubs (hub_id, level, code, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&hub.hub_id)
+        .bind(&hub.level)
+        .bind(&hub.code)
+        .bind(&hub.name)
+        .bind(now)
+        .execute(&self.pool)
+        .await)?;
         Ok(())
     }
 
@@ -341,10 +359,12 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn hub(&self, hub_id: &str) -> Result<Option<HubRow>> {
-        db(sqlx::query_as("SELECT hub_id, level, code, name FROM hubs WHERE hub_id = $1")
-            .bind(hub_id)
-            .fetch_optional(&self.pool)
-            .await)
+        db(
+            sqlx::query_as("SELECT hub_id, level, code, name FROM hubs WHERE hub_id = $1")
+                .bind(hub_id)
+                .fetch_optional(&self.pool)
+                .await,
+        )
     }
 
     /// Records an issued scanner credential.
@@ -424,13 +444,21 @@ impl Directory {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn revocation_attempted(&self, scanner_id: &str, delivered: bool, now: i64) -> Result<()> {
+    pub async fn revocation_attempted(
+        &self,
+        scanner_id: &str,
+        delivered: bool,
+        now: i64,
+    ) -> Result<()> {
         let query = if delivered {
             sqlx::query("UPDATE revocation_outbox SET attempts = attempts + 1, delivered_at = $2 WHERE scanner_id = $1")
                 .bind(scanner_id)
                 .bind(now)
         } else {
-            sqlx::query("UPDATE revocation_outbox SET attempts = attempts + 1 WHERE scanner_id = $1").bind(scanner_id)
+            sqlx::query(
+                "UPDATE revocation_outbox SET attempts = attempts + 1 WHERE scanner_id = $1",
+            )
+            .bind(scanner_id)
         };
         db(query.execute(&self.pool).await)?;
         Ok(())
@@ -442,7 +470,12 @@ impl Directory {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when anything in the transaction fails.
-    pub async fn record_release(&self, fresh: &ReleaseRow, address_id: &str, now: i64) -> Result<ReleaseRow> {
+    pub async fn record_release(
+        &self,
+        fresh: &ReleaseRow,
+        address_id: &str,
+        now: i64,
+    ) -> Result<ReleaseRow> {
         let mut tx = db(self.pool.begin().await)?;
         let existing: Option<ReleaseRow> = db(sqlx::query_as(
             "SELECT release_id, order_id, hub_id, scanner_id, created_at, erase_after \
@@ -588,16 +621,20 @@ impl Directory {
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn renumber_address(&self, old: &str, new: &str) -> Result<()> {
         let mut tx = db(self.pool.begin().await)?;
-        db(sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
-            .bind(old)
-            .bind(new)
-            .execute(&mut *tx)
-            .await)?;
-        db(sqlx::query("UPDATE orders SET address_id = $2 WHERE address_id = $1 AND status <> 'delivered'")
-            .bind(old)
-            .bind(new)
-            .execute(&mut *tx)
-            .await)?;
+        db(
+            sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
+                .bind(old)
+                .bind(new)
+                .execute(&mut *tx)
+                .await,
+        )?;
+        db(sqlx::query(
+            "UPDATE orders SET address_id = $2 WHERE address_id = $1 AND status <> 'delivered'",
+        )
+        .bind(old)
+        .bind(new)
+        .execute(&mut *tx)
+        .await)?;
         db(tx.commit().await)
     }
 }

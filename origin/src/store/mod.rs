@@ -55,7 +55,9 @@ impl StoreError {
             return Self::Unavailable;
         }
         match err {
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_) => {
                 tracing::error!(error = %err, "stored value could not be decoded");
                 Self::Corrupt
             }
@@ -136,9 +138,18 @@ impl Stores {
     /// # Errors
     /// [`OpenError`] when a URL is unsupported, a connection fails or a migration fails.
     pub async fn open(directory_url: &str, vault_url: &str) -> Result<Self, OpenError> {
-        let directory = open_pool("directory", directory_url, &DIRECTORY_SQLITE, &DIRECTORY_POSTGRES).await?;
+        let directory = open_pool(
+            "directory",
+            directory_url,
+            &DIRECTORY_SQLITE,
+            &DIRECTORY_POSTGRES,
+        )
+        .await?;
         let vault = open_pool("vault", vault_url, &VAULT_SQLITE, &VAULT_POSTGRES).await?;
-        Ok(Self { directory: Directory::new(directory), vault: Vault::new(vault) })
+        Ok(Self {
+            directory: Directory::new(directory),
+            vault: Vault::new(vault),
+        })
     }
 
     /// Whether both stores answer a trivial query.
@@ -164,7 +175,8 @@ async fn open_pool(
         }
         _ => url.to_owned(),
     };
-    let options = AnyConnectOptions::from_str(&url).map_err(|source| OpenError::Connect { store, source })?;
+    let options =
+        AnyConnectOptions::from_str(&url).map_err(|source| OpenError::Connect { store, source })?;
     let pool = AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
         .acquire_timeout(Duration::from_secs(5))
@@ -183,6 +195,9 @@ async fn open_pool(
         Backend::Sqlite => sqlite,
         Backend::Postgres => postgres,
     };
-    migrator.run(&pool).await.map_err(|source| OpenError::Migrate { store, source })?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|source| OpenError::Migrate { store, source })?;
     Ok(pool)
 }

@@ -45,11 +45,12 @@ impl Vault {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn address_by_blind_index(&self, blind_index: &str) -> Result<Option<String>> {
-        let row: Option<(String,)> =
-            db(sqlx::query_as("SELECT address_id FROM address_records WHERE blind_index = $1")
-                .bind(blind_index)
-                .fetch_optional(&self.pool)
-                .await)?;
+        let row: Option<(String,)> = db(sqlx::query_as(
+            "SELECT address_id FROM address_records WHERE blind_index = $1",
+        )
+        .bind(blind_index)
+        .fetch_optional(&self.pool)
+        .await)?;
         Ok(row.map(|(id,)| id))
     }
 
@@ -58,7 +59,12 @@ impl Vault {
     /// # Errors
     /// [`StoreError::Conflict`] when the number or the blind index exists already (a
     /// concurrent registration of the same address); otherwise unavailability.
-    pub async fn insert_address(&self, address_id: &str, blind_index: &str, record: &SealedRecord) -> Result<()> {
+    pub async fn insert_address(
+        &self,
+        address_id: &str,
+        blind_index: &str,
+        record: &SealedRecord,
+    ) -> Result<()> {
         db(sqlx::query(
             "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) VALUES ($1, $2, $3, $4)",
         )
@@ -76,10 +82,12 @@ impl Vault {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn address(&self, address_id: &str) -> Result<Option<SealedRecord>> {
-        db(sqlx::query_as("SELECT key_version, ciphertext FROM address_records WHERE address_id = $1")
-            .bind(address_id)
-            .fetch_optional(&self.pool)
-            .await)
+        db(sqlx::query_as(
+            "SELECT key_version, ciphertext FROM address_records WHERE address_id = $1",
+        )
+        .bind(address_id)
+        .fetch_optional(&self.pool)
+        .await)
     }
 
     /// Replaces an address record by one under a new number, keeping its blind index, in one
@@ -87,20 +95,28 @@ impl Vault {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn renumber_address(&self, old: &str, new: &str, record: &SealedRecord) -> Result<bool> {
+    pub async fn renumber_address(
+        &self,
+        old: &str,
+        new: &str,
+        record: &SealedRecord,
+    ) -> Result<bool> {
         let mut tx = db(self.pool.begin().await)?;
-        let blind: Option<(String,)> =
-            db(sqlx::query_as("SELECT blind_index FROM address_records WHERE address_id = $1")
-                .bind(old)
-                .fetch_optional(&mut *tx)
-                .await)?;
+        let blind: Option<(String,)> = db(sqlx::query_as(
+            "SELECT blind_index FROM address_records WHERE address_id = $1",
+        )
+        .bind(old)
+        .fetch_optional(&mut *tx)
+        .await)?;
         let Some((blind_index,)) = blind else {
             return Ok(false);
         };
-        db(sqlx::query("DELETE FROM address_records WHERE address_id = $1")
-            .bind(old)
-            .execute(&mut *tx)
-            .await)?;
+        db(
+            sqlx::query("DELETE FROM address_records WHERE address_id = $1")
+                .bind(old)
+                .execute(&mut *tx)
+                .await,
+        )?;
         db(sqlx::query(
             "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) VALUES ($1, $2, $3, $4)",
         )
@@ -136,9 +152,11 @@ impl Vault {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn contact(&self, contact_id: &str) -> Result<Option<SealedRecord>> {
-        db(sqlx::query_as("SELECT key_version, ciphertext FROM contact_records WHERE contact_id = $1")
-            .bind(contact_id)
-            .fetch_optional(&self.pool)
-            .await)
+        db(sqlx::query_as(
+            "SELECT key_version, ciphertext FROM contact_records WHERE contact_id = $1",
+        )
+        .bind(contact_id)
+        .fetch_optional(&self.pool)
+        .await)
     }
 }

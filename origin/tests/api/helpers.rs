@@ -50,11 +50,19 @@ pub struct TestApp {
 }
 
 fn ring_text() -> String {
-    MasterKeyRing::generate(&mut rand::rngs::OsRng).to_text().as_str().to_owned()
+    MasterKeyRing::generate(&mut rand::rngs::OsRng)
+        .to_text()
+        .as_str()
+        .to_owned()
 }
 
 /// Settings for a test app on the given store URLs.
-pub fn settings(directory_url: String, vault_url: String, master: &str, edge_url: Option<String>) -> Settings {
+pub fn settings(
+    directory_url: String,
+    vault_url: String,
+    master: &str,
+    edge_url: Option<String>,
+) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
         directory_url: Secret::new(directory_url),
@@ -103,9 +111,12 @@ impl TestApp {
     ) -> Self {
         let master = ring_text();
         let clock = Clock::default();
-        let application = Application::build_with_clock(settings(directory, vault, &master, edge_url), clock.clone())
-            .await
-            .expect("application builds");
+        let application = Application::build_with_clock(
+            settings(directory, vault, &master, edge_url),
+            clock.clone(),
+        )
+        .await
+        .expect("application builds");
         let state = application.state().clone();
         let addr = SocketAddr::from(([127, 0, 0, 1], application.port()));
         let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
@@ -128,24 +139,60 @@ impl TestApp {
 
     /// Sends a request through the router.
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply { status, headers, body }
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// An edge-signed internal call, optionally with a user's bearer token.
-    pub async fn internal(&self, method: Method, path: &str, body: Option<&Value>, bearer: Option<&str>) -> Reply {
-        let bytes = body.map(|b| serde_json::to_vec(b).expect("json")).unwrap_or_default();
-        self.send(self.signed_request(method, path, bytes, bearer)).await
+    pub async fn internal(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Reply {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).expect("json"))
+            .unwrap_or_default();
+        self.send(self.signed_request(method, path, bytes, bearer))
+            .await
     }
 
     /// Builds a signed request without sending it.
-    pub fn signed_request(&self, method: Method, path: &str, body: Vec<u8>, bearer: Option<&str>) -> Request<Body> {
+    pub fn signed_request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        bearer: Option<&str>,
+    ) -> Request<Body> {
         let mut builder = Request::builder().method(method.clone()).uri(path);
-        for (name, value) in lasthop_origin::signing::sign(&self.edge.edge_request, method.as_str(), path, &body, self.clock.now()) {
+        for (name, value) in lasthop_origin::signing::sign(
+            &self.edge.edge_request,
+            method.as_str(),
+            path,
+            &body,
+            self.clock.now(),
+        ) {
             builder = builder.header(name, value);
         }
         if !body.is_empty() {
@@ -159,7 +206,10 @@ impl TestApp {
 
     /// An ops call with the ops token.
     pub async fn ops(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        let mut builder = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {OPS_TOKEN}"));
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {OPS_TOKEN}"));
         let bytes = match body {
             Some(b) => {
                 builder = builder.header(header::CONTENT_TYPE, "application/json");
@@ -167,20 +217,37 @@ impl TestApp {
             }
             None => Vec::new(),
         };
-        self.send(builder.body(Body::from(bytes)).expect("request")).await
+        self.send(builder.body(Body::from(bytes)).expect("request"))
+            .await
     }
 
     /// Registers a buyer; returns (buyer_id, address_id, token).
     pub async fn buyer(&self, person: &Person) -> (String, String, String) {
-        let reply = self.internal(Method::POST, "/internal/v1/buyers", Some(&person.registration()), None).await;
+        let reply = self
+            .internal(
+                Method::POST,
+                "/internal/v1/buyers",
+                Some(&person.registration()),
+                None,
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-        (reply.str("buyer_id"), reply.str("address_id"), reply.str("buyer_token"))
+        (
+            reply.str("buyer_id"),
+            reply.str("address_id"),
+            reply.str("buyer_token"),
+        )
     }
 
     /// Registers a seller; returns (seller_id, token).
     pub async fn seller(&self, name: &str) -> (String, String) {
         let reply = self
-            .internal(Method::POST, "/internal/v1/sellers", Some(&json!({"platform_id": "demo", "name": name})), None)
+            .internal(
+                Method::POST,
+                "/internal/v1/sellers",
+                Some(&json!({"platform_id": "demo", "name": name})),
+                None,
+            )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         (reply.str("seller_id"), reply.str("seller_token"))
@@ -201,19 +268,38 @@ impl TestApp {
     }
 
     /// Registers a hub and a scanner for it; returns (hub_id, scanner_id, token).
-    pub async fn hub_scanner(&self, level: &str, code: &str, role: &str) -> (String, String, String) {
-        let hub = self.ops(Method::POST, "/v1/ops/hubs", Some(&json!({"code": code, "level": level, "name": "Test hub"}))).await;
+    pub async fn hub_scanner(
+        &self,
+        level: &str,
+        code: &str,
+        role: &str,
+    ) -> (String, String, String) {
+        let hub = self
+            .ops(
+                Method::POST,
+                "/v1/ops/hubs",
+                Some(&json!({"code": code, "level": level, "name": "Test hub"})),
+            )
+            .await;
         assert_eq!(hub.status, StatusCode::CREATED, "{:?}", hub.body);
         let hub_id = hub.str("hub_id");
-        let scanner = self.ops(Method::POST, "/v1/ops/scanners", Some(&json!({"hub_id": hub_id, "role": role}))).await;
+        let scanner = self
+            .ops(
+                Method::POST,
+                "/v1/ops/scanners",
+                Some(&json!({"hub_id": hub_id, "role": role})),
+            )
+            .await;
         assert_eq!(scanner.status, StatusCode::CREATED, "{:?}", scanner.body);
         (hub_id, scanner.str("scanner_id"), scanner.str("token"))
     }
 
     /// Asks for a release.
     pub async fn release(&self, order_id: &str, scanner_token: &str) -> Reply {
-        let body = json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner_token});
-        self.internal(Method::POST, "/internal/v1/releases", Some(&body), None).await
+        let body =
+            json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner_token});
+        self.internal(Method::POST, "/internal/v1/releases", Some(&body), None)
+            .await
     }
 
     /// Raw bytes of both stores: the SQLite files (with WAL) or `pg_dump` of both databases.
@@ -229,8 +315,15 @@ impl TestApp {
             StoreLocation::Postgres(dbs) => {
                 let mut bytes = Vec::new();
                 for url in [&dbs.directory_url, &dbs.vault_url] {
-                    let out = std::process::Command::new(pg::bin("pg_dump")).arg(url).output().expect("pg_dump");
-                    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+                    let out = std::process::Command::new(pg::bin("pg_dump"))
+                        .arg(url)
+                        .output()
+                        .expect("pg_dump");
+                    assert!(
+                        out.status.success(),
+                        "pg_dump: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     bytes.extend(out.stdout);
                 }
                 bytes
@@ -291,7 +384,10 @@ pub struct Reply {
 impl Reply {
     /// A string field of the body.
     pub fn str(&self, field: &str) -> String {
-        self.body[field].as_str().unwrap_or_else(|| panic!("no string `{field}` in {:?}", self.body)).to_owned()
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string `{field}` in {:?}", self.body))
+            .to_owned()
     }
 
     /// The contract error code.

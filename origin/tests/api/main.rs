@@ -4,6 +4,8 @@
 //! specific to one backend (fault injection, role separation), the OpenAPI drift check and
 //! the revocation push.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failure report
+
 mod helpers;
 mod pg;
 mod scenarios;

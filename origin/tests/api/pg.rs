@@ -67,7 +67,8 @@ fn bindir() -> Option<PathBuf> {
         }
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+    std::env::split_paths(&path)
+        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
 }
 
 fn is_root() -> bool {
@@ -91,7 +92,10 @@ fn pg_tool(bin: &Path, tool: &str, as_nobody: bool) -> Command {
 }
 
 fn run(mut cmd: Command, what: &str) {
-    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -101,7 +105,10 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// The cluster of this test binary, started on first use.
@@ -113,7 +120,11 @@ pub fn cluster() -> &'static Cluster {
 fn start_cluster() -> Cluster {
     let bin = bindir().expect("checked by enabled()");
     let root = is_root();
-    let dir = tempfile::Builder::new().prefix("lasthop-pg-").tempdir_in("/tmp").expect("tempdir").keep();
+    let dir = tempfile::Builder::new()
+        .prefix("lasthop-pg-")
+        .tempdir_in("/tmp")
+        .expect("tempdir")
+        .keep();
     let data = dir.join("data");
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, ADMIN_PASSWORD).expect("pwfile");
@@ -131,7 +142,13 @@ fn start_cluster() -> Cluster {
     initdb
         .arg("-D")
         .arg(&data)
-        .args(["-U", "lasthop", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"])
+        .args([
+            "-U",
+            "lasthop",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--no-sync",
+        ])
         .arg(format!("--pwfile={}", pwfile.display()));
     run(initdb, "initdb");
 
@@ -143,7 +160,10 @@ fn start_cluster() -> Cluster {
         .arg("-l")
         .arg(dir.join("log"))
         .arg("-o")
-        .arg(format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.display()))
+        .arg(format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            dir.display()
+        ))
         .args(["-w", "start"]);
     run(start, "pg_ctl start");
 
@@ -157,6 +177,8 @@ fn start_cluster() -> Cluster {
         data = data.display(),
         dir = dir.display(),
     );
+    // Never waited for on purpose: it must outlive this process.
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .args(["-c", &stop])
         .stdin(Stdio::null())
@@ -169,15 +191,23 @@ fn start_cluster() -> Cluster {
     // We may be inside a test's runtime, which must not block on another one: use a thread.
     let admin_url = cluster.url("lasthop", ADMIN_PASSWORD, "postgres");
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async {
-        let mut admin = PgConnection::connect(&admin_url).await.expect("admin connection");
-        for (role, password) in [(DIRECTORY_ROLE, DIRECTORY_PASSWORD), (VAULT_ROLE, VAULT_PASSWORD)] {
-            admin
-                .execute(format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'").as_str())
+            let mut admin = PgConnection::connect(&admin_url)
                 .await
-                .expect("create role");
-        }
+                .expect("admin connection");
+            for (role, password) in [
+                (DIRECTORY_ROLE, DIRECTORY_PASSWORD),
+                (VAULT_ROLE, VAULT_PASSWORD),
+            ] {
+                admin
+                    .execute(format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'").as_str())
+                    .await
+                    .expect("create role");
+            }
         });
     })
     .join()
@@ -198,7 +228,10 @@ impl Cluster {
 
     /// URL for `role` on `database`.
     pub fn url(&self, role: &str, password: &str, database: &str) -> String {
-        format!("postgres://{role}:{password}@127.0.0.1:{}/{database}", self.port)
+        format!(
+            "postgres://{role}:{password}@127.0.0.1:{}/{database}",
+            self.port
+        )
     }
 
     /// Creates a fresh directory and vault database, each owned by its role and closed to
@@ -209,8 +242,14 @@ impl Cluster {
         let vault_db = format!("vault_{suffix:x}");
         let mut admin = self.admin("postgres").await;
         for (db, role) in [(&directory_db, DIRECTORY_ROLE), (&vault_db, VAULT_ROLE)] {
-            admin.execute(format!("CREATE DATABASE {db} OWNER {role}").as_str()).await.expect("create db");
-            admin.execute(format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC").as_str()).await.expect("revoke");
+            admin
+                .execute(format!("CREATE DATABASE {db} OWNER {role}").as_str())
+                .await
+                .expect("create db");
+            admin
+                .execute(format!("REVOKE ALL ON DATABASE {db} FROM PUBLIC").as_str())
+                .await
+                .expect("revoke");
         }
         admin.close().await.ok();
         Databases {

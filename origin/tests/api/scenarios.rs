@@ -43,9 +43,18 @@ pub async fn parcel(app: &TestApp, tag: &str) -> Parcel {
     }
 }
 
-pub async fn registering_a_buyer_returns_ids_and_a_token_and_the_owner_sees_the_plaintext(app: &TestApp) {
+pub async fn registering_a_buyer_returns_ids_and_a_token_and_the_owner_sees_the_plaintext(
+    app: &TestApp,
+) {
     let person = Person::new("profile");
-    let reply = app.internal(Method::POST, "/internal/v1/buyers", Some(&person.registration()), None).await;
+    let reply = app
+        .internal(
+            Method::POST,
+            "/internal/v1/buyers",
+            Some(&person.registration()),
+            None,
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     assert!(reply.str("buyer_id").starts_with("b_"));
     assert!(reply.str("address_id").starts_with("a_"));
@@ -55,10 +64,19 @@ pub async fn registering_a_buyer_returns_ids_and_a_token_and_the_owner_sees_the_
     let second = person.address("company");
     let mut office = second.clone();
     office["line"] = json!("1 Office Park, Floor 3");
-    let added = app.internal(Method::POST, "/internal/v1/buyers/me/addresses", Some(&json!({"address": office})), Some(&token)).await;
+    let added = app
+        .internal(
+            Method::POST,
+            "/internal/v1/buyers/me/addresses",
+            Some(&json!({"address": office})),
+            Some(&token),
+        )
+        .await;
     assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
 
-    let profile = app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(&token)).await;
+    let profile = app
+        .internal(Method::GET, "/internal/v1/buyers/me", None, Some(&token))
+        .await;
     assert_eq!(profile.status, StatusCode::OK, "{:?}", profile.body);
     assert_eq!(profile.headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(profile.body["name"], person.name.as_str());
@@ -82,7 +100,10 @@ pub async fn an_identical_address_gets_the_same_number_across_buyers(app: &TestA
     bob.name = "Zhang Min".to_owned();
     bob.line = "  ８８  JIANGUO road,   unit FAMILY ".to_owned();
     let (_, second, bob_token) = app.buyer(&bob).await;
-    assert_eq!(first, second, "normalised-identical addresses must share a number");
+    assert_eq!(
+        first, second,
+        "normalised-identical addresses must share a number"
+    );
 
     let other = Person::new("elsewhere");
     let (_, third, _) = app.buyer(&other).await;
@@ -90,7 +111,12 @@ pub async fn an_identical_address_gets_the_same_number_across_buyers(app: &TestA
 
     // Adding the same address again as another label keeps the number.
     let again = app
-        .internal(Method::POST, "/internal/v1/buyers/me/addresses", Some(&json!({"address": alice.address("destination")})), Some(&bob_token))
+        .internal(
+            Method::POST,
+            "/internal/v1/buyers/me/addresses",
+            Some(&json!({"address": alice.address("destination")})),
+            Some(&bob_token),
+        )
         .await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.str("address_id"), first);
@@ -107,15 +133,23 @@ pub async fn creating_an_order_returns_a_tokenised_record_without_region_codes(a
     assert_eq!(record["seller_id"], seller_id.as_str());
     assert_eq!(record["platform_id"], "demo");
     for tag in ["province", "city", "delivery", "binding"] {
-        let value = record[tag].as_str().unwrap_or_else(|| panic!("{tag} missing: {record}"));
+        let value = record[tag]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tag} missing: {record}"));
         assert!(value.len() >= 32, "{tag} is a tag, not a code");
     }
     let text = record.to_string();
     assert!(!text.contains("110105"), "no delivery region in the clear");
-    assert!(!text.contains(&buyer_id), "the edge never gets the buyer id from the record");
+    assert!(
+        !text.contains(&buyer_id),
+        "the edge never gets the buyer id from the record"
+    );
     // The tags are the core's: the edge recomputes them from the same keys.
-    let region = Directory::china().delivery_region(RegionCode::parse("110105").unwrap()).unwrap();
-    let parsed: lasthop_core::tokens::TokenisedOrder = serde_json::from_value(record.clone()).expect("core record");
+    let region = Directory::china()
+        .delivery_region(RegionCode::parse("110105").unwrap())
+        .unwrap();
+    let parsed: lasthop_core::tokens::TokenisedOrder =
+        serde_json::from_value(record.clone()).expect("core record");
     let expected = lasthop_core::tokens::tokenise_order(
         &app.edge.region,
         &app.edge.binding,
@@ -132,12 +166,19 @@ pub async fn creating_an_order_returns_a_tokenised_record_without_region_codes(a
     let stranger = Person::new("stranger");
     let (_, foreign_address, _) = app.buyer(&stranger).await;
     let refused = app
-        .internal(Method::POST, "/internal/v1/orders", Some(&json!({"seller_id": seller_id, "address_id": foreign_address})), Some(&token))
+        .internal(
+            Method::POST,
+            "/internal/v1/orders",
+            Some(&json!({"seller_id": seller_id, "address_id": foreign_address})),
+            Some(&token),
+        )
         .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "{:?}", refused.body);
 }
 
-pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audit_row(app: &TestApp) {
+pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audit_row(
+    app: &TestApp,
+) {
     let p = parcel(app, "release").await;
     let reply = app.release(&p.order_id, &p.scanner_token).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
@@ -150,11 +191,21 @@ pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audi
     assert_eq!(recipient["region"], "110105");
     assert_eq!(recipient["country"], "CN");
     assert!(recipient["phone"].as_str().unwrap().contains("139"));
-    let erase_after = lasthop_core::time::Timestamp::parse_rfc3339(&reply.str("erase_after")).unwrap();
+    let erase_after =
+        lasthop_core::time::Timestamp::parse_rfc3339(&reply.str("erase_after")).unwrap();
     let ttl = erase_after.unix_seconds() - app.clock.now().unix_seconds();
-    assert!((86_300..=86_400).contains(&ttl), "erase_after is 24 h ahead, was {ttl} s");
+    assert!(
+        (86_300..=86_400).contains(&ttl),
+        "erase_after is 24 h ahead, was {ttl} s"
+    );
 
-    let audit = app.ops(Method::GET, &format!("/v1/ops/audit?order_id={}", p.order_id), None).await;
+    let audit = app
+        .ops(
+            Method::GET,
+            &format!("/v1/ops/audit?order_id={}", p.order_id),
+            None,
+        )
+        .await;
     assert_eq!(audit.status, StatusCode::OK);
     let rows = audit.body["releases"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
@@ -163,7 +214,14 @@ pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audi
     assert_eq!(rows[0]["scanner_id"], p.scanner_id.as_str());
 
     // The owner sees who saw the address.
-    let profile = app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(&p.buyer_token)).await;
+    let profile = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
     let log = profile.body["access_log"].as_array().unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["hub_id"], p.hub_id.as_str());
@@ -184,13 +242,27 @@ pub async fn a_repeated_release_returns_the_same_release(app: &TestApp) {
     assert_eq!(first.body["release_id"], second.body["release_id"]);
     assert_eq!(first.body["erase_after"], second.body["erase_after"]);
     // A second terminal of the same hub gets the same release too.
-    let other = app.ops(Method::POST, "/v1/ops/scanners", Some(&json!({"hub_id": p.hub_id, "role": "hub"}))).await;
+    let other = app
+        .ops(
+            Method::POST,
+            "/v1/ops/scanners",
+            Some(&json!({"hub_id": p.hub_id, "role": "hub"})),
+        )
+        .await;
     let third = app.release(&p.order_id, &other.str("token")).await;
     assert_eq!(third.body["release_id"], first.body["release_id"]);
-    let audit = app.ops(Method::GET, &format!("/v1/ops/audit?order_id={}", p.order_id), None).await;
+    let audit = app
+        .ops(
+            Method::GET,
+            &format!("/v1/ops/audit?order_id={}", p.order_id),
+            None,
+        )
+        .await;
     let rows = audit.body["releases"].as_array().unwrap();
     assert_eq!(rows.len(), 3, "every answered call is audited");
-    assert!(rows.iter().all(|r| r["release_id"] == first.body["release_id"]));
+    assert!(rows
+        .iter()
+        .all(|r| r["release_id"] == first.body["release_id"]));
 }
 
 pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app: &TestApp) {
@@ -199,7 +271,9 @@ pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app
     let claims = ScannerClaims {
         scanner_id: ScannerId::parse(&p.scanner_id).unwrap(),
         hub_id: HubId::parse(&p.hub_id).unwrap(),
-        hub: Directory::china().hub_region(HubLevel::District, RegionCode::parse("110105").unwrap()).unwrap(),
+        hub: Directory::china()
+            .hub_region(HubLevel::District, RegionCode::parse("110105").unwrap())
+            .unwrap(),
         role: ScannerRole::Hub,
         expires_at: app.clock.now().plus_seconds(3600),
     };
@@ -210,24 +284,40 @@ pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app
     // Tampered: a valid token with a flipped character in its claims.
     let mut tampered = p.scanner_token.clone().into_bytes();
     tampered[6] = if tampered[6] == b'A' { b'B' } else { b'A' };
-    let reply = app.release(&p.order_id, &String::from_utf8(tampered).unwrap()).await;
+    let reply = app
+        .release(&p.order_id, &String::from_utf8(tampered).unwrap())
+        .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // A session token is not a scanner token.
     let reply = app.release(&p.order_id, &p.buyer_token).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // A pickup scanner of the right hub has the wrong role.
-    let pickup = app.ops(Method::POST, "/v1/ops/scanners", Some(&json!({"hub_id": p.hub_id, "role": "pickup"}))).await;
+    let pickup = app
+        .ops(
+            Method::POST,
+            "/v1/ops/scanners",
+            Some(&json!({"hub_id": p.hub_id, "role": "pickup"})),
+        )
+        .await;
     let reply = app.release(&p.order_id, &pickup.str("token")).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.error(), "wrong_role");
 
     // Revoked.
     let (_, revoked_id, revoked_token) = app.hub_scanner("district", "110105", "hub").await;
-    let gone = app.ops(Method::DELETE, &format!("/v1/ops/scanners/{revoked_id}"), None).await;
+    let gone = app
+        .ops(
+            Method::DELETE,
+            &format!("/v1/ops/scanners/{revoked_id}"),
+            None,
+        )
+        .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     let reply = app.release(&p.order_id, &revoked_token).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.body);
-    let unknown = app.ops(Method::DELETE, "/v1/ops/scanners/sc_0000000000000000", None).await;
+    let unknown = app
+        .ops(Method::DELETE, "/v1/ops/scanners/sc_0000000000000000", None)
+        .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 
     // Expired: 31 days later the 30-day credential no longer works.
@@ -236,8 +326,18 @@ pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{:?}", reply.body);
     assert!(reply.body["message"].as_str().unwrap().contains("expired"));
 
-    let audit = app.ops(Method::GET, &format!("/v1/ops/audit?order_id={}", p.order_id), None).await;
-    assert_eq!(audit.body["releases"], json!([]), "refusals release nothing");
+    let audit = app
+        .ops(
+            Method::GET,
+            &format!("/v1/ops/audit?order_id={}", p.order_id),
+            None,
+        )
+        .await;
+    assert_eq!(
+        audit.body["releases"],
+        json!([]),
+        "refusals release nothing"
+    );
 }
 
 pub async fn a_release_for_a_hub_outside_the_buyers_region_is_off_route(app: &TestApp) {
@@ -245,11 +345,22 @@ pub async fn a_release_for_a_hub_outside_the_buyers_region_is_off_route(app: &Te
     for (level, code) in [("district", "110108"), ("city", "1101"), ("city", "4419")] {
         let (_, _, token) = app.hub_scanner(level, code, "hub").await;
         let reply = app.release(&p.order_id, &token).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{level} {code}: {:?}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{level} {code}: {:?}",
+            reply.body
+        );
         assert_eq!(reply.error(), "off_route");
         assert!(reply.body.get("recipient").is_none());
     }
-    let audit = app.ops(Method::GET, &format!("/v1/ops/audit?order_id={}", p.order_id), None).await;
+    let audit = app
+        .ops(
+            Method::GET,
+            &format!("/v1/ops/audit?order_id={}", p.order_id),
+            None,
+        )
+        .await;
     assert_eq!(audit.body["releases"], json!([]));
 }
 
@@ -266,10 +377,24 @@ pub async fn a_release_after_delivery_is_refused(app: &TestApp) {
     let (_, _, other_token) = app.hub_scanner("district", "110105", "hub").await;
     let mut wrong_hub = deliver("sig");
     wrong_hub["scanner_token"] = json!(other_token);
-    let reply = app.internal(Method::POST, "/internal/v1/deliveries", Some(&wrong_hub), None).await;
+    let reply = app
+        .internal(
+            Method::POST,
+            "/internal/v1/deliveries",
+            Some(&wrong_hub),
+            None,
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.body);
 
-    let reply = app.internal(Method::POST, "/internal/v1/deliveries", Some(&deliver("proof-of-receipt-xyz")), None).await;
+    let reply = app
+        .internal(
+            Method::POST,
+            "/internal/v1/deliveries",
+            Some(&deliver("proof-of-receipt-xyz")),
+            None,
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body, json!({"status": "delivered"}));
 
@@ -277,9 +402,22 @@ pub async fn a_release_after_delivery_is_refused(app: &TestApp) {
     assert_eq!(after.status, StatusCode::GONE, "{:?}", after.body);
     assert_eq!(after.error(), "order_closed");
     assert!(after.body.get("recipient").is_none());
-    let again = app.internal(Method::POST, "/internal/v1/deliveries", Some(&deliver("proof-of-receipt-xyz")), None).await;
+    let again = app
+        .internal(
+            Method::POST,
+            "/internal/v1/deliveries",
+            Some(&deliver("proof-of-receipt-xyz")),
+            None,
+        )
+        .await;
     assert_eq!(again.status, StatusCode::GONE);
-    assert!(!app.dump().await.windows(20).any(|w| w == b"proof-of-receipt-xyz"), "only a digest of the proof is kept");
+    assert!(
+        !app.dump()
+            .await
+            .windows(20)
+            .any(|w| w == b"proof-of-receipt-xyz"),
+        "only a digest of the proof is kept"
+    );
 }
 
 pub async fn store_dumps_hold_no_personal_data(app: &TestApp) {
@@ -298,7 +436,13 @@ pub async fn store_dumps_hold_no_personal_data(app: &TestApp) {
     let mut second = special.address("company");
     second["line"] = json!("Unit 42, Sanlitun SOHO Tower B");
     second["postal_code"] = json!("100028");
-    app.internal(Method::POST, "/internal/v1/buyers/me/addresses", Some(&json!({"address": second})), Some(&token)).await;
+    app.internal(
+        Method::POST,
+        "/internal/v1/buyers/me/addresses",
+        Some(&json!({"address": second})),
+        Some(&token),
+    )
+    .await;
     secrets.extend([
         special.name.clone(),
         special.line.clone(),
@@ -320,7 +464,9 @@ pub async fn store_dumps_hold_no_personal_data(app: &TestApp) {
     // And the dump does hold the ids, so the search itself works.
     let (buyer_id, _, _) = app.buyer(&Person::new("dump-four")).await;
     let dump = app.dump().await;
-    assert!(dump.windows(buyer_id.len()).any(|w| w == buyer_id.as_bytes()));
+    assert!(dump
+        .windows(buyer_id.len())
+        .any(|w| w == buyer_id.as_bytes()));
 }
 
 pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
@@ -347,7 +493,10 @@ pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
     ];
     let internal = [
         ("/internal/v1/buyers", None),
-        ("/internal/v1/buyers/me/addresses", Some(p.buyer_token.as_str())),
+        (
+            "/internal/v1/buyers/me/addresses",
+            Some(p.buyer_token.as_str()),
+        ),
         ("/internal/v1/sellers", None),
         ("/internal/v1/orders", Some(p.buyer_token.as_str())),
         ("/internal/v1/releases", None),
@@ -355,9 +504,20 @@ pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
     ];
     for (path, token) in internal {
         for body in &bodies {
-            let reply = app.send(app.signed_request(Method::POST, path, body.clone(), token)).await;
-            assert!(reply.status.is_client_error(), "{path} answered {} to {:?}", reply.status, String::from_utf8_lossy(&body[..body.len().min(80)]));
-            assert!(reply.body["error"].is_string() && reply.body["message"].is_string(), "{path}: {:?}", reply.body);
+            let reply = app
+                .send(app.signed_request(Method::POST, path, body.clone(), token))
+                .await;
+            assert!(
+                reply.status.is_client_error(),
+                "{path} answered {} to {:?}",
+                reply.status,
+                String::from_utf8_lossy(&body[..body.len().min(80)])
+            );
+            assert!(
+                reply.body["error"].is_string() && reply.body["message"].is_string(),
+                "{path}: {:?}",
+                reply.body
+            );
             if body.len() > 64 * 1024 {
                 assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
                 assert_eq!(reply.error(), "payload_too_large");
@@ -367,21 +527,51 @@ pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
     for path in ["/v1/ops/hubs", "/v1/ops/scanners"] {
         for body in &bodies {
             let request = Request::post(path)
-                .header(header::AUTHORIZATION, format!("Bearer {}", crate::helpers::OPS_TOKEN))
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", crate::helpers::OPS_TOKEN),
+                )
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(body.clone()))
                 .unwrap();
             let reply = app.send(request).await;
-            assert!(reply.status.is_client_error(), "{path} answered {}", reply.status);
+            assert!(
+                reply.status.is_client_error(),
+                "{path} answered {}",
+                reply.status
+            );
         }
     }
     // Field-naming messages, and bad ids in paths and queries.
-    let reply = app.send(app.signed_request(Method::POST, "/internal/v1/buyers", bodies[8].clone(), None)).await;
+    let reply = app
+        .send(app.signed_request(Method::POST, "/internal/v1/buyers", bodies[8].clone(), None))
+        .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.body["message"].as_str().unwrap().contains("address.region"), "{:?}", reply.body);
-    let reply = app.send(app.signed_request(Method::POST, "/internal/v1/buyers", bodies[10].clone(), None)).await;
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("address.region"),
+        "{:?}",
+        reply.body
+    );
+    let reply = app
+        .send(app.signed_request(
+            Method::POST,
+            "/internal/v1/buyers",
+            bodies[10].clone(),
+            None,
+        ))
+        .await;
     assert_eq!(reply.error(), "unknown_field");
-    assert!(reply.body["message"].as_str().unwrap().contains("address.extra"), "{:?}", reply.body);
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("address.extra"),
+        "{:?}",
+        reply.body
+    );
     for (method, path) in [
         (Method::GET, "/v1/ops/audit"),
         (Method::GET, "/v1/ops/audit?order_id=nonsense"),
@@ -392,34 +582,83 @@ pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
         (Method::PUT, "/v1/ops/hubs"),
     ] {
         let reply = app.ops(method.clone(), path, None).await;
-        assert!(reply.status.is_client_error(), "{method} {path}: {}", reply.status);
-        assert!(reply.body["error"].is_string(), "{method} {path}: {:?}", reply.body);
+        assert!(
+            reply.status.is_client_error(),
+            "{method} {path}: {}",
+            reply.status
+        );
+        assert!(
+            reply.body["error"].is_string(),
+            "{method} {path}: {:?}",
+            reply.body
+        );
     }
-    let reply = app.internal(Method::GET, "/internal/v1/seller/orders/o_notanid", None, Some(&p.seller_token)).await;
+    let reply = app
+        .internal(
+            Method::GET,
+            "/internal/v1/seller/orders/o_notanid",
+            None,
+            Some(&p.seller_token),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
 pub async fn rotating_an_address_number_moves_links_and_open_orders(app: &TestApp) {
     let p = parcel(app, "rotate").await;
-    let reply = app.ops(Method::POST, &format!("/v1/ops/addresses/{}/rotate", p.address_id), None).await;
+    let reply = app
+        .ops(
+            Method::POST,
+            &format!("/v1/ops/addresses/{}/rotate", p.address_id),
+            None,
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let new = reply.str("address_id");
     assert_ne!(new, p.address_id);
-    let profile = app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(&p.buyer_token)).await;
+    let profile = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
     assert_eq!(profile.body["addresses"][0]["address_id"], new.as_str());
     assert_eq!(profile.body["addresses"][0]["line"], p.person.line.as_str());
     // The open order follows the new number and still releases.
     let released = app.release(&p.order_id, &p.scanner_token).await;
     assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
     assert_eq!(released.body["recipient"]["line"], p.person.line.as_str());
-    let audit_profile = app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(&p.buyer_token)).await;
-    assert_eq!(audit_profile.body["access_log"][0]["address_id"], new.as_str());
+    let audit_profile = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
+    assert_eq!(
+        audit_profile.body["access_log"][0]["address_id"],
+        new.as_str()
+    );
     // The old number is gone.
-    let again = app.ops(Method::POST, &format!("/v1/ops/addresses/{}/rotate", p.address_id), None).await;
+    let again = app
+        .ops(
+            Method::POST,
+            &format!("/v1/ops/addresses/{}/rotate", p.address_id),
+            None,
+        )
+        .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     let (seller_id, _) = app.seller("Another").await;
     let old_order = app
-        .internal(Method::POST, "/internal/v1/orders", Some(&json!({"seller_id": seller_id, "address_id": p.address_id})), Some(&p.buyer_token))
+        .internal(
+            Method::POST,
+            "/internal/v1/orders",
+            Some(&json!({"seller_id": seller_id, "address_id": p.address_id})),
+            Some(&p.buyer_token),
+        )
         .await;
     assert_eq!(old_order.status, StatusCode::NOT_FOUND);
     // Registering the same address again now finds the new number.
@@ -430,87 +669,195 @@ pub async fn rotating_an_address_number_moves_links_and_open_orders(app: &TestAp
 pub async fn internal_calls_need_a_fresh_edge_signature(app: &TestApp) {
     let body = serde_json::to_vec(&json!({"platform_id": "demo", "name": "Shop"})).unwrap();
     // Unsigned.
-    let unsigned = Request::post("/internal/v1/sellers").header(header::CONTENT_TYPE, "application/json").body(Body::from(body.clone())).unwrap();
+    let unsigned = Request::post("/internal/v1/sellers")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.clone()))
+        .unwrap();
     let reply = app.send(unsigned).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // Signed, then replayed with the same nonce.
     let first = app.signed_request(Method::POST, "/internal/v1/sellers", body.clone(), None);
     let headers = first.headers().clone();
     assert_eq!(app.send(first).await.status, StatusCode::CREATED);
-    let mut replay = Request::post("/internal/v1/sellers").body(Body::from(body.clone())).unwrap();
+    let mut replay = Request::post("/internal/v1/sellers")
+        .body(Body::from(body.clone()))
+        .unwrap();
     *replay.headers_mut() = headers.clone();
     let reply = app.send(replay).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert!(reply.body["message"].as_str().unwrap().contains("replayed"));
     // Body changed under a valid signature.
     let mut tampered = app.signed_request(Method::POST, "/internal/v1/sellers", body.clone(), None);
-    *tampered.body_mut() = Body::from(serde_json::to_vec(&json!({"platform_id": "demo", "name": "Evil"})).unwrap());
+    *tampered.body_mut() =
+        Body::from(serde_json::to_vec(&json!({"platform_id": "demo", "name": "Evil"})).unwrap());
     assert_eq!(app.send(tampered).await.status, StatusCode::UNAUTHORIZED);
     // Signed with the wrong key (the origin-push key, the other direction).
-    let mut wrong = Request::post("/internal/v1/sellers").header(header::CONTENT_TYPE, "application/json");
-    for (name, value) in lasthop_origin::signing::sign(&app.edge.origin_push, "POST", "/internal/v1/sellers", &body, app.clock.now()) {
+    let mut wrong =
+        Request::post("/internal/v1/sellers").header(header::CONTENT_TYPE, "application/json");
+    for (name, value) in lasthop_origin::signing::sign(
+        &app.edge.origin_push,
+        "POST",
+        "/internal/v1/sellers",
+        &body,
+        app.clock.now(),
+    ) {
         wrong = wrong.header(name, value);
     }
-    assert_eq!(app.send(wrong.body(Body::from(body.clone())).unwrap()).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.send(wrong.body(Body::from(body.clone())).unwrap())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     // Stale: signed two minutes ago.
-    let mut stale = Request::post("/internal/v1/sellers").header(header::CONTENT_TYPE, "application/json");
+    let mut stale =
+        Request::post("/internal/v1/sellers").header(header::CONTENT_TYPE, "application/json");
     let then = app.clock.now().plus_seconds(-120);
-    for (name, value) in lasthop_origin::signing::sign(&app.edge.edge_request, "POST", "/internal/v1/sellers", &body, then) {
+    for (name, value) in lasthop_origin::signing::sign(
+        &app.edge.edge_request,
+        "POST",
+        "/internal/v1/sellers",
+        &body,
+        then,
+    ) {
         stale = stale.header(name, value);
     }
-    assert_eq!(app.send(stale.body(Body::from(body)).unwrap()).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.send(stale.body(Body::from(body)).unwrap()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     // A buyer act without or with the wrong kind of session token.
     let p = parcel(app, "sessions").await;
-    let reply = app.internal(Method::GET, "/internal/v1/buyers/me", None, None).await;
+    let reply = app
+        .internal(Method::GET, "/internal/v1/buyers/me", None, None)
+        .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    let reply = app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(&p.seller_token)).await;
+    let reply = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.seller_token),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let reply = app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(&p.scanner_token)).await;
+    let reply = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.scanner_token),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
 pub async fn ops_calls_need_the_ops_token(app: &TestApp) {
     let body = json!({"code": "110105", "level": "district", "name": "Hub"}).to_string();
-    for auth in [None, Some("Bearer wrong-token"), Some("Basic abc"), Some("Bearer ")] {
-        let mut request = Request::post("/v1/ops/hubs").header(header::CONTENT_TYPE, "application/json");
+    for auth in [
+        None,
+        Some("Bearer wrong-token"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ] {
+        let mut request =
+            Request::post("/v1/ops/hubs").header(header::CONTENT_TYPE, "application/json");
         if let Some(auth) = auth {
             request = request.header(header::AUTHORIZATION, auth);
         }
-        let reply = app.send(request.body(Body::from(body.clone())).unwrap()).await;
+        let reply = app
+            .send(request.body(Body::from(body.clone())).unwrap())
+            .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{auth:?}");
         assert_eq!(reply.error(), "unauthorized");
     }
-    let reply = app.ops(Method::POST, "/v1/ops/hubs", Some(&json!({"code": "110105", "level": "city", "name": "Hub"}))).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "a city hub needs a city code");
-    let reply = app.ops(Method::POST, "/v1/ops/scanners", Some(&json!({"hub_id": "h_0000000000000000", "role": "hub"}))).await;
+    let reply = app
+        .ops(
+            Method::POST,
+            "/v1/ops/hubs",
+            Some(&json!({"code": "110105", "level": "city", "name": "Hub"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::BAD_REQUEST,
+        "a city hub needs a city code"
+    );
+    let reply = app
+        .ops(
+            Method::POST,
+            "/v1/ops/scanners",
+            Some(&json!({"hub_id": "h_0000000000000000", "role": "hub"})),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let health = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(health.status, StatusCode::OK);
-    let metrics = app.send(Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let metrics = app
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
     let text = metrics.body.as_str().unwrap_or_default().to_owned();
-    assert!(text.contains("lasthop_origin_http_requests_total"), "{text}");
+    assert!(
+        text.contains("lasthop_origin_http_requests_total"),
+        "{text}"
+    );
     assert!(text.contains("route=\"/v1/ops/hubs\""), "{text}");
 }
 
 pub async fn sellers_see_their_orders_without_buyer_details(app: &TestApp) {
     let p = parcel(app, "seller").await;
-    let reply = app.internal(Method::GET, "/internal/v1/seller/orders", None, Some(&p.seller_token)).await;
+    let reply = app
+        .internal(
+            Method::GET,
+            "/internal/v1/seller/orders",
+            None,
+            Some(&p.seller_token),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let orders = reply.body["orders"].as_array().unwrap();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0]["order_id"], p.order_id.as_str());
     assert_eq!(orders[0]["buyer_id"], p.buyer_id.as_str());
     let text = reply.body.to_string();
-    for secret in [&p.person.name, &p.person.line, &p.person.postal_code, &"110105".to_owned()] {
+    for secret in [
+        &p.person.name,
+        &p.person.line,
+        &p.person.postal_code,
+        &"110105".to_owned(),
+    ] {
         assert!(!text.contains(secret.as_str()));
     }
-    let one = app.internal(Method::GET, &format!("/internal/v1/seller/orders/{}", p.order_id), None, Some(&p.seller_token)).await;
+    let one = app
+        .internal(
+            Method::GET,
+            &format!("/internal/v1/seller/orders/{}", p.order_id),
+            None,
+            Some(&p.seller_token),
+        )
+        .await;
     assert_eq!(one.status, StatusCode::OK);
     assert_eq!(one.body, orders[0]);
     let (_, other_token) = app.seller("Rival").await;
-    let hidden = app.internal(Method::GET, &format!("/internal/v1/seller/orders/{}", p.order_id), None, Some(&other_token)).await;
+    let hidden = app
+        .internal(
+            Method::GET,
+            &format!("/internal/v1/seller/orders/{}", p.order_id),
+            None,
+            Some(&other_token),
+        )
+        .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
-    let as_buyer = app.internal(Method::GET, "/internal/v1/seller/orders", None, Some(&p.buyer_token)).await;
+    let as_buyer = app
+        .internal(
+            Method::GET,
+            "/internal/v1/seller/orders",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
     assert_eq!(as_buyer.status, StatusCode::FORBIDDEN);
     let _: Value = one.body;
 }

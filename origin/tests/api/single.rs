@@ -16,7 +16,9 @@ use crate::{helpers, pg};
 async fn an_audit_write_failure_releases_nothing() {
     let app = TestApp::sqlite().await;
     let p = parcel(&app, "fault").await;
-    let helpers::StoreLocation::Sqlite(dir) = &app.location else { unreachable!() };
+    let helpers::StoreLocation::Sqlite(dir) = &app.location else {
+        unreachable!()
+    };
     // A real fault: a trigger, created through a side connection, that aborts every audit insert.
     let url = format!("sqlite://{}", dir.join("directory.db").display());
     let mut side = sqlx::SqliteConnection::connect(&url).await.unwrap();
@@ -25,19 +27,36 @@ async fn an_audit_write_failure_releases_nothing() {
         .unwrap();
 
     let reply = app.release(&p.order_id, &p.scanner_token).await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        reply.body
+    );
     assert_eq!(reply.error(), "unavailable");
     assert!(reply.headers.contains_key(header::RETRY_AFTER));
     assert!(reply.body.get("recipient").is_none());
     let text = reply.body.to_string();
-    assert!(!text.contains(&p.person.name) && !text.contains("audit store down"), "{text}");
-    let (releases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM releases").fetch_one(&mut side).await.unwrap();
-    assert_eq!(releases, 0, "the release row rolled back with the audit row");
+    assert!(
+        !text.contains(&p.person.name) && !text.contains("audit store down"),
+        "{text}"
+    );
+    let (releases,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM releases")
+        .fetch_one(&mut side)
+        .await
+        .unwrap();
+    assert_eq!(
+        releases, 0,
+        "the release row rolled back with the audit row"
+    );
 
     side.execute("DROP TRIGGER audit_down").await.unwrap();
     let reply = app.release(&p.order_id, &p.scanner_token).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    let (audits,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM release_audit").fetch_one(&mut side).await.unwrap();
+    let (audits,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM release_audit")
+        .fetch_one(&mut side)
+        .await
+        .unwrap();
     assert_eq!(audits, 1);
 }
 
@@ -46,23 +65,40 @@ async fn postgres_store_roles_cannot_reach_each_others_databases() {
     if !pg::enabled() {
         return;
     }
-    let Some(app) = TestApp::postgres().await else { return };
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
     let _ = parcel(&app, "roles").await;
-    let helpers::StoreLocation::Postgres(dbs) = &app.location else { unreachable!() };
+    let helpers::StoreLocation::Postgres(dbs) = &app.location else {
+        unreachable!()
+    };
     let cluster = pg::cluster();
     // Each role reads its own tables …
     let mut own = sqlx::PgConnection::connect(&dbs.vault_url).await.unwrap();
-    let (records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM address_records").fetch_one(&mut own).await.unwrap();
+    let (records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM address_records")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
     assert_eq!(records, 1);
-    let mut own = sqlx::PgConnection::connect(&dbs.directory_url).await.unwrap();
-    let (buyers,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM buyers").fetch_one(&mut own).await.unwrap();
+    let mut own = sqlx::PgConnection::connect(&dbs.directory_url)
+        .await
+        .unwrap();
+    let (buyers,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM buyers")
+        .fetch_one(&mut own)
+        .await
+        .unwrap();
     assert_eq!(buyers, 1);
     // … and neither can even connect to the other's database.
     let vault_into_directory = cluster.url(pg::VAULT_ROLE, pg::VAULT_PASSWORD, &dbs.directory_db);
-    let err = sqlx::PgConnection::connect(&vault_into_directory).await.err().expect("vault role refused");
+    let err = sqlx::PgConnection::connect(&vault_into_directory)
+        .await
+        .expect_err("vault role refused");
     assert!(err.to_string().contains("permission denied"), "{err}");
-    let directory_into_vault = cluster.url(pg::DIRECTORY_ROLE, pg::DIRECTORY_PASSWORD, &dbs.vault_db);
-    let err = sqlx::PgConnection::connect(&directory_into_vault).await.err().expect("directory role refused");
+    let directory_into_vault =
+        cluster.url(pg::DIRECTORY_ROLE, pg::DIRECTORY_PASSWORD, &dbs.vault_db);
+    let err = sqlx::PgConnection::connect(&directory_into_vault)
+        .await
+        .expect_err("directory role refused");
     assert!(err.to_string().contains("permission denied"), "{err}");
     // A wrong password is refused too (authentication is real, not trust).
     let wrong = cluster.url(pg::VAULT_ROLE, "guess", &dbs.vault_db);
@@ -72,7 +108,9 @@ async fn postgres_store_roles_cannot_reach_each_others_databases() {
 #[tokio::test]
 async fn the_served_openapi_document_matches_the_checked_in_file() {
     let app = TestApp::sqlite().await;
-    let reply = app.send(Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+    let reply = app
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     let served = serde_json::to_string_pretty(&reply.body).unwrap() + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
@@ -88,7 +126,12 @@ async fn the_served_openapi_document_matches_the_checked_in_file() {
         "origin/openapi.json is out of date with the served document; regenerate it with \
          `LASTHOP_BLESS=1 cargo test -p lasthop-origin openapi` and commit it"
     );
-    for path in ["/v1/ops/hubs", "/v1/ops/scanners/{scanner_id}", "/internal/v1/releases", "/healthz"] {
+    for path in [
+        "/v1/ops/hubs",
+        "/v1/ops/scanners/{scanner_id}",
+        "/internal/v1/releases",
+        "/healthz",
+    ] {
         assert!(reply.body["paths"].get(path).is_some(), "{path} documented");
     }
 }
@@ -100,9 +143,19 @@ struct FakeEdge {
 
 /// The receiving end of revocation pushes: verifies the origin-push signature like the real
 /// edge and refuses the first attempt, so the retry is exercised.
-async fn revocations(State((edge, secrets)): State<(FakeEdge, lasthop_core::keys::EdgeSecrets)>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn revocations(
+    State((edge, secrets)): State<(FakeEdge, lasthop_core::keys::EdgeSecrets)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     let now = lasthop_core::time::Timestamp::from_unix_millis(
-        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap(),
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
     );
     let valid = lasthop_origin::signing::verify(
         &secrets.origin_push,
@@ -114,10 +167,17 @@ async fn revocations(State((edge, secrets)): State<(FakeEdge, lasthop_core::keys
         60,
     )
     .is_ok();
-    let scanner_id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["scanner_id"].as_str().unwrap().to_owned();
+    let scanner_id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["scanner_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut received = edge.received.lock().unwrap();
     received.push((scanner_id, valid));
-    if received.len() == 1 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::NO_CONTENT }
+    if received.len() == 1 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::NO_CONTENT
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,20 +192,42 @@ async fn revocations_are_pushed_to_the_edge_until_it_acknowledges() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let (_, scanner_id, _) = app.hub_scanner("district", "110105", "hub").await;
-    let reply = app.ops(Method::DELETE, &format!("/v1/ops/scanners/{scanner_id}"), None).await;
+    let reply = app
+        .ops(
+            Method::DELETE,
+            &format!("/v1/ops/scanners/{scanner_id}"),
+            None,
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     let mut delivered = false;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if app.state.stores().directory.pending_revocations().await.unwrap().is_empty() {
+        if app
+            .state
+            .stores()
+            .directory
+            .pending_revocations()
+            .await
+            .unwrap()
+            .is_empty()
+        {
             delivered = true;
             break;
         }
     }
     assert!(delivered, "the outbox drained");
     let received = edge.received.lock().unwrap().clone();
-    assert!(received.len() >= 2, "retried after the refusal: {received:?}");
-    assert!(received.iter().all(|(id, valid)| id == &scanner_id && *valid), "{received:?}");
+    assert!(
+        received.len() >= 2,
+        "retried after the refusal: {received:?}"
+    );
+    assert!(
+        received
+            .iter()
+            .all(|(id, valid)| id == &scanner_id && *valid),
+        "{received:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +235,10 @@ async fn the_application_serves_health_on_a_real_socket() {
     let app = TestApp::sqlite().await;
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
