@@ -27,8 +27,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .layer(middleware::from_fn_with_state(state, observe))
-        .layer(middleware::from_fn(contract_errors))
+        // Outside the body limit, so its early 413 (declared length too large) is rewritten too.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(contract_errors))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 // The panic payload may hold anything; it is neither logged nor returned.

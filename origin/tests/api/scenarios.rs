@@ -161,6 +161,8 @@ pub async fn creating_an_order_returns_a_tokenised_record_without_region_codes(a
     )
     .unwrap();
     assert_eq!(parsed, expected);
+    serde_json::from_value::<lasthop_core::api::InternalCreateOrderResponse>(order.clone())
+        .expect("core DTO");
 
     // An address the buyer does not have cannot be ordered to.
     let stranger = Person::new("stranger");
@@ -230,6 +232,14 @@ pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audi
     assert_eq!(log[0]["order_id"], p.order_id.as_str());
     assert_eq!(log[0]["release_id"], reply.body["release_id"]);
     assert_eq!(profile.body["buyer_id"], p.buyer_id.as_str());
+
+    // The edge reads these bodies with the core's DTOs: the shapes must agree.
+    serde_json::from_value::<lasthop_core::api::ReleaseResponse>(reply.body.clone())
+        .expect("core ReleaseResponse");
+    serde_json::from_value::<lasthop_core::api::BuyerProfile>(profile.body.clone())
+        .expect("core BuyerProfile");
+    serde_json::from_value::<lasthop_core::api::AuditResponse>(audit.body.clone())
+        .expect("core AuditResponse");
 }
 
 pub async fn a_repeated_release_returns_the_same_release(app: &TestApp) {
@@ -830,6 +840,8 @@ pub async fn sellers_see_their_orders_without_buyer_details(app: &TestApp) {
     ] {
         assert!(!text.contains(secret.as_str()));
     }
+    serde_json::from_value::<lasthop_core::api::InternalSellerOrdersResponse>(reply.body.clone())
+        .expect("core DTO");
     let one = app
         .internal(
             Method::GET,
