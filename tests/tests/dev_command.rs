@@ -1,0 +1,189 @@
+//! `cargo xtask dev` end to end: the built xtask binary brings up the origin and `wrangler dev`
+//! on free ports, writes dev.json once both answer, and a single SIGTERM leaves no lasthop,
+//! wrangler or workerd process behind.
+
+// Tests may unwrap: a panic there is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lasthop_e2e::procfs::{self, ProcInfo};
+use lasthop_e2e::{free_port, log_tail, Client, Workspace};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+
+/// A fresh directory for this test's state, removed when the test passes.
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let dir = std::env::temp_dir().join(format!("lasthop-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Kills the whole group if the test fails half-way, so a failure leaves nothing running.
+struct GroupGuard(i32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let mut groups: HashSet<i32> = procfs::descendants(self.0).iter().map(|p| p.pgid).collect();
+        groups.insert(self.0);
+        for pgid in groups {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+    }
+}
+
+fn wait_for_file(path: &Path, child: &mut Child, log: &Path, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            // Written in one call, but read until it parses in case we catch it half-written.
+            if serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+                return text;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "xtask dev exited with {status} before writing dev.json:\n{}",
+                log_tail(log, 60)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no dev.json after {within:?}:\n{}",
+            log_tail(log, 60)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn port_is_closed(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(500),
+    )
+    .is_err()
+}
+
+#[test]
+fn dev_brings_up_both_services_and_one_sigterm_leaves_no_process_behind() {
+    let workspace = Workspace::locate().unwrap();
+    let xtask = workspace.cargo_binary("xtask", "xtask").unwrap();
+    let dir = temp_dir("dev-command");
+    let state_dir = dir.join("dev");
+    let dev_json = dir.join("dev.json");
+    let log = dir.join("xtask-dev.log");
+    let (edge_port, origin_port) = (free_port().unwrap(), free_port().unwrap());
+
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(&xtask)
+        .current_dir(workspace.root())
+        .arg("dev")
+        .args(["--edge-port", &edge_port.to_string()])
+        .args(["--origin-port", &origin_port.to_string()])
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .arg("--dev-json")
+        .arg(&dev_json)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        // Its own group, like a shell job: the SIGTERM below goes to xtask alone, and the
+        // guard can clean up everything if an assertion fails first.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let xtask_pid = i32::try_from(child.id()).unwrap();
+    let _guard = GroupGuard(xtask_pid);
+
+    // Setup and the Worker build run first; both are quick when already done, slow when not.
+    let text = wait_for_file(&dev_json, &mut child, &log, Duration::from_secs(900));
+    let info: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let edge_url = info["edge_url"].as_str().unwrap();
+    let origin_url = info["origin_url"].as_str().unwrap();
+    assert_eq!(edge_url, format!("http://127.0.0.1:{edge_port}"));
+    assert_eq!(origin_url, format!("http://127.0.0.1:{origin_port}"));
+    assert!(!info["ops_token"].as_str().unwrap().trim().is_empty());
+    let edge_state = PathBuf::from(info["edge_state_dir"].as_str().unwrap());
+    assert!(edge_state.starts_with(std::fs::canonicalize(&state_dir).unwrap()));
+    // Development keys were generated into the state dir on this first run.
+    assert!(state_dir.join("master.keys").is_file());
+    assert!(state_dir.join(".dev.vars").is_file());
+
+    assert_eq!(
+        Client::new(edge_url).get("/healthz").send().unwrap().status,
+        200
+    );
+    assert_eq!(
+        Client::new(origin_url)
+            .get("/healthz")
+            .send()
+            .unwrap()
+            .status,
+        200
+    );
+
+    // Everything xtask started, with start times so a reused pid is not mistaken for a survivor.
+    let started: Vec<ProcInfo> = procfs::descendants(xtask_pid);
+    let names: HashSet<&str> = started.iter().map(|p| p.comm.as_str()).collect();
+    assert!(
+        started.iter().any(|p| p.cmdline.contains("lasthop-origin")),
+        "no origin among {names:?}"
+    );
+    assert!(
+        started.iter().any(|p| p.cmdline.contains("wrangler")),
+        "no wrangler among {names:?}"
+    );
+    assert!(
+        started.iter().any(|p| p.cmdline.contains("workerd")),
+        "no workerd among {names:?}"
+    );
+    let groups: HashSet<i32> = started.iter().map(|p| p.pgid).collect();
+
+    kill(Pid::from_raw(xtask_pid), Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "xtask dev still running 30 s after SIGTERM:\n{}",
+            log_tail(&log, 40)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        status.success(),
+        "xtask dev exited with {status}:\n{}",
+        log_tail(&log, 40)
+    );
+
+    let survivors: Vec<&ProcInfo> = started.iter().filter(|p| p.is_alive()).collect();
+    assert!(survivors.is_empty(), "left behind: {survivors:#?}");
+    let in_groups: Vec<ProcInfo> = procfs::all()
+        .into_iter()
+        .filter(|p| groups.contains(&p.pgid) && !p.is_zombie())
+        .collect();
+    assert!(
+        in_groups.is_empty(),
+        "still in the children's groups: {in_groups:#?}"
+    );
+    assert!(
+        port_is_closed(edge_port),
+        "edge port {edge_port} still open"
+    );
+    assert!(
+        port_is_closed(origin_port),
+        "origin port {origin_port} still open"
+    );
+
+    std::fs::remove_dir_all(&dir).unwrap();
+}
