@@ -1,0 +1,340 @@
+//! Helpers shared by the end-to-end test binaries: a running stack with an operator, and the
+//! contract calls a journey is made of. Every call goes over real HTTP to the real origin and
+//! the real Worker under `wrangler dev`.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use lasthop_e2e::{Client, Reply, Stack, StackOptions};
+use serde_json::{json, Value};
+
+/// A fresh state directory under the target dir, removed first if a previous run left it.
+pub fn state_dir(name: &str) -> PathBuf {
+    // Cargo sets this for integration tests and benches at compile time.
+    let base = option_env!("CARGO_TARGET_TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let dir = base.join(format!("lasthop-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts origin and edge with extra Worker vars.
+pub fn spawn_stack(name: &str, edge_vars: &[(&str, &str)]) -> Stack {
+    let mut options = StackOptions::new(state_dir(name));
+    options.edge_vars = edge_vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Stack::spawn(options).expect("origin and edge start")
+}
+
+/// The test's view of a running stack.
+pub struct World<'a> {
+    pub stack: &'a Stack,
+    pub edge: Client,
+    pub origin: Client,
+    ops_token: String,
+}
+
+/// A test buyer's personal data, kept so tests can look for it where it must not be.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub name: String,
+    pub phone: String,
+    pub region: String,
+    pub line: String,
+    pub postal_code: String,
+}
+
+impl Person {
+    /// The values that must never reach the edge's storage, the seller or the logs.
+    pub fn secrets(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.phone.clone(),
+            self.line.clone(),
+            self.postal_code.clone(),
+        ]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    pub id: String,
+    pub address_id: String,
+    pub token: String,
+    pub person: Person,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seller {
+    pub id: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    pub id: String,
+    pub hub_id: String,
+    pub code: String,
+    pub token: String,
+}
+
+impl<'a> World<'a> {
+    pub fn new(stack: &'a Stack) -> Self {
+        let ops_token = stack.origin.ops_token().expect("ops token");
+        Self {
+            stack,
+            edge: stack.edge.client(),
+            origin: stack.origin.client(),
+            ops_token,
+        }
+    }
+
+    pub fn register_buyer(&self, person: &Person) -> Buyer {
+        let reply = self
+            .edge
+            .post("/v1/buyers")
+            .json(&json!({
+                "platform_id": "demo",
+                "name": person.name,
+                "phone": person.phone,
+                "address": {"country": "CN", "region": person.region, "line": person.line,
+                            "postal_code": person.postal_code, "label": "home"}
+            }))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 201, "register buyer: {}", reply.body);
+        let body = reply.json().unwrap();
+        Buyer {
+            id: text(&body, "buyer_id"),
+            address_id: text(&body, "address_id"),
+            token: text(&body, "buyer_token"),
+            person: person.clone(),
+        }
+    }
+
+    pub fn register_seller(&self, name: &str) -> Seller {
+        let reply = self
+            .edge
+            .post("/v1/sellers")
+            .json(&json!({"platform_id": "demo", "name": name}))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 201, "register seller: {}", reply.body);
+        let body = reply.json().unwrap();
+        Seller {
+            id: text(&body, "seller_id"),
+            token: text(&body, "seller_token"),
+        }
+    }
+
+    pub fn create_order(&self, buyer: &Buyer, seller: &Seller) -> String {
+        let reply = self
+            .edge
+            .post("/v1/orders")
+            .bearer(&buyer.token)
+            .json(&json!({"seller_id": seller.id, "address_id": buyer.address_id}))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 201, "create order: {}", reply.body);
+        let body = reply.json().unwrap();
+        assert_eq!(body["status"], "created");
+        text(&body, "order_id")
+    }
+
+    /// A hub at `code` (4 digits: city hub, 6 digits: district hub) with one scanner of `role`.
+    pub fn scanner(&self, code: &str, role: &str) -> Scanner {
+        let level = if code.len() == 4 { "city" } else { "district" };
+        let reply = self
+            .origin
+            .post("/v1/ops/hubs")
+            .bearer(&self.ops_token)
+            .json(&json!({"code": code, "level": level, "name": format!("Hub {code}")}))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 201, "create hub {code}: {}", reply.body);
+        let hub_id = text(&reply.json().unwrap(), "hub_id");
+        let reply = self
+            .origin
+            .post("/v1/ops/scanners")
+            .bearer(&self.ops_token)
+            .json(&json!({"hub_id": hub_id, "role": role}))
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 201, "issue scanner: {}", reply.body);
+        let body = reply.json().unwrap();
+        Scanner {
+            id: text(&body, "scanner_id"),
+            hub_id,
+            code: code.to_owned(),
+            token: text(&body, "token"),
+        }
+    }
+
+    pub fn revoke(&self, scanner: &Scanner) {
+        let reply = self
+            .origin
+            .request("DELETE", &format!("/v1/ops/scanners/{}", scanner.id))
+            .bearer(&self.ops_token)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 204, "revoke: {}", reply.body);
+    }
+
+    pub fn pickup(&self, scanner: &Scanner, order_id: &str, buyer_id: &str) -> Reply {
+        self.edge
+            .post("/v1/scans/pickup")
+            .bearer(&scanner.token)
+            .json(
+                &json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
+                          "waybill": "WB-0001"}),
+            )
+            .send()
+            .unwrap()
+    }
+
+    pub fn hop(&self, scanner: &Scanner, order_id: &str) -> Reply {
+        self.edge
+            .post("/v1/scans/hop")
+            .bearer(&scanner.token)
+            .json(&json!({"platform_id": "demo", "order_id": order_id}))
+            .send()
+            .unwrap()
+    }
+
+    pub fn deliver(&self, scanner: &Scanner, order_id: &str, release_id: &str) -> Reply {
+        self.edge
+            .post("/v1/scans/deliver")
+            .bearer(&scanner.token)
+            .json(
+                &json!({"platform_id": "demo", "order_id": order_id, "release_id": release_id,
+                          "signature": "signed-by-recipient"}),
+            )
+            .send()
+            .unwrap()
+    }
+
+    pub fn tracking(&self, token: &str, order_id: &str) -> Reply {
+        self.edge
+            .get(&format!("/v1/orders/{order_id}/tracking"))
+            .bearer(token)
+            .send()
+            .unwrap()
+    }
+
+    pub fn label(&self, seller: &Seller, order_id: &str) -> Reply {
+        self.edge
+            .get(&format!("/v1/seller/orders/{order_id}/label"))
+            .bearer(&seller.token)
+            .send()
+            .unwrap()
+    }
+
+    pub fn seller_orders(&self, seller: &Seller) -> Reply {
+        self.edge
+            .get("/v1/seller/orders")
+            .bearer(&seller.token)
+            .send()
+            .unwrap()
+    }
+}
+
+pub fn text(body: &Value, field: &str) -> String {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("`{field}` missing in {body}"))
+        .to_owned()
+}
+
+/// Asserts a hop answer's verdict (and next hop, for `route_to`).
+pub fn assert_verdict(reply: &Reply, verdict: &str, next: Option<(&str, &str)>) {
+    assert_eq!(reply.status, 200, "expected {verdict}: {}", reply.body);
+    let body = reply.json().unwrap();
+    assert_eq!(body["verdict"], verdict, "{body}");
+    if let Some((level, code)) = next {
+        assert_eq!(
+            body["next_hop"],
+            json!({"level": level, "code": code}),
+            "{body}"
+        );
+    }
+}
+
+/// Asserts a contract error.
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "expected {code}: {}", reply.body);
+    assert_eq!(reply.error_code().as_deref(), Some(code), "{}", reply.body);
+    let message = reply.json().unwrap()["message"].as_str().map(str::to_owned);
+    assert!(
+        message.is_some_and(|m| !m.is_empty()),
+        "error without a message: {}",
+        reply.body
+    );
+}
+
+/// Every regular file under `dir`.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// Byte-level search, so a value embedded in a larger one (JSON, SQLite pages) is found too.
+///
+/// One exception keeps the search from failing by chance: a needle made only of hex digits
+/// (a postal code, a phone number) is ignored where it sits inside a run of 32 or more hex
+/// digits, because there it is part of a tag, hash or id, and any 6 digits turn up in enough
+/// random hex now and then. Anywhere else, even glued to other text, it counts.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return false;
+    }
+    let hex_needle = needle.iter().all(u8::is_ascii_hexdigit);
+    (0..=haystack.len() - needle.len()).any(|start| {
+        let end = start + needle.len();
+        if haystack[start..end] != *needle {
+            return false;
+        }
+        if !hex_needle {
+            return true;
+        }
+        let before = haystack[..start]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        let after = haystack[end..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        before + needle.len() + after < 32
+    })
+}
+
+/// Runs named scenarios against one shared stack, each caught on its own so one failure does
+/// not hide the others; panics at the end listing every failed scenario.
+pub fn run_scenarios(scenarios: &[(&str, &dyn Fn())]) {
+    let mut failed = Vec::new();
+    for (name, scenario) in scenarios {
+        eprintln!("scenario: {name}");
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(scenario)).is_err() {
+            failed.push(*name);
+        }
+    }
+    assert!(failed.is_empty(), "failed scenarios: {failed:?}");
+}

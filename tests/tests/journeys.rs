@@ -1,0 +1,568 @@
+//! End-to-end journeys through the real Worker (`wrangler dev`, workerd) and the real origin,
+//! both started here on free ports, over real GB/T 2260 region codes. One stack serves every
+//! scenario of this binary (starting workerd is the slow part); the scenarios use their own
+//! buyers, sellers, hubs and orders. After them, every file of the edge's local state and the
+//! edge's log are searched for the test buyers' personal data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{
+    assert_error, assert_verdict, contains_bytes, files_under, run_scenarios, spawn_stack, text,
+    Person, World,
+};
+use serde_json::{json, Value};
+
+fn beijing_buyer() -> Person {
+    Person {
+        name: "测试买家甲一".into(),
+        phone: "13800138001".into(),
+        region: "110105".into(),
+        line: "朝阳路测试巷101号".into(),
+        postal_code: "100020".into(),
+    }
+}
+
+fn hangzhou_buyer() -> Person {
+    Person {
+        name: "测试买家乙二".into(),
+        phone: "13900139002".into(),
+        region: "330106".into(),
+        line: "西湖测试街202号".into(),
+        postal_code: "310013".into(),
+    }
+}
+
+fn dongguan_buyer() -> Person {
+    Person {
+        name: "测试买家丙三".into(),
+        phone: "13700137003".into(),
+        region: "4419".into(),
+        line: "东城测试道303号".into(),
+        postal_code: "523000".into(),
+    }
+}
+
+#[test]
+fn journeys_over_real_region_codes_keep_personal_data_away_from_the_edge_and_the_seller() {
+    let stack = spawn_stack("journeys", &[("SCANNER_RATE_PER_MINUTE", "100000")]);
+    let world = World::new(&stack);
+    let w = &world;
+    run_scenarios(&[
+        (
+            "full_journey_across_provinces_delivers_at_the_buyers_district_and_closes_the_order",
+            &|| full_journey_across_provinces(w),
+        ),
+        (
+            "same_city_journey_routes_from_the_city_hub_to_the_buyers_district",
+            &|| same_city_journey(w),
+        ),
+        (
+            "journey_to_a_city_without_districts_delivers_at_the_city_hub",
+            &|| journey_to_city_without_districts(w),
+        ),
+        ("pickup_with_wrong_buyer_id_returns_label_mismatch", &|| {
+            pickup_with_wrong_buyer_id(w)
+        }),
+        ("hubs_off_the_route_are_refused_with_off_route", &|| {
+            hubs_off_the_route(w)
+        }),
+        (
+            "scanners_of_the_wrong_role_are_refused_with_wrong_role",
+            &|| scanners_of_the_wrong_role(w),
+        ),
+        (
+            "revoked_scanner_is_refused_at_the_edge_within_seconds",
+            &|| revoked_scanner(w),
+        ),
+        ("bad_requests_get_contract_errors_not_500s", &|| {
+            bad_requests(w)
+        }),
+        (
+            "openapi_document_is_served_and_every_path_in_it_is_routed",
+            &|| openapi_paths_are_routed(w),
+        ),
+    ]);
+    edge_state_and_logs_hold_no_personal_data(
+        w,
+        &[beijing_buyer(), hangzhou_buyer(), dongguan_buyer()],
+    );
+}
+
+fn full_journey_across_provinces(w: &World) {
+    let seller = w.register_seller("Binjiang Tea Shop");
+    let buyer = w.register_buyer(&beijing_buyer());
+    let other_buyer = w.register_buyer(&hangzhou_buyer());
+    let other_seller = w.register_seller("Another Shop");
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    let seller_district = w.scanner("330108", "hub");
+    let seller_city = w.scanner("3301", "hub");
+    let buyer_city = w.scanner("1101", "hub");
+    let buyer_district = w.scanner("110105", "hub");
+
+    assert_error(&w.hop(&seller_district, &order), 409, "not_picked_up");
+    let picked = w.pickup(&pickup, &order, &buyer.id);
+    assert_eq!(picked.status, 200, "{}", picked.body);
+    assert_eq!(picked.json().unwrap(), json!({"status": "picked_up"}));
+
+    assert_error(&w.hop(&buyer_city, &order), 403, "off_route");
+    assert_verdict(&w.hop(&seller_district, &order), "forward_up", None);
+    // The hub that scanned last gets the same verdict again, and no hop is added.
+    assert_verdict(&w.hop(&seller_district, &order), "forward_up", None);
+    assert_error(&w.hop(&buyer_district, &order), 403, "off_route");
+    assert_verdict(
+        &w.hop(&seller_city, &order),
+        "route_to",
+        Some(("city", "1101")),
+    );
+    assert_verdict(
+        &w.hop(&buyer_city, &order),
+        "route_to",
+        Some(("district", "110105")),
+    );
+    assert_error(
+        &w.deliver(&buyer_city, &order, "r_0000000000000000"),
+        409,
+        "wrong_state",
+    );
+
+    let released = w.hop(&buyer_district, &order);
+    assert_verdict(&released, "deliver", None);
+    assert_eq!(released.header("cache-control"), Some("no-store"));
+    let body = released.json().unwrap();
+    let person = &buyer.person;
+    assert_eq!(
+        body["recipient"],
+        json!({"name": person.name, "phone": person.phone, "country": "CN", "region": "110105",
+               "line": person.line, "postal_code": person.postal_code})
+    );
+    let release_id = text(&body, "release_id");
+    assert!(release_id.starts_with("r_"), "{release_id}");
+    assert!(body["erase_after"].is_string(), "{body}");
+    // The final hub's repeated scan gets the same release.
+    let again = w.hop(&buyer_district, &order);
+    assert_verdict(&again, "deliver", None);
+    assert_eq!(text(&again.json().unwrap(), "release_id"), release_id);
+
+    // Tracking: the buyer sees the whole route; the seller not the hubs in the buyer's city.
+    let buyer_view = w.tracking(&buyer.token, &order);
+    assert_eq!(buyer_view.status, 200, "{}", buyer_view.body);
+    let buyer_view = buyer_view.json().unwrap();
+    assert_eq!(buyer_view["status"], "released");
+    let hops = buyer_view["hops"].as_array().unwrap();
+    let route: Vec<(&str, &str)> = hops
+        .iter()
+        .map(|h| (h["code"].as_str().unwrap(), h["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        route,
+        [
+            ("330108", "forward_up"),
+            ("3301", "route_to"),
+            ("1101", "route_to"),
+            ("110105", "deliver")
+        ]
+    );
+    assert_eq!(hops[3]["hub_id"], json!(buyer_district.hub_id));
+    let seller_view = w.tracking(&seller.token, &order);
+    assert_eq!(seller_view.status, 200, "{}", seller_view.body);
+    let seller_hops = seller_view.json().unwrap()["hops"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(seller_hops.len(), 4);
+    assert_eq!(seller_hops[0]["code"], "330108");
+    assert_eq!(seller_hops[1]["code"], "3301");
+    for hidden in &seller_hops[2..] {
+        assert_eq!(hidden["code"], Value::Null, "{hidden}");
+        assert_eq!(hidden["hub_id"], Value::Null, "{hidden}");
+    }
+    for needle in [
+        "1101",
+        buyer_city.hub_id.as_str(),
+        buyer_district.hub_id.as_str(),
+    ] {
+        assert!(
+            !seller_view.body.contains(needle),
+            "seller tracking shows {needle}"
+        );
+    }
+    assert_error(&w.tracking(&other_buyer.token, &order), 403, "forbidden");
+    assert_error(&w.tracking(&other_seller.token, &order), 403, "forbidden");
+
+    // The seller's list and the label: ids and status only.
+    let list = w.seller_orders(&seller);
+    assert_eq!(list.status, 200, "{}", list.body);
+    let listed = list.json().unwrap()["orders"].as_array().unwrap().clone();
+    let entry = listed
+        .iter()
+        .find(|o| o["order_id"] == json!(order))
+        .expect("order listed");
+    assert_eq!(entry["status"], "released");
+    assert_eq!(entry["buyer_id"], json!(buyer.id));
+    let label = w.label(&seller, &order);
+    assert_eq!(label.status, 200, "{}", label.body);
+    assert_eq!(label.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        label.body.contains("<svg")
+            && label.body.contains(&order)
+            && label.body.contains(&buyer.id)
+    );
+    assert!(label.body.contains("demo"));
+    for view in [&list.body, &label.body, &seller_view.body] {
+        for secret in person.secrets().iter().chain([&person.region]) {
+            assert!(
+                !view.contains(secret.as_str()),
+                "a seller view contains buyer data"
+            );
+        }
+    }
+
+    assert_error(
+        &w.deliver(&buyer_district, &order, "r_0000000000000000"),
+        409,
+        "wrong_state",
+    );
+    let delivered = w.deliver(&buyer_district, &order, &release_id);
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+    assert_eq!(
+        delivered.json().unwrap(),
+        json!({"status": "delivered", "erase": [release_id]})
+    );
+
+    // Closed: every courier request and the label answer 410; tracking gives status only.
+    assert_error(&w.hop(&buyer_district, &order), 410, "order_closed");
+    assert_error(&w.hop(&seller_district, &order), 410, "order_closed");
+    assert_error(&w.pickup(&pickup, &order, &buyer.id), 410, "order_closed");
+    assert_error(
+        &w.deliver(&buyer_district, &order, &release_id),
+        410,
+        "order_closed",
+    );
+    assert_error(&w.label(&seller, &order), 410, "order_closed");
+    for token in [&buyer.token, &seller.token] {
+        let view = w.tracking(token, &order);
+        assert_eq!(view.status, 200, "{}", view.body);
+        assert_eq!(
+            view.json().unwrap(),
+            json!({"order_id": order, "status": "delivered", "hops": []})
+        );
+    }
+}
+
+fn same_city_journey(w: &World) {
+    let seller = w.register_seller("Binjiang Books");
+    let buyer = w.register_buyer(&hangzhou_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    let district = w.scanner("330108", "hub");
+    let city = w.scanner("3301", "hub");
+    let final_hub = w.scanner("330106", "hub");
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+    assert_verdict(&w.hop(&district, &order), "forward_up", None);
+    assert_verdict(
+        &w.hop(&city, &order),
+        "route_to",
+        Some(("district", "330106")),
+    );
+    let released = w.hop(&final_hub, &order);
+    assert_verdict(&released, "deliver", None);
+    let body = released.json().unwrap();
+    assert_eq!(body["recipient"]["region"], "330106");
+    assert_eq!(body["recipient"]["name"], json!(buyer.person.name));
+    let delivered = w.deliver(&final_hub, &order, &text(&body, "release_id"));
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+    assert_error(&w.hop(&city, &order), 410, "order_closed");
+}
+
+fn journey_to_city_without_districts(w: &World) {
+    let seller = w.register_seller("Binjiang Lamps");
+    let buyer = w.register_buyer(&dongguan_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    let district = w.scanner("330108", "hub");
+    let city = w.scanner("3301", "hub");
+    let dongguan = w.scanner("4419", "hub");
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+    assert_verdict(&w.hop(&district, &order), "forward_up", None);
+    assert_verdict(&w.hop(&city, &order), "route_to", Some(("city", "4419")));
+    let released = w.hop(&dongguan, &order);
+    assert_verdict(&released, "deliver", None);
+    let body = released.json().unwrap();
+    assert_eq!(body["recipient"]["region"], "4419");
+    let delivered = w.deliver(&dongguan, &order, &text(&body, "release_id"));
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+}
+
+fn pickup_with_wrong_buyer_id(w: &World) {
+    let seller = w.register_seller("Label Checkers");
+    let buyer = w.register_buyer(&beijing_buyer());
+    let someone_else = w.register_buyer(&hangzhou_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    let refused = w.pickup(&pickup, &order, &someone_else.id);
+    assert_error(&refused, 409, "label_mismatch");
+    assert!(refused.json().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("label"));
+    for secret in buyer
+        .person
+        .secrets()
+        .iter()
+        .chain(someone_else.person.secrets().iter())
+    {
+        assert!(!refused.body.contains(secret.as_str()));
+    }
+    // A well-formed id that exists nowhere is refused the same way.
+    assert_error(
+        &w.pickup(&pickup, &order, "b_0000000000000000"),
+        409,
+        "label_mismatch",
+    );
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+}
+
+fn hubs_off_the_route(w: &World) {
+    let seller = w.register_seller("Route Testers");
+    let buyer = w.register_buyer(&beijing_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+    for code in ["3302", "330106", "1101", "110105", "4419"] {
+        let hub = w.scanner(code, "hub");
+        assert_error(&w.hop(&hub, &order), 403, "off_route");
+    }
+    let district = w.scanner("330108", "hub");
+    assert_verdict(&w.hop(&district, &order), "forward_up", None);
+    // Sent to Hangzhou's city hub: Ningbo's city hub and the sending district itself are off the route.
+    assert_error(&w.hop(&w.scanner("3302", "hub"), &order), 403, "off_route");
+    assert_error(
+        &w.hop(&w.scanner("330108", "hub"), &order),
+        403,
+        "off_route",
+    );
+    // Unknown and foreign orders are unknown.
+    assert_error(&w.hop(&district, "o_0000000000000000"), 404, "not_found");
+}
+
+fn scanners_of_the_wrong_role(w: &World) {
+    let seller = w.register_seller("Role Testers");
+    let buyer = w.register_buyer(&beijing_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    let hub = w.scanner("330108", "hub");
+    assert_error(&w.pickup(&hub, &order, &buyer.id), 403, "wrong_role");
+    assert_error(&w.hop(&pickup, &order), 403, "wrong_role");
+    assert_error(
+        &w.deliver(&pickup, &order, "r_0000000000000000"),
+        403,
+        "wrong_role",
+    );
+    // A buyer's session credential is no scanner credential.
+    let as_scanner = common::Scanner {
+        token: buyer.token.clone(),
+        ..hub.clone()
+    };
+    assert_error(&w.hop(&as_scanner, &order), 401, "unauthorized");
+    // Neither refusal moved the order.
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+}
+
+fn revoked_scanner(w: &World) {
+    let seller = w.register_seller("Revocation Testers");
+    let buyer = w.register_buyer(&beijing_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    let hub = w.scanner("330108", "hub");
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+    assert_verdict(&w.hop(&hub, &order), "forward_up", None);
+    let revoked_at = std::time::Instant::now();
+    w.revoke(&hub);
+    let refused = loop {
+        let reply = w.hop(&hub, &order);
+        if reply.status != 200 {
+            break reply;
+        }
+        assert!(
+            revoked_at.elapsed().as_secs() < 15,
+            "revocation did not reach the edge in 15 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_error(&refused, 401, "unauthorized");
+    eprintln!(
+        "revocation reached the edge after {} ms",
+        revoked_at.elapsed().as_millis()
+    );
+    // The hub's other, unrevoked scanner still works.
+    let other = w.scanner("3301", "hub");
+    assert_verdict(&w.hop(&other, &order), "route_to", Some(("city", "1101")));
+}
+
+fn bad_requests(w: &World) {
+    let buyer = w.register_buyer(&beijing_buyer());
+    let hub = w.scanner("330108", "hub");
+    let unknown = w
+        .edge
+        .post("/v1/scans/hop")
+        .bearer(&hub.token)
+        .json(
+            &json!({"platform_id": "demo", "order_id": "o_0000000000000000", "hub_code": "110105"}),
+        )
+        .send()
+        .unwrap();
+    assert_error(&unknown, 400, "unknown_field");
+    let not_json = w
+        .edge
+        .post("/v1/scans/hop")
+        .bearer(&hub.token)
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_error(&not_json, 400, "invalid_input");
+    let bad_id = w
+        .edge
+        .post("/v1/scans/hop")
+        .bearer(&hub.token)
+        .json(&json!({"platform_id": "demo", "order_id": "nope"}))
+        .send()
+        .unwrap();
+    assert_error(&bad_id, 400, "invalid_input");
+    assert!(bad_id.body.contains("order_id"), "{}", bad_id.body);
+    let huge = w
+        .edge
+        .post("/v1/buyers")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .unwrap();
+    assert_error(&huge, 413, "payload_too_large");
+    assert_error(
+        &w.edge.get("/v1/seller/orders").send().unwrap(),
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &w.edge
+            .get("/v1/seller/orders")
+            .bearer("lh1.garbage.sig")
+            .send()
+            .unwrap(),
+        401,
+        "unauthorized",
+    );
+    // A buyer credential is not a seller credential.
+    assert_error(
+        &w.edge
+            .get("/v1/seller/orders")
+            .bearer(&buyer.token)
+            .send()
+            .unwrap(),
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &w.edge.get("/v1/nothing-here").send().unwrap(),
+        404,
+        "not_found",
+    );
+    let profile = w
+        .edge
+        .get("/v1/buyers/me")
+        .bearer(&buyer.token)
+        .send()
+        .unwrap();
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    assert_eq!(profile.header("cache-control"), Some("no-store"));
+    assert_eq!(profile.json().unwrap()["name"], json!(buyer.person.name));
+}
+
+fn openapi_paths_are_routed(w: &World) {
+    let checked_in = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge/openapi.json"),
+    )
+    .unwrap();
+    let served = w.edge.get("/openapi.json").send().unwrap();
+    assert_eq!(served.status, 200);
+    assert_eq!(served.body, checked_in);
+    let document: Value = serde_json::from_str(&checked_in).unwrap();
+    let paths = document["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 14, "only {} paths", paths.len());
+    for (path, operations) in paths {
+        let concrete = path.replace("{order_id}", "o_0000000000000000");
+        for method in operations.as_object().unwrap().keys() {
+            let reply = w
+                .edge
+                .request(&method.to_uppercase(), &concrete)
+                .send()
+                .unwrap();
+            let unrouted = reply.status == 404
+                && reply
+                    .json()
+                    .ok()
+                    .and_then(|b| b["message"].as_str().map(str::to_owned))
+                    == Some("There is no endpoint for this method and path.".to_owned());
+            assert!(!unrouted, "{method} {path} is not routed by the Worker");
+        }
+    }
+}
+
+fn edge_state_and_logs_hold_no_personal_data(w: &World, people: &[Person]) {
+    let persist = w.stack.edge.persist_dir();
+    let files = files_under(&persist);
+    let sqlite: Vec<_> = files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains(".sqlite"))
+        .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 0))
+        .collect();
+    assert!(
+        sqlite.len() >= 2,
+        "expected Durable Object SQLite files under {}, found {files:?}",
+        persist.display()
+    );
+    let mut needles: Vec<String> = people.iter().flat_map(Person::secrets).collect();
+    needles.sort();
+    needles.dedup();
+    let mut saw_an_order_record = false;
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        saw_an_order_record |= contains_bytes(&bytes, b"\"binding\"");
+        for needle in &needles {
+            assert!(
+                !contains_bytes(&bytes, needle.as_bytes()),
+                "{} contains a test buyer's personal data",
+                file.display()
+            );
+        }
+    }
+    // Proof that the scan read the orders' stored records and not just empty pages.
+    assert!(
+        saw_an_order_record,
+        "no stored order record found under {}",
+        persist.display()
+    );
+    let logs = w.stack.edge.logs();
+    assert!(!logs.is_empty(), "the edge log is empty");
+    for needle in &needles {
+        assert!(
+            !logs.contains(needle.as_str()),
+            "the edge log contains a test buyer's personal data"
+        );
+    }
+}
+
+#[test]
+fn personal_data_search_finds_embedded_values_but_not_digits_inside_long_hex_tags() {
+    assert!(contains_bytes(
+        "北京朝阳路测试巷101号x".as_bytes(),
+        "朝阳路测试巷101号".as_bytes()
+    ));
+    assert!(contains_bytes(b"{\"p\":\"A100020\"}", b"100020"));
+    assert!(contains_bytes(b"ab100020cd", b"100020"));
+    let tag = format!("{}100020{}", "a1".repeat(13), "f0".repeat(13));
+    assert!(!contains_bytes(tag.as_bytes(), b"100020"));
+    assert!(!contains_bytes(b"", b"100020"));
+    assert!(!contains_bytes(b"10002", b"100020"));
+}
