@@ -68,6 +68,9 @@ fn journeys_over_real_region_codes_keep_personal_data_away_from_the_edge_and_the
         ("hubs_off_the_route_are_refused_with_off_route", &|| {
             hubs_off_the_route(w)
         }),
+        ("hubs_racing_for_one_transition_cannot_both_win", &|| {
+            hubs_racing_for_one_transition(w)
+        }),
         (
             "scanners_of_the_wrong_role_are_refused_with_wrong_role",
             &|| scanners_of_the_wrong_role(w),
@@ -346,6 +349,47 @@ fn hubs_off_the_route(w: &World) {
     );
     // Unknown and foreign orders are unknown.
     assert_error(&w.hop(&district, "o_0000000000000000"), 404, "not_found");
+}
+
+fn hubs_racing_for_one_transition(w: &World) {
+    let seller = w.register_seller("Race Testers");
+    let buyer = w.register_buyer(&beijing_buyer());
+    let order = w.create_order(&buyer, &seller);
+    let pickup = w.scanner("330108", "pickup");
+    assert_eq!(w.pickup(&pickup, &order, &buyer.id).status, 200);
+    // Eight hubs of the same district, each its own hub id, scan at the same moment: the
+    // order's object serialises them, so exactly one moves the parcel on; the parcel is then
+    // expected at the city hub and the others are off its route.
+    let racers: Vec<_> = (0..8).map(|_| w.scanner("330108", "hub")).collect();
+    let barrier = std::sync::Barrier::new(racers.len());
+    let statuses: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = racers
+            .iter()
+            .map(|hub| {
+                let barrier = &barrier;
+                let order = &order;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let reply = w.hop(hub, order);
+                    (
+                        reply.status,
+                        reply.error_code().unwrap_or_else(|| reply.body.clone()),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners = statuses.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(winners, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|(status, code)| *status == 200 || (*status == 403 && code == "off_route")),
+        "{statuses:?}"
+    );
+    let view = w.tracking(&buyer.token, &order).json().unwrap();
+    assert_eq!(view["hops"].as_array().unwrap().len(), 1, "{view}");
 }
 
 fn scanners_of_the_wrong_role(w: &World) {
