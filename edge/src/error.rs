@@ -121,3 +121,47 @@ impl From<worker::Error> for EdgeError {
         Self::Internal(variant)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(error: EdgeError) -> Option<ErrorCode> {
+        match error {
+            EdgeError::Api(body) | EdgeError::RetryLater { body, .. } => Some(body.error),
+            EdgeError::Internal(_) => None,
+        }
+    }
+
+    #[test]
+    fn progress_refusals_become_the_contracts_codes() {
+        assert_eq!(
+            code_of(ProgressError::OffRoute.into()),
+            Some(ErrorCode::OffRoute)
+        );
+        assert_eq!(
+            code_of(ProgressError::NotPickedUp.into()),
+            Some(ErrorCode::NotPickedUp)
+        );
+        assert_eq!(
+            code_of(ProgressError::Closed.into()),
+            Some(ErrorCode::OrderClosed)
+        );
+        assert_eq!(
+            code_of(ProgressError::LabelMismatch.into()),
+            Some(ErrorCode::LabelMismatch)
+        );
+        assert_eq!(
+            code_of(ProgressError::WrongState.into()),
+            Some(ErrorCode::WrongState)
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_version_asks_the_client_to_retry_later() {
+        let error = EdgeError::from(ProgressError::UnknownKeyVersion(
+            lasthop_core::keys::KeyVersion(9),
+        ));
+        assert!(matches!(error, EdgeError::RetryLater { retry_after, .. } if retry_after > 0));
+    }
+}

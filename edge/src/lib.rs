@@ -8,8 +8,10 @@
 //! Build with `worker-build --release` in `edge/` (or `cargo xtask build-edge`); run locally
 //! with `wrangler dev` (real workerd) from a config like the root `wrangler.toml`, next to a
 //! `.dev.vars` holding `LASTHOP_EDGE_SECRETS` (from `lasthop-origin edge-secrets`). Lint with
-//! `cargo clippy -p lasthop-edge --target wasm32-unknown-unknown -- -D warnings`. End-to-end
-//! tests live in `tests/tests/`.
+//! `cargo clippy -p lasthop-edge --target wasm32-unknown-unknown -- -D warnings`. The pure parts
+//! (token bucket, route sealing, error mapping) have native unit tests:
+//! `cargo test -p lasthop-edge --lib`. End-to-end tests through `wrangler dev` and a real origin
+//! live in `tests/tests/` (`journeys.rs`, `resilience.rs`).
 //!
 //! # Layout
 //!

@@ -586,3 +586,100 @@ fn seal_route(
         .seal(order_id.as_str().as_bytes(), &plain, &mut OsRng);
     Ok(BASE64.encode(sealed))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::rc::Rc;
+
+    use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
+
+    use super::*;
+
+    fn config() -> EdgeConfig {
+        let master = MasterKeyRing::generate(&mut OsRng);
+        EdgeConfig {
+            origin_url: "http://127.0.0.1:9".into(),
+            secrets: Rc::new(EdgeSecrets::from_origin_keys(&OriginKeys::derive(&master))),
+            scanner_rate_per_minute: 120,
+        }
+    }
+
+    fn entry(code: &str, verdict: VerdictWord, next_level: Option<HubLevel>) -> RouteEntry {
+        let level = if code.len() == 4 {
+            HubLevel::City
+        } else {
+            HubLevel::District
+        };
+        RouteEntry {
+            hub_id: HubId::parse("h_0000000000000000").unwrap(),
+            level,
+            code: code.into(),
+            verdict,
+            next_level,
+            at: Timestamp::from_unix_seconds(1_700_000_000),
+        }
+    }
+
+    #[test]
+    fn only_scans_at_the_buyers_city_and_district_hubs_count_as_buyer_hubs() {
+        assert!(!entry("330108", VerdictWord::ForwardUp, None).at_buyer_hub());
+        assert!(!entry("3301", VerdictWord::RouteTo, Some(HubLevel::City)).at_buyer_hub());
+        assert!(entry("1101", VerdictWord::RouteTo, Some(HubLevel::District)).at_buyer_hub());
+        assert!(entry("110105", VerdictWord::Deliver, None).at_buyer_hub());
+        assert!(entry("4419", VerdictWord::Deliver, None).at_buyer_hub());
+    }
+
+    #[test]
+    fn a_sealed_route_opens_for_its_order_and_hides_its_codes() {
+        let config = config();
+        let order_id = OrderId::parse("o_00000000000000a1").unwrap();
+        let route = vec![
+            entry("330108", VerdictWord::ForwardUp, None),
+            entry("110105", VerdictWord::Deliver, None),
+        ];
+        let sealed = seal_route(&config, &order_id, &route).unwrap();
+        assert!(
+            !sealed.contains("110105")
+                && !String::from_utf8_lossy(&BASE64.decode(&sealed).unwrap()).contains("110105")
+        );
+        let record = TokenisedOrder {
+            order_id: order_id.clone(),
+            ..sample_record()
+        };
+        let stored = StoredOrder {
+            record,
+            progress: Progress::new(),
+            waybill: None,
+            sealed_route: Some(sealed.clone()),
+        };
+        assert_eq!(open_route(&config, &stored).unwrap(), route);
+
+        // Moved to another order's object, the route does not open.
+        let other = StoredOrder {
+            record: TokenisedOrder {
+                order_id: OrderId::parse("o_00000000000000b2").unwrap(),
+                ..stored.record.clone()
+            },
+            sealed_route: Some(sealed),
+            ..stored
+        };
+        assert!(open_route(&config, &other).is_err());
+    }
+
+    /// A record with placeholder tags: sealing does not look at them.
+    fn sample_record() -> TokenisedOrder {
+        serde_json::from_value(serde_json::json!({
+            "platform_id": "demo",
+            "order_id": "o_00000000000000a1",
+            "seller_id": "s_0000000000000000",
+            "key_version": 1,
+            "province": "00".repeat(32),
+            "city": "00".repeat(32),
+            "delivery": "00".repeat(32),
+            "binding": "00".repeat(32),
+        }))
+        .unwrap()
+    }
+}
