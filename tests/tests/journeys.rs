@@ -512,6 +512,32 @@ fn bad_requests(w: &World) {
         404,
         "not_found",
     );
+    // Only the origin, signing with the origin-push key, may revoke a scanner.
+    let push = json!({"scanner_id": hub.id});
+    let unsigned = w
+        .edge
+        .post("/internal/v1/revocations")
+        .json(&push)
+        .send()
+        .unwrap();
+    assert_error(&unsigned, 401, "unauthorized");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let forged = w
+        .edge
+        .post("/internal/v1/revocations")
+        .header("x-lasthop-key-id", "origin-push-v1")
+        .header("x-lasthop-timestamp", &now.to_string())
+        .header("x-lasthop-nonce", &"ab".repeat(16))
+        .header("x-lasthop-signature", &"00".repeat(32))
+        .json(&push)
+        .send()
+        .unwrap();
+    assert_error(&forged, 401, "unauthorized");
+    let still_admitted = w.hop(&hub, "o_0000000000000000");
+    assert_error(&still_admitted, 404, "not_found");
     let profile = w
         .edge
         .get("/v1/buyers/me")
