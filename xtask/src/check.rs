@@ -40,7 +40,7 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
     phases.run("fmt", || {
         cmd::run(&mut cargo(&["fmt", "--all", "--", "--check"]))
     })?;
-    // Default members: everything but the edge, which only builds for wasm32.
+    // Default members: everything but the edge, which deploys as wasm32 and has its own phases.
     phases.run("clippy (host)", || {
         cmd::run(&mut cargo(&[
             "clippy",
@@ -57,6 +57,18 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
             "lasthop-edge",
             "--target",
             WASM_TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    // The edge's decision glue also has native unit tests; lint them like every other test.
+    phases.run("clippy (edge tests, host)", || {
+        cmd::run(&mut cargo(&[
+            "clippy",
+            "-p",
+            "lasthop-edge",
+            "--all-targets",
             "--",
             "-D",
             "warnings",
@@ -88,7 +100,9 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
             )?;
             test.env("PATH", joined);
         }
-        cmd::run(&mut test)
+        cmd::run(&mut test)?;
+        // Not a default member (it only deploys as wasm32), so named explicitly.
+        cmd::run(&mut cargo(&["test", "-p", "lasthop-edge", "--lib"]))
     })?;
     Ok(())
 }
