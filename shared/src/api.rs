@@ -5,6 +5,10 @@
 //! domain types or a [`FieldError`] naming the field, which becomes a precise 400. Response
 //! DTOs use the domain types directly. [`parse_json`] maps serde's errors to the contract's
 //! error body, so adapters never answer bad input with a 500.
+//!
+//! With the feature `openapi` every DTO also derives `utoipa::ToSchema` (the `openapi` module
+//! describes the domain types they carry), so both services' OpenAPI documents are generated
+//! from these very types; the wasm build of the edge leaves the feature off.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -24,6 +28,7 @@ use crate::tokens::TokenisedOrder;
 
 /// Every error code of the contract and design, with its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: a field is missing or invalid (the message names it), or the body is not JSON.
@@ -123,6 +128,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// The contract's error body: `{"error":"<code>","message":"<sentence>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// The code.
@@ -280,17 +286,23 @@ fn opaque_text(field: &str, value: &str, max: usize) -> Result<String, FieldErro
 
 /// The `address` object of buyer requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
-    /// `CN`.
+    /// ISO country code: `CN`.
+    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
     pub country: String,
-    /// A district code, or a city code where the city has no districts.
+    /// A known district code (GB/T 2260), or a city code where the city has no districts.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub region: String,
     /// Street line.
+    #[cfg_attr(feature = "openapi", schema(examples("8 Jiuxianqiao Road")))]
     pub line: String,
     /// 6 digits.
+    #[cfg_attr(feature = "openapi", schema(examples("100020")))]
     pub postal_code: String,
-    /// E.g. `home`.
+    /// The buyer's label for it, e.g. `home`.
+    #[cfg_attr(feature = "openapi", schema(examples("home")))]
     pub label: String,
 }
 
@@ -320,9 +332,11 @@ impl AddressInput {
 
 /// `POST /v1/buyers` (and `/internal/v1/buyers`) body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBuyerRequest {
     /// The shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// The buyer's name.
     pub name: String,
@@ -362,17 +376,19 @@ impl RegisterBuyerRequest {
 
 /// `201` answer to buyer registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterBuyerResponse {
     /// The new buyer.
     pub buyer_id: BuyerId,
     /// The first address's number.
     pub address_id: AddressId,
-    /// Session credential for the buyer.
+    /// Session credential for the buyer (`lh1.…`), sent as `Authorization: Bearer`.
     pub buyer_token: String,
 }
 
 /// `POST /v1/buyers/me/addresses` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddAddressRequest {
     /// The address.
@@ -391,6 +407,7 @@ impl AddAddressRequest {
 
 /// `201` answer to adding an address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddAddressResponse {
     /// The address number (shared by identical addresses).
     pub address_id: AddressId,
@@ -398,14 +415,18 @@ pub struct AddAddressResponse {
 
 /// One address in the buyer's own profile (plaintext, to its owner only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddressView {
     /// Address number.
     pub address_id: AddressId,
     /// The buyer's label.
+    #[cfg_attr(feature = "openapi", schema(examples("home")))]
     pub label: String,
     /// `CN`.
+    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
     pub country: String,
-    /// Region code.
+    /// Delivery region code.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub region: String,
     /// Street line.
     pub line: String,
@@ -415,10 +436,12 @@ pub struct AddressView {
 
 /// Who saw which address for which order, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessLogEntry {
     /// The final hub.
     pub hub_id: HubId,
     /// Its region code.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub hub_code: String,
     /// The address released.
     pub address_id: AddressId,
@@ -432,6 +455,7 @@ pub struct AccessLogEntry {
 
 /// `GET /v1/buyers/me` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BuyerProfile {
     /// The buyer.
     pub buyer_id: BuyerId,
@@ -452,9 +476,11 @@ pub struct BuyerProfile {
 
 /// `POST /v1/sellers` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterSellerRequest {
     /// The shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// The seller's name.
     pub name: String,
@@ -484,20 +510,24 @@ impl RegisterSellerRequest {
 
 /// `201` answer to seller registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterSellerResponse {
     /// The new seller.
     pub seller_id: SellerId,
-    /// Session credential for the seller.
+    /// Session credential for the seller (`lh1.…`), sent as `Authorization: Bearer`.
     pub seller_token: String,
 }
 
 /// `POST /v1/orders` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
     /// The seller.
+    #[cfg_attr(feature = "openapi", schema(value_type = SellerId))]
     pub seller_id: String,
     /// One of the buyer's address numbers.
+    #[cfg_attr(feature = "openapi", schema(value_type = AddressId))]
     pub address_id: String,
 }
 
@@ -525,6 +555,7 @@ impl CreateOrderRequest {
 
 /// `201` answer to `POST /v1/orders`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrderResponse {
     /// The new order.
     pub order_id: OrderId,
@@ -534,6 +565,7 @@ pub struct CreateOrderResponse {
 
 /// `201` answer to `POST /internal/v1/orders`: the public answer plus the tokenised record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InternalCreateOrderResponse {
     /// The new order.
     pub order_id: OrderId,
@@ -547,6 +579,7 @@ pub struct InternalCreateOrderResponse {
 
 /// One order in the seller's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SellerOrderSummary {
     /// Order.
     pub order_id: OrderId,
@@ -562,6 +595,7 @@ pub struct SellerOrderSummary {
 
 /// `GET /v1/seller/orders` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SellerOrdersResponse {
     /// Orders.
     pub orders: Vec<SellerOrderSummary>,
@@ -569,6 +603,7 @@ pub struct SellerOrdersResponse {
 
 /// One order as the origin knows it (the edge adds the status).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InternalSellerOrder {
     /// Order.
     pub order_id: OrderId,
@@ -595,6 +630,7 @@ impl InternalSellerOrder {
 
 /// `GET /internal/v1/seller/orders` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InternalSellerOrdersResponse {
     /// Orders.
     pub orders: Vec<InternalSellerOrder>,
@@ -602,6 +638,7 @@ pub struct InternalSellerOrdersResponse {
 
 /// The verdict word of a hop in tracking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictWord {
     /// `forward_up`.
@@ -622,15 +659,19 @@ impl From<&crate::progress::Verdict> for VerdictWord {
     }
 }
 
-/// One hub scan in tracking.
+/// One hub scan in tracking. `hub_id` and `code` are null where they would tell the seller
+/// the buyer's region (the hubs in the buyer's city).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackingHop {
-    /// The hub.
-    pub hub_id: HubId,
+    /// The hub, or null.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub hub_id: Option<HubId>,
     /// Its level.
     pub level: HubLevel,
-    /// Its region code.
-    pub code: String,
+    /// Its region code, or null.
+    #[cfg_attr(feature = "openapi", schema(required = true, examples("3301")))]
+    pub code: Option<String>,
     /// What it decided.
     pub verdict: VerdictWord,
     /// When.
@@ -639,6 +680,7 @@ pub struct TrackingHop {
 
 /// `GET /v1/orders/{order_id}/tracking` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackingResponse {
     /// Order.
     pub order_id: OrderId,
@@ -653,15 +695,20 @@ pub struct TrackingResponse {
 
 /// `POST /v1/scans/pickup` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PickupScanRequest {
     /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
     pub order_id: String,
     /// Buyer id from the label.
+    #[cfg_attr(feature = "openapi", schema(value_type = BuyerId))]
     pub buyer_id: String,
-    /// The carrier's waybill number.
+    /// The carrier's waybill number (1 to 64 characters).
+    #[cfg_attr(feature = "openapi", schema(examples("SF1234567890")))]
     pub waybill: String,
 }
 
@@ -695,6 +742,7 @@ impl PickupScanRequest {
 
 /// `{"status": …}` answers (pickup, internal delivery).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     /// New status.
     pub status: OrderStatus,
@@ -702,11 +750,14 @@ pub struct StatusResponse {
 
 /// `POST /v1/scans/hop` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HopScanRequest {
     /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
     pub order_id: String,
 }
 
@@ -734,23 +785,28 @@ impl HopScanRequest {
 
 /// The next hub in a `route_to` verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NextHop {
     /// `city` or `district`.
     pub level: HubLevel,
-    /// Its code.
+    /// Its region code.
+    #[cfg_attr(feature = "openapi", schema(examples("1101")))]
     pub code: String,
 }
 
 /// The recipient released to the final hub.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recipient {
     /// Name.
     pub name: String,
     /// Phone.
     pub phone: String,
     /// `CN`.
+    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
     pub country: String,
     /// Delivery region code.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub region: String,
     /// Street line.
     pub line: String,
@@ -766,6 +822,7 @@ impl std::fmt::Debug for Recipient {
 
 /// `POST /v1/scans/hop` answer, tagged by `verdict`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum HopResponse {
     /// `{"verdict":"forward_up"}`.
@@ -799,15 +856,19 @@ impl HopResponse {
 
 /// `POST /v1/scans/deliver` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliverScanRequest {
     /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
     pub order_id: String,
     /// The release being closed.
+    #[cfg_attr(feature = "openapi", schema(value_type = ReleaseId))]
     pub release_id: String,
-    /// Proof of receipt.
+    /// Proof of receipt (1 to 4096 characters), e.g. the recipient's signature.
     pub signature: String,
 }
 
@@ -841,6 +902,7 @@ impl DeliverScanRequest {
 
 /// `POST /v1/scans/deliver` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliverResponse {
     /// `delivered`.
     pub status: OrderStatus,
@@ -853,11 +915,14 @@ pub struct DeliverResponse {
 
 /// `POST /internal/v1/releases` body (edge → origin).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
     /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
     pub order_id: String,
     /// The final hub's scanner credential (the origin verifies it too).
     pub scanner_token: String,
@@ -890,6 +955,7 @@ impl ReleaseRequest {
 
 /// `POST /internal/v1/releases` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseResponse {
     /// The release (the same one when repeated for the same hub).
     pub release_id: ReleaseId,
@@ -901,13 +967,17 @@ pub struct ReleaseResponse {
 
 /// `POST /internal/v1/deliveries` body (edge → origin).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryRequest {
     /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
     pub order_id: String,
     /// Release.
+    #[cfg_attr(feature = "openapi", schema(value_type = ReleaseId))]
     pub release_id: String,
     /// The final hub's scanner credential.
     pub scanner_token: String,
@@ -948,9 +1018,11 @@ impl DeliveryRequest {
 
 /// `POST /internal/v1/revocations` body (origin → edge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RevocationRequest {
     /// The revoked scanner.
+    #[cfg_attr(feature = "openapi", schema(value_type = ScannerId))]
     pub scanner_id: String,
 }
 
@@ -969,11 +1041,14 @@ impl RevocationRequest {
 
 /// `POST /v1/ops/hubs` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateHubRequest {
-    /// 6-digit district code or 4-digit city code.
+    /// 6-digit district code or 4-digit city code (GB/T 2260).
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub code: String,
     /// `district` or `city`.
+    #[cfg_attr(feature = "openapi", schema(value_type = HubLevel))]
     pub level: String,
     /// The hub's name.
     pub name: String,
@@ -1010,6 +1085,7 @@ impl CreateHubRequest {
 
 /// `201` answer to creating a hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateHubResponse {
     /// The new hub.
     pub hub_id: HubId,
@@ -1017,11 +1093,14 @@ pub struct CreateHubResponse {
 
 /// `POST /v1/ops/scanners` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateScannerRequest {
     /// The hub.
+    #[cfg_attr(feature = "openapi", schema(value_type = HubId))]
     pub hub_id: String,
     /// `pickup` or `hub`.
+    #[cfg_attr(feature = "openapi", schema(value_type = ScannerRole))]
     pub role: String,
 }
 
@@ -1054,15 +1133,17 @@ impl CreateScannerRequest {
 
 /// `201` answer to creating a scanner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateScannerResponse {
     /// The new scanner.
     pub scanner_id: ScannerId,
-    /// Its credential.
+    /// Its credential (`lh1.…`), bound to one hub and one role.
     pub token: String,
 }
 
 /// One release in the audit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Release.
     pub release_id: ReleaseId,
@@ -1076,11 +1157,45 @@ pub struct AuditEntry {
     pub at: Timestamp,
 }
 
+/// The query of `GET /v1/ops/audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    // Optional in the type so that its absence is the contract's 400 naming the field, not
+    // the framework's query rejection; the document says it is required.
+    /// The order whose releases to list.
+    #[cfg_attr(feature = "openapi", param(value_type = OrderId, required = true))]
+    pub order_id: Option<String>,
+}
+
 /// `GET /v1/ops/audit` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditResponse {
-    /// Releases.
+    /// Releases, oldest first.
     pub releases: Vec<AuditEntry>,
+}
+
+/// `POST /v1/ops/addresses/{address_id}/rotate` answer (an origin operation beyond the contract).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RotateAddressResponse {
+    /// The new number; the old one no longer exists.
+    pub address_id: AddressId,
+}
+
+/// The origin's `GET /healthz` answer (the edge answers plain `ok`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthResponse {
+    /// `ok`.
+    #[cfg_attr(feature = "openapi", schema(examples("ok")))]
+    pub status: String,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! - [`progress`]: the order state machine and the hop decision.
 //! - [`api`]: serde DTOs of every JSON body, error codes and the error body.
 //! - [`label`]: the shipping label as SVG with a QR code.
+//! - `openapi` (feature `openapi`): schemas of the DTOs and the edge's OpenAPI document.
 //!
 //! API overview for the other crates: `shared/API.md`.
 
@@ -33,6 +34,8 @@ pub mod credential;
 pub mod ids;
 pub mod keys;
 pub mod label;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod progress;
 pub mod region;
 pub mod seal;
