@@ -1,6 +1,8 @@
 //! The OpenAPI document of the origin, generated from the handlers' annotations. It is
 //! served at `/openapi.json` and checked in at `origin/openapi.json`; a test fails when the
-//! two differ (regenerate with `LASTHOP_BLESS=1 cargo test -p lasthop-origin openapi`).
+//! two differ (regenerate with `LASTHOP_BLESS=1 cargo test -p lasthop-origin openapi`). The
+//! bodies are the core's `api` DTOs, whose schemas the core derives (feature `openapi`), so
+//! this document and the edge's describe the same types.
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,7 +19,7 @@ use crate::routes::{dto, internal, ops, public};
         internal::register_buyer, internal::add_address, internal::buyer_profile, internal::register_seller,
         internal::create_order, internal::seller_orders, internal::seller_order_detail, internal::release, internal::deliver,
     ),
-    components(schemas(crate::error::ErrorBody, dto::AddressInput)),
+    components(schemas(dto::ErrorBody)),
     modifiers(&Security),
     tags(
         (name = "public", description = "Unauthenticated"),

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use lasthop_core::contact::{AddressLabel, PersonName, PhoneNumber, PostalAddress};
 use lasthop_core::credential::{SessionClaims, Subject};
 use lasthop_core::ids::{AddressId, BuyerId, OrderId, PlatformId, ReleaseId, SellerId};
+use lasthop_core::progress::OrderStatus;
 use lasthop_core::region::{Directory, RegionCode};
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
@@ -19,10 +20,11 @@ use crate::extract::Json;
 use crate::metrics::ReleaseLabels;
 use crate::records::{self, AddressPlain, ContactPlain, Provenance};
 use crate::routes::dto::{
-    AccessEntry, AddAddress, AddressAdded, AddressInput, BuyerProfile, BuyerRegistered,
-    CreateOrder, Delivered, DeliveryRequest, OrderCreated, ProfileAddress, Recipient,
-    RegisterBuyer, RegisterSeller, ReleaseRequest, Released, SellerOrder, SellerOrders,
-    SellerRegistered,
+    stored, AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView,
+    BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody, InternalCreateOrderResponse,
+    InternalSellerOrder, InternalSellerOrdersResponse, Recipient, RegisterBuyerRequest,
+    RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse, ReleaseRequest,
+    ReleaseResponse, StatusResponse,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -159,13 +161,13 @@ fn delivery_code(plain: &AddressPlain) -> Result<RegionCode, ApiError> {
 }
 
 /// Registers a buyer with a first address.
-#[utoipa::path(post, path = "/internal/v1/buyers", tag = "internal", request_body = RegisterBuyer,
-    responses((status = 201, body = BuyerRegistered), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/internal/v1/buyers", tag = "internal", request_body = RegisterBuyerRequest,
+    responses((status = 201, body = RegisterBuyerResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn register_buyer(
     State(state): State<AppState>,
-    Json(body): Json<RegisterBuyer>,
+    Json(body): Json<RegisterBuyerRequest>,
 ) -> Result<Response, ApiError> {
     let platform_id = platform(&state, &body.platform_id)?;
     let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e.reason))?;
@@ -204,9 +206,9 @@ pub async fn register_buyer(
         )
         .await?;
     let buyer_token = session_token(&state, Subject::Buyer(buyer_id.clone()), platform_id);
-    let body = BuyerRegistered {
-        buyer_id: buyer_id.to_string(),
-        address_id: address_id.to_string(),
+    let body = RegisterBuyerResponse {
+        buyer_id,
+        address_id,
         buyer_token,
     };
     Ok(no_store(
@@ -215,15 +217,15 @@ pub async fn register_buyer(
 }
 
 /// Adds an address for the calling buyer.
-#[utoipa::path(post, path = "/internal/v1/buyers/me/addresses", tag = "internal", request_body = AddAddress,
+#[utoipa::path(post, path = "/internal/v1/buyers/me/addresses", tag = "internal", request_body = AddAddressRequest,
     security(("session_token" = [])),
-    responses((status = 201, body = AddressAdded), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = AddAddressResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn add_address(
     buyer: BuyerSession,
     State(state): State<AppState>,
-    Json(body): Json<AddAddress>,
+    Json(body): Json<AddAddressRequest>,
 ) -> Result<Response, ApiError> {
     let address = parse_address(&body.address, "address")?;
     let directory = &state.stores().directory;
@@ -242,16 +244,14 @@ pub async fn add_address(
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(AddressAdded {
-            address_id: address_id.to_string(),
-        }),
+        axum::Json(AddAddressResponse { address_id }),
     )
         .into_response())
 }
 
 /// The calling buyer's profile, addresses and access log.
 #[utoipa::path(get, path = "/internal/v1/buyers/me", tag = "internal", security(("session_token" = [])),
-    responses((status = 200, body = BuyerProfile), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = BuyerProfile), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn buyer_profile(
     buyer: BuyerSession,
@@ -266,9 +266,9 @@ pub async fn buyer_profile(
     let mut addresses = Vec::new();
     for (address_id, label) in directory.buyer_addresses(&row.buyer_id).await? {
         let plain = open_address(&state, &address_id).await?;
-        addresses.push(ProfileAddress {
+        addresses.push(AddressView {
             region: delivery_code(&plain)?.to_string(),
-            address_id,
+            address_id: stored(&address_id)?,
             label,
             country: plain.country.clone(),
             line: plain.line.clone(),
@@ -279,18 +279,20 @@ pub async fn buyer_profile(
         .access_log(&row.buyer_id)
         .await?
         .into_iter()
-        .map(|a| AccessEntry {
-            hub_id: a.hub_id,
-            hub_code: a.hub_code,
-            address_id: a.address_id,
-            order_id: a.order_id,
-            release_id: a.release_id,
-            at: Timestamp::from_unix_millis(a.at).to_rfc3339(),
+        .map(|a| {
+            Ok(AccessLogEntry {
+                hub_id: stored(&a.hub_id)?,
+                hub_code: a.hub_code,
+                address_id: stored(&a.address_id)?,
+                order_id: stored(&a.order_id)?,
+                release_id: stored(&a.release_id)?,
+                at: Timestamp::from_unix_millis(a.at),
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     let body = BuyerProfile {
-        buyer_id: row.buyer_id,
-        platform_id: row.platform_id,
+        buyer_id: stored(&row.buyer_id)?,
+        platform_id: stored(&row.platform_id)?,
         name: contact.name.clone(),
         phone: contact.phone.clone().unwrap_or_default(),
         addresses,
@@ -300,12 +302,12 @@ pub async fn buyer_profile(
 }
 
 /// Registers a seller.
-#[utoipa::path(post, path = "/internal/v1/sellers", tag = "internal", request_body = RegisterSeller,
-    responses((status = 201, body = SellerRegistered), (status = 400, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/internal/v1/sellers", tag = "internal", request_body = RegisterSellerRequest,
+    responses((status = 201, body = RegisterSellerResponse), (status = 400, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn register_seller(
     State(state): State<AppState>,
-    Json(body): Json<RegisterSeller>,
+    Json(body): Json<RegisterSellerRequest>,
 ) -> Result<Response, ApiError> {
     let platform_id = platform(&state, &body.platform_id)?;
     let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e.reason))?;
@@ -335,8 +337,8 @@ pub async fn register_seller(
         .insert_seller(seller_id.as_str(), platform_id.as_str(), now.unix_millis())
         .await?;
     let seller_token = session_token(&state, Subject::Seller(seller_id.clone()), platform_id);
-    let body = SellerRegistered {
-        seller_id: seller_id.to_string(),
+    let body = RegisterSellerResponse {
+        seller_id,
         seller_token,
     };
     Ok(no_store(
@@ -345,15 +347,15 @@ pub async fn register_seller(
 }
 
 /// Creates an order for the calling buyer and returns the tokenised record for the edge.
-#[utoipa::path(post, path = "/internal/v1/orders", tag = "internal", request_body = CreateOrder,
+#[utoipa::path(post, path = "/internal/v1/orders", tag = "internal", request_body = CreateOrderRequest,
     security(("session_token" = [])),
-    responses((status = 201, body = OrderCreated), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = InternalCreateOrderResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create_order(
     buyer: BuyerSession,
     State(state): State<AppState>,
-    Json(body): Json<CreateOrder>,
+    Json(body): Json<CreateOrderRequest>,
 ) -> Result<Response, ApiError> {
     let seller_id =
         SellerId::parse(&body.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
@@ -400,27 +402,27 @@ pub async fn create_order(
             created_at: now.unix_millis(),
         })
         .await?;
-    let body = OrderCreated {
-        order_id: order_id.to_string(),
-        status: "created".to_owned(),
-        created_at: now.to_rfc3339(),
-        record: serde_json::to_value(&record).map_err(|_| ApiError::Internal)?,
+    let body = InternalCreateOrderResponse {
+        order_id,
+        status: OrderStatus::Created,
+        created_at: now,
+        record,
     };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-fn seller_order(row: OrderRow) -> SellerOrder {
-    SellerOrder {
-        order_id: row.order_id,
-        buyer_id: row.buyer_id,
-        platform_id: row.platform_id,
-        created_at: Timestamp::from_unix_millis(row.created_at).to_rfc3339(),
-    }
+fn seller_order(row: OrderRow) -> Result<InternalSellerOrder, ApiError> {
+    Ok(InternalSellerOrder {
+        order_id: stored(&row.order_id)?,
+        buyer_id: stored(&row.buyer_id)?,
+        platform_id: stored(&row.platform_id)?,
+        created_at: Timestamp::from_unix_millis(row.created_at),
+    })
 }
 
 /// The calling seller's orders: ids and dates, nothing about where they go.
 #[utoipa::path(get, path = "/internal/v1/seller/orders", tag = "internal", security(("session_token" = [])),
-    responses((status = 200, body = SellerOrders), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = InternalSellerOrdersResponse), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn seller_orders(
     seller: SellerSession,
@@ -431,17 +433,20 @@ pub async fn seller_orders(
         .directory
         .seller_orders(seller.seller_id.as_str())
         .await?;
-    Ok(axum::Json(SellerOrders {
-        orders: orders.into_iter().map(seller_order).collect(),
+    Ok(axum::Json(InternalSellerOrdersResponse {
+        orders: orders
+            .into_iter()
+            .map(seller_order)
+            .collect::<Result<_, _>>()?,
     })
     .into_response())
 }
 
 /// One of the calling seller's orders.
 #[utoipa::path(get, path = "/internal/v1/seller/orders/{order_id}", tag = "internal",
-    security(("session_token" = [])), params(("order_id" = String, Path, description = "`o_…`")),
-    responses((status = 200, body = SellerOrder), (status = 401, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody)))]
+    security(("session_token" = [])), params(("order_id" = OrderId, Path, description = "The order")),
+    responses((status = 200, body = InternalSellerOrder), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn seller_order_detail(
     seller: SellerSession,
@@ -452,7 +457,7 @@ pub async fn seller_order_detail(
     let order = state.stores().directory.order(order_id.as_str()).await?;
     match order {
         Some(row) if row.seller_id == seller.seller_id.as_str() => {
-            Ok(axum::Json(seller_order(row)).into_response())
+            Ok(axum::Json(seller_order(row)?).into_response())
         }
         _ => Err(ApiError::NotFound("no such order for this seller")),
     }
@@ -462,10 +467,10 @@ pub async fn seller_order_detail(
 /// order's state and, on the plaintext, that the hub is the buyer's delivery region; then
 /// commits the release and its audit row, and only then opens the contact record.
 #[utoipa::path(post, path = "/internal/v1/releases", tag = "internal", request_body = ReleaseRequest,
-    responses((status = 200, body = Released), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody),
-              (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ReleaseResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn release(
     State(state): State<AppState>,
@@ -486,7 +491,10 @@ pub async fn release(
     outcome.map(|released| no_store(axum::Json(released).into_response()))
 }
 
-async fn release_recipient(state: &AppState, body: &ReleaseRequest) -> Result<Released, ApiError> {
+async fn release_recipient(
+    state: &AppState,
+    body: &ReleaseRequest,
+) -> Result<ReleaseResponse, ApiError> {
     let platform_id = platform(state, &body.platform_id)?;
     let order_id = OrderId::parse(&body.order_id).map_err(|e| ApiError::invalid("order_id", e))?;
     let claims = hub_scanner(state, &body.scanner_token).await?;
@@ -527,9 +535,9 @@ async fn release_recipient(state: &AppState, body: &ReleaseRequest) -> Result<Re
             )
         })?;
     let contact = open_contact(state, &order.buyer_id).await?;
-    Ok(Released {
-        release_id: release.release_id,
-        erase_after: Timestamp::from_unix_millis(release.erase_after).to_rfc3339(),
+    Ok(ReleaseResponse {
+        release_id: stored(&release.release_id)?,
+        erase_after: Timestamp::from_unix_millis(release.erase_after),
         recipient: Recipient {
             name: contact.name.clone(),
             phone: contact.phone.clone().unwrap_or_default(),
@@ -543,9 +551,9 @@ async fn release_recipient(state: &AppState, body: &ReleaseRequest) -> Result<Re
 
 /// Closes an order after the final hub delivered it; no release is answered afterwards.
 #[utoipa::path(post, path = "/internal/v1/deliveries", tag = "internal", request_body = DeliveryRequest,
-    responses((status = 200, body = Delivered), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = StatusResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn deliver(
     State(state): State<AppState>,
@@ -592,8 +600,8 @@ pub async fn deliver(
             "the order has already been delivered",
         ));
     }
-    Ok(axum::Json(Delivered {
-        status: "delivered".to_owned(),
+    Ok(axum::Json(StatusResponse {
+        status: OrderStatus::Delivered,
     })
     .into_response())
 }

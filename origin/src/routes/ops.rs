@@ -13,8 +13,8 @@ use crate::error::ApiError;
 use crate::extract::{Json, Ops};
 use crate::records::{self, AddressPlain, Provenance};
 use crate::routes::dto::{
-    AddressRotated, AuditEntry, AuditList, AuditQuery, CreateHub, HubCreated, IssueScanner,
-    ScannerIssued,
+    stored, AuditEntry, AuditQuery, AuditResponse, CreateHubRequest, CreateHubResponse,
+    CreateScannerRequest, CreateScannerResponse, ErrorBody, RotateAddressResponse,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -25,14 +25,14 @@ const MAX_HUB_NAME: usize = 100;
 
 /// Registers a distribution centre.
 #[utoipa::path(post, path = "/v1/ops/hubs", tag = "ops", security(("ops_token" = [])),
-    request_body = CreateHub,
-    responses((status = 201, body = HubCreated), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody)))]
+    request_body = CreateHubRequest,
+    responses((status = 201, body = CreateHubResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create_hub(
     _: Ops,
     State(state): State<AppState>,
-    Json(body): Json<CreateHub>,
+    Json(body): Json<CreateHubRequest>,
 ) -> Result<Response, ApiError> {
     let level = HubLevel::parse(&body.level)
         .map_err(|_| ApiError::invalid("level", "must be `district` or `city`"))?;
@@ -61,21 +61,21 @@ pub async fn create_hub(
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(HubCreated { hub_id: row.hub_id }),
+        axum::Json(CreateHubResponse { hub_id }),
     )
         .into_response())
 }
 
 /// Issues a scanner credential bound to one hub and role.
 #[utoipa::path(post, path = "/v1/ops/scanners", tag = "ops", security(("ops_token" = [])),
-    request_body = IssueScanner,
-    responses((status = 201, body = ScannerIssued), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    request_body = CreateScannerRequest,
+    responses((status = 201, body = CreateScannerResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn issue_scanner(
     _: Ops,
     State(state): State<AppState>,
-    Json(body): Json<IssueScanner>,
+    Json(body): Json<CreateScannerRequest>,
 ) -> Result<Response, ApiError> {
     let hub_id = HubId::parse(&body.hub_id).map_err(|e| ApiError::invalid("hub_id", e))?;
     let role = match body.role.as_str() {
@@ -113,10 +113,7 @@ pub async fn issue_scanner(
         .directory
         .insert_scanner(&row, now.unix_millis())
         .await?;
-    let body = ScannerIssued {
-        scanner_id: row.scanner_id,
-        token,
-    };
+    let body = CreateScannerResponse { scanner_id, token };
     Ok(no_store(
         (StatusCode::CREATED, axum::Json(body)).into_response(),
     ))
@@ -134,9 +131,9 @@ pub(crate) fn hub_region(hub: &HubRow) -> Result<lasthop_core::region::HubRegion
 
 /// Revokes a scanner: releases are refused from now on and the edge is told.
 #[utoipa::path(delete, path = "/v1/ops/scanners/{scanner_id}", tag = "ops", security(("ops_token" = [])),
-    params(("scanner_id" = String, Path, description = "`sc_…`")),
-    responses((status = 204, description = "Revoked"), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    params(("scanner_id" = ScannerId, Path, description = "The scanner to revoke")),
+    responses((status = 204, description = "Revoked"), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn revoke_scanner(
     _: Ops,
@@ -160,8 +157,8 @@ pub async fn revoke_scanner(
 /// The audit trail of an order's releases.
 #[utoipa::path(get, path = "/v1/ops/audit", tag = "ops", security(("ops_token" = [])),
     params(AuditQuery),
-    responses((status = 200, body = AuditList), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = AuditResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn audit(
     _: Ops,
@@ -181,23 +178,25 @@ pub async fn audit(
         .await?;
     let releases = rows
         .into_iter()
-        .map(|row| AuditEntry {
-            release_id: row.release_id,
-            order_id: row.order_id,
-            hub_id: row.hub_id,
-            scanner_id: row.scanner_id,
-            at: Timestamp::from_unix_millis(row.at).to_rfc3339(),
+        .map(|row| {
+            Ok(AuditEntry {
+                release_id: stored(&row.release_id)?,
+                order_id: stored(&row.order_id)?,
+                hub_id: stored(&row.hub_id)?,
+                scanner_id: stored(&row.scanner_id)?,
+                at: Timestamp::from_unix_millis(row.at),
+            })
         })
-        .collect();
-    Ok(axum::Json(AuditList { releases }).into_response())
+        .collect::<Result<_, ApiError>>()?;
+    Ok(axum::Json(AuditResponse { releases }).into_response())
 }
 
 /// Gives an address a new number: the record is re-sealed under the new id, buyers' links
 /// and open orders move to it, and the old number stops existing.
 #[utoipa::path(post, path = "/v1/ops/addresses/{address_id}/rotate", tag = "ops", security(("ops_token" = [])),
-    params(("address_id" = String, Path, description = "`a_…`")),
-    responses((status = 200, body = AddressRotated), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    params(("address_id" = AddressId, Path, description = "The address number to replace")),
+    responses((status = 200, body = RotateAddressResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn rotate_address(
     _: Ops,
@@ -238,8 +237,5 @@ pub async fn rotate_address(
         tracing::error!(old = %old, new = %new, "address renumbered in the vault but not in the directory");
         return Err(err.into());
     }
-    Ok(axum::Json(AddressRotated {
-        address_id: new.to_string(),
-    })
-    .into_response())
+    Ok(axum::Json(RotateAddressResponse { address_id: new }).into_response())
 }

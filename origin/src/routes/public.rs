@@ -5,15 +5,16 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::routes::dto::{ErrorBody, HealthResponse};
 use crate::state::AppState;
 
 /// Health: 200 when both stores answer.
 #[utoipa::path(get, path = "/healthz", tag = "public",
-    responses((status = 200, description = "Serving", body = crate::routes::dto::Health),
-              (status = 503, description = "A store is down", body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "Serving", body = HealthResponse),
+              (status = 503, description = "A store is down", body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     if state.stores().healthy().await {
-        axum::Json(crate::routes::dto::Health {
+        axum::Json(HealthResponse {
             status: "ok".to_owned(),
         })
         .into_response()
