@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use lasthop_core::keys::EdgeSecrets;
 use worker::{Env, ObjectNamespace};
@@ -19,6 +20,12 @@ pub const EDGE_SECRETS: &str = "LASTHOP_EDGE_SECRETS";
 /// Scans a scanner may make a minute, with the same burst (var).
 pub const SCANNER_RATE_PER_MINUTE: &str = "SCANNER_RATE_PER_MINUTE";
 
+/// How long the edge waits for the origin's answer, in milliseconds (var).
+pub const ORIGIN_TIMEOUT_MS: &str = "ORIGIN_TIMEOUT_MS";
+
+/// The origin timeout when the var is absent or not a positive number.
+pub const DEFAULT_ORIGIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The rate when the var is absent or not a positive number.
 pub const DEFAULT_SCANNER_RATE_PER_MINUTE: u32 = 120;
 
@@ -34,6 +41,8 @@ pub struct EdgeConfig {
     pub secrets: Rc<EdgeSecrets>,
     /// Per-scanner token-bucket rate.
     pub scanner_rate_per_minute: u32,
+    /// How long a call to the origin may take before the edge answers 503.
+    pub origin_timeout: Duration,
 }
 
 thread_local! {
@@ -61,10 +70,17 @@ impl EdgeConfig {
             .and_then(|v| v.to_string().trim().parse::<u32>().ok())
             .filter(|rate| *rate > 0)
             .unwrap_or(DEFAULT_SCANNER_RATE_PER_MINUTE);
+        let origin_timeout = env
+            .var(ORIGIN_TIMEOUT_MS)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map_or(DEFAULT_ORIGIN_TIMEOUT, Duration::from_millis);
         Ok(Self {
             origin_url,
             secrets: secrets(env)?,
             scanner_rate_per_minute,
+            origin_timeout,
         })
     }
 }

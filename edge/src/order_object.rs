@@ -453,7 +453,11 @@ impl OrderObject {
             };
             let body =
                 serde_json::to_vec(&body).map_err(|_| EdgeError::internal("encoding a release"))?;
-            let client = OriginClient::new(&config.origin_url, &config.secrets.edge_request);
+            let client = OriginClient::new(
+                &config.origin_url,
+                &config.secrets.edge_request,
+                config.origin_timeout,
+            );
             let reply = client
                 .send(Method::Post, "/internal/v1/releases", Some(&body), None)
                 .await?;
@@ -495,7 +499,11 @@ impl OrderObject {
         };
         let body =
             serde_json::to_vec(&body).map_err(|_| EdgeError::internal("encoding a delivery"))?;
-        let client = OriginClient::new(&config.origin_url, &config.secrets.edge_request);
+        let client = OriginClient::new(
+            &config.origin_url,
+            &config.secrets.edge_request,
+            config.origin_timeout,
+        );
         let reply = client
             .send(Method::Post, "/internal/v1/deliveries", Some(&body), None)
             .await?;

@@ -1,14 +1,19 @@
 //! Signed calls from the edge to the origin's `/internal/v1` endpoints (HMAC-SHA256 with the
 //! `edge-request` key over method, path, timestamp, nonce and body hash; the origin rejects
-//! replayed nonces). An unreachable origin, or one answering 5xx, becomes 503 with
-//! `Retry-After`; the origin's 4xx answers are in the contract's format and are passed on.
+//! replayed nonces). An unreachable origin, one answering 5xx, or one that has not answered
+//! within the configured timeout (var `ORIGIN_TIMEOUT_MS`, default 10 s) becomes 503 with `Retry-After`; the origin's 4xx answers are in
+//! the contract's format and are passed on.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
 
 use lasthop_core::api::ErrorBody;
 use lasthop_core::keys::RequestKey;
 use lasthop_core::signing::{sign_request, RequestNonce};
 use rand_core::OsRng;
 use serde::de::DeserializeOwned;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::error::EdgeError;
 use crate::http;
@@ -17,6 +22,9 @@ use crate::http;
 pub struct OriginClient<'a> {
     base_url: &'a str,
     key: &'a RequestKey,
+    // A courier at the final hub is better served by a prompt 503 and a retry than by a
+    // scan that hangs on a stalled vault.
+    timeout: Duration,
 }
 
 /// The origin's answer: status and raw body.
@@ -51,9 +59,13 @@ impl OriginReply {
 }
 
 impl<'a> OriginClient<'a> {
-    /// A client for `base_url` signing with `key`.
-    pub fn new(base_url: &'a str, key: &'a RequestKey) -> Self {
-        Self { base_url, key }
+    /// A client for `base_url` signing with `key`, giving up after `timeout`.
+    pub fn new(base_url: &'a str, key: &'a RequestKey, timeout: Duration) -> Self {
+        Self {
+            base_url,
+            key,
+            timeout,
+        }
     }
 
     /// Sends a signed request. `path` starts with `/internal/v1/`. `bearer` forwards a buyer's
@@ -95,23 +107,33 @@ impl<'a> OriginClient<'a> {
         }
         let url = format!("{}{}", self.base_url, path);
         let request = Request::new_with_init(&url, &init)?;
-        let mut response = match Fetch::Request(request).send().await {
-            Ok(response) => response,
-            Err(_) => {
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let exchange = Box::pin(async {
+            let mut response = Fetch::Request(request)
+                .send_with_signal(&signal)
+                .await
+                .map_err(|_| EdgeError::unavailable("The vault is unreachable; retry later."))?;
+            let status = response.status_code();
+            if status >= 500 {
                 return Err(EdgeError::unavailable(
-                    "The vault is unreachable; retry later.",
-                ))
+                    "The vault is unavailable; retry later.",
+                ));
+            }
+            let body = response.bytes().await.map_err(|_| {
+                EdgeError::unavailable("The vault's answer was cut short; retry later.")
+            })?;
+            Ok((status, body))
+        });
+        let (status, body) = match select(exchange, Delay::from(self.timeout)).await {
+            Either::Left((answer, _)) => answer?,
+            Either::Right(_) => {
+                controller.abort();
+                return Err(EdgeError::unavailable(
+                    "The vault did not answer in time; retry later.",
+                ));
             }
         };
-        let status = response.status_code();
-        if status >= 500 {
-            return Err(EdgeError::unavailable(
-                "The vault is unavailable; retry later.",
-            ));
-        }
-        let body = response.bytes().await.map_err(|_| {
-            EdgeError::unavailable("The vault's answer was cut short; retry later.")
-        })?;
         Ok(OriginReply { status, body })
     }
 }

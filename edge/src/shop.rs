@@ -232,7 +232,11 @@ fn relay(reply: OriginReply, sensitivity: Sensitivity) -> Result<Response, EdgeE
 }
 
 fn origin(config: &EdgeConfig) -> OriginClient<'_> {
-    OriginClient::new(&config.origin_url, &config.secrets.edge_request)
+    OriginClient::new(
+        &config.origin_url,
+        &config.secrets.edge_request,
+        config.origin_timeout,
+    )
 }
 
 fn order_param(ctx: &RouteContext<()>) -> Result<OrderId, EdgeError> {

@@ -21,8 +21,9 @@ fn buyer_in_chaoyang() -> Person {
 
 #[test]
 fn the_edge_keeps_routing_without_its_origin_and_limits_each_scanner() {
-    // The default rate (120 a minute) so the limit is the deployed one.
-    let mut stack = spawn_stack("resilience", &[]);
+    // The default rate (120 a minute) so the limit is the deployed one; a short origin timeout
+    // so the stalled-origin scenario does not wait the default 10 s.
+    let mut stack = spawn_stack("resilience", &[("ORIGIN_TIMEOUT_MS", "2000")]);
     let world = World::new(&stack);
     // Everything that needs the origin (accounts, hubs, scanners, the order) is set up first.
     let seller = world.register_seller("Offline Shop");
@@ -38,6 +39,7 @@ fn the_edge_keeps_routing_without_its_origin_and_limits_each_scanner() {
     let stolen = world.scanner("330108", "hub");
     drop(world);
 
+    let origin_port = stack.origin.port();
     stack.origin.stop();
     let world = World::new(&stack);
     let w = &world;
@@ -76,6 +78,19 @@ fn the_edge_keeps_routing_without_its_origin_and_limits_each_scanner() {
                     .parse()
                     .unwrap();
                 assert!(retry_after >= 1);
+            },
+        ),
+        (
+            "a_stalled_origin_gets_a_503_with_retry_after_instead_of_a_hanging_scan",
+            &|| {
+                // A socket that completes the handshake (the kernel's backlog) but never
+                // answers: the vault is up, and stuck.
+                let stalled = std::net::TcpListener::bind(("127.0.0.1", origin_port))
+                    .expect("the stopped origin's port is free");
+                let refused = w.hop(&final_hub, &order);
+                assert_error(&refused, 503, "unavailable");
+                assert!(refused.header("retry-after").is_some());
+                drop(stalled);
             },
         ),
         (
