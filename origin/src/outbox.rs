@@ -1,7 +1,7 @@
 //! The revocation outbox: every revoked scanner is pushed to the edge
 //! (`POST <edge>/internal/v1/revocations {scanner_id}`, signed with the origin-push key)
-//! and retried every interval until the edge answers 2xx. Without an edge URL the outbox
-//! only accumulates, and says so in the log.
+//! as soon as the revocation is committed, then retried every interval until the edge
+//! answers 2xx. Without an edge URL the outbox only accumulates, and says so in the log.
 
 use std::time::Duration;
 
@@ -25,7 +25,11 @@ pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_reported = 0usize;
         loop {
-            tick.tick().await;
+            // A revocation wakes the task at once; the tick is the retry schedule.
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = state.outbox_woken() => {}
+            }
             let pending = match state.stores().directory.pending_revocations().await {
                 Ok(pending) => pending,
                 Err(err) => {

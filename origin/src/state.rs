@@ -50,6 +50,7 @@ struct Inner {
     scanner_ttl: Duration,
     clock: Clock,
     metrics: Metrics,
+    outbox_wake: tokio::sync::Notify,
 }
 
 /// The parts [`AppState::new`] takes.
@@ -83,6 +84,7 @@ impl AppState {
             scanner_ttl: parts.scanner_ttl,
             clock: parts.clock,
             metrics: Metrics::default(),
+            outbox_wake: tokio::sync::Notify::new(),
         }))
     }
 
@@ -129,5 +131,15 @@ impl AppState {
     /// Metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// Wakes the revocation outbox so a new revocation is pushed now, not at the next tick.
+    pub fn wake_outbox(&self) {
+        self.0.outbox_wake.notify_one();
+    }
+
+    /// Resolves when [`AppState::wake_outbox`] was called (a call before the wait counts).
+    pub async fn outbox_woken(&self) {
+        self.0.outbox_wake.notified().await;
     }
 }

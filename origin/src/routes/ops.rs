@@ -148,6 +148,7 @@ pub async fn revoke_scanner(
         .revoke_scanner(scanner_id.as_str(), state.now().unix_millis())
         .await?
     {
+        state.wake_outbox();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("no such scanner"))

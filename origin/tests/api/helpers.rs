@@ -83,13 +83,31 @@ impl TestApp {
         Self::sqlite_with_edge(None).await
     }
 
-    /// An origin on fresh SQLite files that pushes revocations to `edge_url`.
+    /// An origin on fresh SQLite files that pushes revocations to `edge_url`, retrying
+    /// every 100 ms.
     pub async fn sqlite_with_edge(edge_url: Option<String>) -> Self {
+        Self::sqlite_with_edge_every(edge_url, Duration::from_millis(100)).await
+    }
+
+    /// An origin on fresh SQLite files that pushes revocations to `edge_url`, retrying
+    /// every `outbox_interval`.
+    pub async fn sqlite_with_edge_every(
+        edge_url: Option<String>,
+        outbox_interval: Duration,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let directory = format!("sqlite://{}", dir.path().join("directory.db").display());
         let vault = format!("sqlite://{}", dir.path().join("vault.db").display());
         let location = StoreLocation::Sqlite(dir.path().to_path_buf());
-        Self::start(directory, vault, location, Some(dir), edge_url).await
+        Self::start(
+            directory,
+            vault,
+            location,
+            Some(dir),
+            edge_url,
+            outbox_interval,
+        )
+        .await
     }
 
     /// An origin on fresh PostgreSQL databases, or `None` when Postgres tests are skipped.
@@ -99,7 +117,9 @@ impl TestApp {
         }
         let dbs = pg::cluster().fresh_databases().await;
         let (directory, vault) = (dbs.directory_url.clone(), dbs.vault_url.clone());
-        Some(Self::start(directory, vault, StoreLocation::Postgres(dbs), None, None).await)
+        let location = StoreLocation::Postgres(dbs);
+        let interval = Duration::from_millis(100);
+        Some(Self::start(directory, vault, location, None, None, interval).await)
     }
 
     async fn start(
@@ -108,15 +128,17 @@ impl TestApp {
         location: StoreLocation,
         dir: Option<tempfile::TempDir>,
         edge_url: Option<String>,
+        outbox_interval: Duration,
     ) -> Self {
         let master = ring_text();
         let clock = Clock::default();
-        let application = Application::build_with_clock(
-            settings(directory, vault, &master, edge_url),
-            clock.clone(),
-        )
-        .await
-        .expect("application builds");
+        let settings = Settings {
+            outbox_interval,
+            ..settings(directory, vault, &master, edge_url)
+        };
+        let application = Application::build_with_clock(settings, clock.clone())
+            .await
+            .expect("application builds");
         let state = application.state().clone();
         let addr = SocketAddr::from(([127, 0, 0, 1], application.port()));
         let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();

@@ -139,10 +139,25 @@ async fn the_served_openapi_document_matches_the_checked_in_file() {
 #[derive(Clone, Default)]
 struct FakeEdge {
     received: Arc<Mutex<Vec<(String, bool)>>>,
+    accepts_first_push: bool,
+}
+
+impl FakeEdge {
+    /// Serves the revocation endpoint on a free port; returns its base URL.
+    async fn serve(
+        &self,
+        secrets: lasthop_core::keys::EdgeSecrets,
+        listener: tokio::net::TcpListener,
+    ) {
+        let router = axum::Router::new()
+            .route("/internal/v1/revocations", axum::routing::post(revocations))
+            .with_state((self.clone(), secrets));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
 }
 
 /// The receiving end of revocation pushes: verifies the origin-push signature like the real
-/// edge and refuses the first attempt, so the retry is exercised.
+/// edge and, unless told otherwise, refuses the first attempt, so the retry is exercised.
 async fn revocations(
     State((edge, secrets)): State<(FakeEdge, lasthop_core::keys::EdgeSecrets)>,
     headers: HeaderMap,
@@ -173,7 +188,7 @@ async fn revocations(
         .to_owned();
     let mut received = edge.received.lock().unwrap();
     received.push((scanner_id, valid));
-    if received.len() == 1 {
+    if received.len() == 1 && !edge.accepts_first_push {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::NO_CONTENT
@@ -186,10 +201,7 @@ async fn revocations_are_pushed_to_the_edge_until_it_acknowledges() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let edge_url = format!("http://{}", listener.local_addr().unwrap());
     let app = TestApp::sqlite_with_edge(Some(edge_url)).await;
-    let router = axum::Router::new()
-        .route("/internal/v1/revocations", axum::routing::post(revocations))
-        .with_state((edge.clone(), app.edge.clone()));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    edge.serve(app.edge.clone(), listener).await;
 
     let (_, scanner_id, _) = app.hub_scanner("district", "110105", "hub").await;
     let reply = app
@@ -228,6 +240,38 @@ async fn revocations_are_pushed_to_the_edge_until_it_acknowledges() {
             .all(|(id, valid)| id == &scanner_id && *valid),
         "{received:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_is_pushed_at_once_not_at_the_next_retry_tick() {
+    let edge = FakeEdge {
+        accepts_first_push: true,
+        ..FakeEdge::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let edge_url = format!("http://{}", listener.local_addr().unwrap());
+    // The retry tick is an hour away, so only the revocation itself can trigger the push.
+    let app = TestApp::sqlite_with_edge_every(Some(edge_url), Duration::from_secs(3600)).await;
+    edge.serve(app.edge.clone(), listener).await;
+    let (_, scanner_id, _) = app.hub_scanner("district", "110105", "hub").await;
+
+    let reply = app
+        .ops(
+            Method::DELETE,
+            &format!("/v1/ops/scanners/{scanner_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let mut received = Vec::new();
+    for _ in 0..100 {
+        received = edge.received.lock().unwrap().clone();
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(received, vec![(scanner_id.to_string(), true)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
