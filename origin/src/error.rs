@@ -1,10 +1,12 @@
 //! The one error type every handler returns, and its conversion to the contract's
-//! `{"error": "<code>", "message": "<sentence>"}` body. Messages are fixed sentences or
-//! name a field; they never carry personal data, SQL or other internals.
+//! `{"error": "<code>", "message": "<sentence>"}` body, the core's [`ErrorBody`] with the
+//! core's [`ErrorCode`] (so the origin and the edge share one list of codes and statuses).
+//! Messages are fixed sentences or name a field; they never carry personal data, SQL or other
+//! internals.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use lasthop_core::api::{ErrorBody, ErrorCode};
 
 use crate::store::StoreError;
 
@@ -53,37 +55,34 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The contract's snake_case code.
-    pub fn code(&self) -> &'static str {
+    /// The core's error code for this error.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Self::InvalidInput(_) => "invalid_input",
-            Self::UnknownField(_) => "unknown_field",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::WrongRole(_) => "wrong_role",
-            Self::OffRoute(_) => "off_route",
-            Self::NotFound(_) => "not_found",
-            Self::WrongState(_) => "wrong_state",
-            Self::OrderClosed(_) => "order_closed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal => "internal",
+            Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::UnknownField(_) => ErrorCode::UnknownField,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::WrongRole(_) => ErrorCode::WrongRole,
+            Self::OffRoute(_) => ErrorCode::OffRoute,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::WrongState(_) => ErrorCode::WrongState,
+            Self::OrderClosed(_) => ErrorCode::OrderClosed,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal => ErrorCode::Internal,
         }
     }
 
-    /// The HTTP status that goes with the code.
+    /// The contract's snake_case code (also the `outcome` label of the release metric).
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The HTTP status that goes with the code, as the core defines it.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::InvalidInput(_) | Self::UnknownField(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::WrongRole(_) | Self::OffRoute(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::WrongState(_) => StatusCode::CONFLICT,
-            Self::OrderClosed(_) => StatusCode::GONE,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        // Every status the core defines is a valid 4xx or 5xx, so the fallback never applies.
+        StatusCode::from_u16(self.error_code().status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// 400 naming a field, e.g. `invalid("address.region", "must be a known district code")`.
@@ -92,21 +91,9 @@ impl ApiError {
     }
 }
 
-/// The contract's error body.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// snake_case error code, e.g. `invalid_input`.
-    pub error: String,
-    /// One human sentence; names the field for `invalid_input`.
-    pub message: String,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.code().to_owned(),
-            message: self.to_string(),
-        };
+        let body = ErrorBody::new(self.error_code(), self.to_string());
         let mut response = (self.status(), axum::Json(body)).into_response();
         if matches!(self, Self::Unavailable(_)) {
             response
@@ -139,6 +126,77 @@ mod tests {
         let response = ApiError::Unavailable("down").into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn every_error_keeps_its_contract_code_and_status() {
+        let expected = [
+            (
+                ApiError::InvalidInput("x".into()),
+                "invalid_input",
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                ApiError::UnknownField("x".into()),
+                "unknown_field",
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                ApiError::Unauthorized("x"),
+                "unauthorized",
+                StatusCode::UNAUTHORIZED,
+            ),
+            (ApiError::Forbidden("x"), "forbidden", StatusCode::FORBIDDEN),
+            (
+                ApiError::WrongRole("x"),
+                "wrong_role",
+                StatusCode::FORBIDDEN,
+            ),
+            (ApiError::OffRoute("x"), "off_route", StatusCode::FORBIDDEN),
+            (ApiError::NotFound("x"), "not_found", StatusCode::NOT_FOUND),
+            (
+                ApiError::WrongState("x"),
+                "wrong_state",
+                StatusCode::CONFLICT,
+            ),
+            (ApiError::OrderClosed("x"), "order_closed", StatusCode::GONE),
+            (
+                ApiError::PayloadTooLarge,
+                "payload_too_large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                ApiError::Unavailable("x"),
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                ApiError::Internal,
+                "internal",
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (error, code, status) in expected {
+            assert_eq!(error.code(), code, "{error:?}");
+            assert_eq!(error.status(), status, "{error:?}");
+            assert_eq!(error.into_response().status(), status);
+        }
+    }
+
+    #[tokio::test]
+    async fn internal_answers_the_core_error_body_without_details() {
+        let response = ApiError::Internal.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"error":"internal","message":"something went wrong on our side"}"#
+        );
+        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body.error, ErrorCode::Internal);
     }
 
     #[test]

@@ -80,12 +80,14 @@ async fn contract_errors(request: Request, next: Next) -> Response {
     match response.status() {
         StatusCode::NOT_FOUND => ApiError::NotFound("no such resource").into_response(),
         StatusCode::METHOD_NOT_ALLOWED => {
+            // The contract's format, but a code beyond the contract's list (and the core's
+            // `ErrorCode`): only the framework answers it, for a method no route takes.
             let mut r = (
                 StatusCode::METHOD_NOT_ALLOWED,
-                axum::Json(crate::error::ErrorBody {
-                    error: "method_not_allowed".to_owned(),
-                    message: "this method is not allowed on this path".to_owned(),
-                }),
+                axum::Json(serde_json::json!({
+                    "error": "method_not_allowed",
+                    "message": "this method is not allowed on this path",
+                })),
             )
                 .into_response();
             if let Some(allow) = response.headers().get(header::ALLOW) {

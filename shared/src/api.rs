@@ -26,7 +26,7 @@ use crate::tokens::TokenisedOrder;
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/// Every error code of the contract and design, with its HTTP status.
+/// Every error code of the contract and design, and the origin's last-resort `internal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +59,9 @@ pub enum ErrorCode {
     RateLimited,
     /// 503: a dependency is down (send `Retry-After`).
     Unavailable,
+    /// 500: a fault on the service's side (a bug or a damaged store), never bad input; the
+    /// last resort, which the contract's endpoints avoid.
+    Internal,
 }
 
 impl ErrorCode {
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
         }
     }
 
@@ -94,6 +98,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::RateLimited => 429,
             Self::Unavailable => 503,
+            Self::Internal => 500,
         }
     }
 
@@ -116,6 +121,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "The request body is too large.",
             Self::RateLimited => "Too many requests; retry later.",
             Self::Unavailable => "A service this request needs is unavailable; retry later.",
+            Self::Internal => "Something went wrong on our side.",
         }
     }
 }
@@ -1212,6 +1218,12 @@ mod tests {
         assert_eq!(ErrorCode::OrderClosed.status(), 410);
         assert_eq!(ErrorCode::NotPickedUp.status(), 409);
         assert_eq!(ErrorCode::RateLimited.as_str(), "rate_limited");
+        assert_eq!(ErrorCode::Internal.status(), 500);
+        assert_eq!(
+            serde_json::to_value(ErrorCode::Internal).unwrap(),
+            serde_json::json!(ErrorCode::Internal.as_str())
+        );
+        assert_eq!(ErrorCode::Internal.as_str(), "internal");
     }
 
     #[test]

@@ -842,8 +842,9 @@ mod tests {
         );
         let document = document();
         let codes = &document["components"]["schemas"]["ErrorCode"]["enum"];
-        assert_eq!(codes.as_array().unwrap().len(), 14);
+        assert_eq!(codes.as_array().unwrap().len(), 15);
         assert!(codes.as_array().unwrap().contains(&json!("label_mismatch")));
+        assert!(codes.as_array().unwrap().contains(&json!("internal")));
     }
 
     #[test]
