@@ -611,6 +611,7 @@ mod tests {
             origin_url: "http://127.0.0.1:9".into(),
             secrets: Rc::new(EdgeSecrets::from_origin_keys(&OriginKeys::derive(&master))),
             scanner_rate_per_minute: 120,
+            origin_timeout: crate::config::DEFAULT_ORIGIN_TIMEOUT,
         }
     }
 
