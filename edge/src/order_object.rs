@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use lasthop_core::api::{
     DeliverResponse, DeliveryRequest, ErrorCode, HopResponse, ReleaseRequest, ReleaseResponse,
-    StatusResponse, VerdictWord,
+    StatusResponse, TrackingHop, TrackingResponse, VerdictWord,
 };
 use lasthop_core::ids::{BuyerId, HubId, OrderId, PlatformId, ReleaseId, SellerId};
 use lasthop_core::progress::{OrderStatus, Progress, Verdict};
@@ -163,33 +163,6 @@ impl RouteEntry {
         self.verdict == VerdictWord::Deliver
             || (self.verdict == VerdictWord::RouteTo && self.next_level == Some(HubLevel::District))
     }
-}
-
-/// One hop of the tracking view. `hub_id` and `code` are null where the seller would otherwise
-/// learn the buyer's region.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrackingHopView {
-    /// The hub, or null.
-    pub hub_id: Option<HubId>,
-    /// `district` or `city`.
-    pub level: HubLevel,
-    /// The hub's region code, or null.
-    pub code: Option<String>,
-    /// The verdict word.
-    pub verdict: VerdictWord,
-    /// When.
-    pub at: Timestamp,
-}
-
-/// `GET /v1/orders/{order_id}/tracking` answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrackingView {
-    /// The order.
-    pub order_id: OrderId,
-    /// Its status.
-    pub status: OrderStatus,
-    /// The hub scans so far (empty once delivered: the route is erased).
-    pub hops: Vec<TrackingHopView>,
 }
 
 /// What the object stores, as one JSON value under one key so every write is atomic.
@@ -547,8 +520,9 @@ impl OrderObject {
         let hops = open_route(&config, &order)?
             .into_iter()
             .map(|entry| {
+                // Null hub and code where the seller would otherwise learn the buyer's region.
                 let hidden = !full_view && entry.at_buyer_hub();
-                TrackingHopView {
+                TrackingHop {
                     hub_id: (!hidden).then(|| entry.hub_id.clone()),
                     level: entry.level,
                     code: (!hidden).then(|| entry.code.clone()),
@@ -557,7 +531,8 @@ impl OrderObject {
                 }
             })
             .collect();
-        let view = TrackingView {
+        // The hub scans so far; empty once delivered, since delivery erases the route.
+        let view = TrackingResponse {
             order_id: order.record.order_id.clone(),
             status: order.progress.status(),
             hops,
