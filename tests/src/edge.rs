@@ -6,9 +6,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::group::ProcessGroup;
-use crate::http::{wait_until_healthy, Client};
-use crate::{free_port, LaunchError, Workspace};
+use crate::http::Client;
+use crate::service::{loopback_url, port_or_free, prepare_state_dir, Service};
+use crate::{LaunchError, Workspace};
 
 /// How to start the edge. Build with [`EdgeOptions::new`] and adjust the public fields.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ pub struct EdgeProcess {
     options: EdgeOptions,
     port: u16,
     inspector_port: u16,
-    group: Option<ProcessGroup>,
+    service: Service,
 }
 
 impl EdgeProcess {
@@ -72,11 +72,7 @@ impl EdgeProcess {
     /// healthy.
     pub fn spawn(mut options: EdgeOptions) -> Result<Self, LaunchError> {
         let workspace = Workspace::locate()?;
-        std::fs::create_dir_all(&options.state_dir)
-            .map_err(|e| LaunchError::io(format!("creating {}", options.state_dir.display()), e))?;
-        options.state_dir = std::fs::canonicalize(&options.state_dir).map_err(|e| {
-            LaunchError::io(format!("resolving {}", options.state_dir.display()), e)
-        })?;
+        options.state_dir = prepare_state_dir(&options.state_dir)?;
         let shim = workspace.worker_shim();
         if !shim.is_file() {
             return Err(LaunchError::Layout(format!(
@@ -99,19 +95,18 @@ impl EdgeProcess {
             &options.state_dir.join(".dev.vars"),
             &format!("{}\n", options.edge_secrets_line.trim()),
         )?;
-        let port = match options.port {
-            Some(port) => port,
-            None => free_port()?,
-        };
-        let inspector_port = match options.inspector_port {
-            Some(port) => port,
-            None => free_port()?,
-        };
+        let port = port_or_free(options.port)?;
+        let inspector_port = port_or_free(options.inspector_port)?;
+        let service = Service::new(
+            "edge",
+            options.state_dir.join("edge.log"),
+            format!("{}/healthz", loopback_url(port)),
+        );
         let mut edge = Self {
             options,
             port,
             inspector_port,
-            group: None,
+            service,
         };
         edge.start(&wrangler)?;
         Ok(edge)
@@ -119,7 +114,7 @@ impl EdgeProcess {
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        loopback_url(self.port)
     }
 
     /// The port it listens on.
@@ -150,34 +145,28 @@ impl EdgeProcess {
 
     /// The log file (wrangler's and workerd's output, including `console` lines).
     pub fn log_path(&self) -> PathBuf {
-        self.options.state_dir.join("edge.log")
+        self.service.log_path().to_path_buf()
     }
 
     /// Everything the edge has logged so far.
     pub fn logs(&self) -> String {
-        std::fs::read(self.log_path())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        self.service.logs()
     }
 
     /// The leader's process id (also its process group id), while it runs.
     pub fn pid(&self) -> Option<i32> {
-        self.group.as_ref().map(ProcessGroup::pid)
+        self.service.pid()
     }
 
     /// Whether `wrangler dev` is still running.
     pub fn is_running(&mut self) -> bool {
-        self.group
-            .as_mut()
-            .is_some_and(|g| g.exit_status().is_none())
+        self.service.is_running()
     }
 
     /// Stop wrangler and workerd (SIGTERM to the group, SIGKILL after a grace period).
     /// Idempotent.
     pub fn stop(&mut self) {
-        if let Some(mut group) = self.group.take() {
-            group.stop();
-        }
+        self.service.stop();
     }
 
     /// Stop (if running) and start again on the same ports and storage.
@@ -213,24 +202,11 @@ impl EdgeProcess {
         for (name, value) in &self.options.vars {
             command.arg("--var").arg(format!("{name}:{value}"));
         }
-        let log = self.log_path();
-        let mut group = ProcessGroup::spawn("edge", command, &log)?;
-        wait_until_healthy(
-            &mut group,
-            "edge",
-            &format!("{}/healthz", self.url()),
-            &log,
+        self.service.start(
+            command,
             self.options.startup_timeout,
             self.options.cancel.as_deref(),
-        )?;
-        self.group = Some(group);
-        Ok(())
-    }
-}
-
-impl Drop for EdgeProcess {
-    fn drop(&mut self) {
-        self.stop();
+        )
     }
 }
 

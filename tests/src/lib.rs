@@ -36,6 +36,8 @@
 //! # Layout
 //! - [`workspace`]: where the repository is, building and locating binaries, `node_modules` tools.
 //! - `group`: a child in its own process group, stopped as a group; orphan reaping.
+//! - `service`: what both launchers share — a named child group with its log file, started
+//!   once `/healthz` answers, stopped as a group; state directory and port choice.
 //! - [`procfs`]: reading `/proc` — descendants and process-group members (tests use it to
 //!   prove nothing is left behind).
 //! - `origin`: [`OriginProcess`] — `lasthop-origin keygen` + `serve` on SQLite files.
@@ -51,6 +53,7 @@ mod group;
 mod http;
 mod origin;
 pub mod procfs;
+mod service;
 mod stack;
 pub mod workspace;
 

@@ -6,9 +6,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::group::ProcessGroup;
-use crate::http::{wait_until_healthy, Client};
-use crate::{free_port, LaunchError, Workspace};
+use crate::http::Client;
+use crate::service::{loopback_url, port_or_free, prepare_state_dir, Service};
+use crate::{LaunchError, Workspace};
 
 /// How to start an origin. Build with [`OriginOptions::new`] and adjust the public fields.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub struct OriginProcess {
     options: OriginOptions,
     binary: PathBuf,
     port: u16,
-    group: Option<ProcessGroup>,
+    service: Service,
 }
 
 impl OriginProcess {
@@ -65,13 +65,7 @@ impl OriginProcess {
     /// # Errors
     /// When the build, key generation or start fails, or the origin does not become healthy.
     pub fn spawn(mut options: OriginOptions) -> Result<Self, LaunchError> {
-        std::fs::create_dir_all(&options.state_dir)
-            .map_err(|e| LaunchError::io(format!("creating {}", options.state_dir.display()), e))?;
-        // Absolute, because the SQLite URLs and the generated edge config must not depend on
-        // the child's working directory.
-        options.state_dir = std::fs::canonicalize(&options.state_dir).map_err(|e| {
-            LaunchError::io(format!("resolving {}", options.state_dir.display()), e)
-        })?;
+        options.state_dir = prepare_state_dir(&options.state_dir)?;
         let binary = Workspace::locate()?.origin_binary()?;
         run_to_completion(
             Command::new(&binary)
@@ -80,15 +74,17 @@ impl OriginProcess {
                 .arg(&options.state_dir),
             "lasthop-origin keygen",
         )?;
-        let port = match options.port {
-            Some(port) => port,
-            None => free_port()?,
-        };
+        let port = port_or_free(options.port)?;
+        let service = Service::new(
+            "origin",
+            options.state_dir.join("origin.log"),
+            format!("{}/healthz", loopback_url(port)),
+        );
         let mut origin = Self {
             options,
             binary,
             port,
-            group: None,
+            service,
         };
         origin.start()?;
         Ok(origin)
@@ -96,7 +92,7 @@ impl OriginProcess {
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        loopback_url(self.port)
     }
 
     /// The port it listens on (kept across [`OriginProcess::restart`]).
@@ -147,14 +143,12 @@ impl OriginProcess {
 
     /// The log file (stdout and stderr of every run, appended).
     pub fn log_path(&self) -> PathBuf {
-        self.options.state_dir.join("origin.log")
+        self.service.log_path().to_path_buf()
     }
 
     /// Everything the origin has logged so far.
     pub fn logs(&self) -> String {
-        std::fs::read(self.log_path())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        self.service.logs()
     }
 
     /// The path of the `lasthop-origin` binary in use.
@@ -188,21 +182,17 @@ impl OriginProcess {
 
     /// The leader's process id (also its process group id), while it runs.
     pub fn pid(&self) -> Option<i32> {
-        self.group.as_ref().map(ProcessGroup::pid)
+        self.service.pid()
     }
 
     /// Whether the origin process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.group
-            .as_mut()
-            .is_some_and(|g| g.exit_status().is_none())
+        self.service.is_running()
     }
 
     /// Stop the origin's process group (SIGTERM, SIGKILL after a grace period). Idempotent.
     pub fn stop(&mut self) {
-        if let Some(mut group) = self.group.take() {
-            group.stop();
-        }
+        self.service.stop();
     }
 
     /// Stop (if running) and start again on the same port and files; waits for `/healthz`.
@@ -239,24 +229,11 @@ impl OriginProcess {
         }
         command.args(&self.options.args);
         command.envs(self.options.env.iter().map(|(k, v)| (k, v)));
-        let log = self.log_path();
-        let mut group = ProcessGroup::spawn("origin", command, &log)?;
-        wait_until_healthy(
-            &mut group,
-            "origin",
-            &format!("{}/healthz", self.url()),
-            &log,
+        self.service.start(
+            command,
             self.options.startup_timeout,
             self.options.cancel.as_deref(),
-        )?;
-        self.group = Some(group);
-        Ok(())
-    }
-}
-
-impl Drop for OriginProcess {
-    fn drop(&mut self) {
-        self.stop();
+        )
     }
 }
 

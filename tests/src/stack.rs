@@ -5,7 +5,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{free_port, EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess};
+use crate::service::{loopback_url, port_or_free};
+use crate::{EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess};
 
 /// How to start both services. Build with [`StackOptions::new`].
 #[derive(Debug, Clone)]
@@ -59,13 +60,10 @@ impl Stack {
     /// When either service fails to start; whatever did start is stopped again.
     pub fn spawn(options: StackOptions) -> Result<Self, LaunchError> {
         // Both URLs are needed before either starts, so both ports are chosen up front.
-        let edge_port = match options.edge_port {
-            Some(port) => port,
-            None => free_port()?,
-        };
+        let edge_port = port_or_free(options.edge_port)?;
         let mut origin_options = OriginOptions::new(&options.state_dir);
         origin_options.port = options.origin_port;
-        origin_options.edge_url = Some(format!("http://127.0.0.1:{edge_port}"));
+        origin_options.edge_url = Some(loopback_url(edge_port));
         origin_options.env = options.origin_env;
         origin_options.startup_timeout = options.startup_timeout;
         origin_options.cancel.clone_from(&options.cancel);
