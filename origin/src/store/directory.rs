@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use super::StoreError;
+use super::{db, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -130,10 +130,6 @@ pub struct Directory {
     pool: AnyPool,
 }
 
-fn db<T>(r: std::result::Result<T, sqlx::Error>) -> Result<T> {
-    r.map_err(StoreError::from_sqlx)
-}
-
 impl Directory {
     pub(super) fn new(pool: AnyPool) -> Self {
         Self { pool }
@@ -142,10 +138,6 @@ impl Directory {
     /// The pool, for tests that need a side connection (e.g. to inject a fault).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
-    }
-
-    pub(super) async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     /// Makes sure each configured platform exists.

@@ -154,8 +154,19 @@ impl Stores {
 
     /// Whether both stores answer a trivial query.
     pub async fn healthy(&self) -> bool {
-        self.directory.ping().await && self.vault.ping().await
+        answers(self.directory.pool()).await && answers(self.vault.pool()).await
     }
+}
+
+/// A driver result as a store result; every statement of both stores goes through it, so
+/// `sqlx::Error` is classified (and logged without values) in one place.
+fn db<T>(result: Result<T, sqlx::Error>) -> Result<T, StoreError> {
+    result.map_err(StoreError::from_sqlx)
+}
+
+/// Whether a pool answers a trivial query.
+async fn answers(pool: &AnyPool) -> bool {
+    sqlx::query("SELECT 1").execute(pool).await.is_ok()
 }
 
 async fn open_pool(

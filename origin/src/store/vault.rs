@@ -3,7 +3,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use super::StoreError;
+use super::{db, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -22,10 +22,6 @@ pub struct Vault {
     pool: AnyPool,
 }
 
-fn db<T>(r: std::result::Result<T, sqlx::Error>) -> Result<T> {
-    r.map_err(StoreError::from_sqlx)
-}
-
 impl Vault {
     pub(super) fn new(pool: AnyPool) -> Self {
         Self { pool }
@@ -34,10 +30,6 @@ impl Vault {
     /// The pool, for tests that read the raw store.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
-    }
-
-    pub(super) async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
     /// The address number whose normalised address has this blind index, if any.
