@@ -231,12 +231,33 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let handle = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut buf = vec![0u8; 4096];
-            let n = stream.read(&mut buf).unwrap();
+            // The client may send the head and the body in separate segments: read until
+            // the whole declared body is in before answering.
+            let mut received = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request_complete(&received) {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(n > 0, "the client closed before its request was complete");
+                received.extend_from_slice(&buf[..n]);
+            }
             stream.write_all(response.as_bytes()).unwrap();
-            String::from_utf8_lossy(&buf[..n]).to_string()
+            String::from_utf8_lossy(&received).to_string()
         });
         (url, handle)
+    }
+
+    /// Whether `received` holds a request head and as many body bytes as it declares.
+    fn request_complete(received: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(received);
+        let Some(head_end) = text.find("\r\n\r\n") else {
+            return false;
+        };
+        let declared = text[..head_end]
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+            .map_or(0, |(_, value)| value.trim().parse::<usize>().unwrap());
+        received.len() >= head_end + 4 + declared
     }
 
     #[test]
