@@ -78,15 +78,9 @@ pub fn settings(
 }
 
 impl TestApp {
-    /// An origin on fresh SQLite files.
+    /// An origin on fresh SQLite files (no edge to push revocations to).
     pub async fn sqlite() -> Self {
-        Self::sqlite_with_edge(None).await
-    }
-
-    /// An origin on fresh SQLite files that pushes revocations to `edge_url`, retrying
-    /// every 100 ms.
-    pub async fn sqlite_with_edge(edge_url: Option<String>) -> Self {
-        Self::sqlite_with_edge_every(edge_url, Duration::from_millis(100)).await
+        Self::sqlite_with_edge_every(None, Duration::from_millis(100)).await
     }
 
     /// An origin on fresh SQLite files that pushes revocations to `edge_url`, retrying

@@ -143,17 +143,32 @@ struct FakeEdge {
 }
 
 impl FakeEdge {
-    /// Serves the revocation endpoint on a free port; returns its base URL.
-    async fn serve(
-        &self,
-        secrets: lasthop_core::keys::EdgeSecrets,
-        listener: tokio::net::TcpListener,
-    ) {
+    /// Starts an origin on fresh SQLite files that pushes its revocations to this fake edge
+    /// (served on a free port), retrying every `retry_every`.
+    async fn origin_pushing_here(&self, retry_every: Duration) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let edge_url = format!("http://{}", listener.local_addr().unwrap());
+        let app = TestApp::sqlite_with_edge_every(Some(edge_url), retry_every).await;
         let router = axum::Router::new()
             .route("/internal/v1/revocations", axum::routing::post(revocations))
-            .with_state((self.clone(), secrets));
+            .with_state((self.clone(), app.edge.clone()));
         tokio::spawn(async move { axum::serve(listener, router).await });
+        app
     }
+}
+
+/// Issues a hub scanner and revokes it through the ops API; returns its id.
+async fn revoke_a_scanner(app: &TestApp) -> String {
+    let (_, scanner_id, _) = app.hub_scanner("district", "110105", "hub").await;
+    let reply = app
+        .ops(
+            Method::DELETE,
+            &format!("/v1/ops/scanners/{scanner_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    scanner_id.to_string()
 }
 
 /// The receiving end of revocation pushes: verifies the origin-push signature like the real
@@ -198,20 +213,8 @@ async fn revocations(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_are_pushed_to_the_edge_until_it_acknowledges() {
     let edge = FakeEdge::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let edge_url = format!("http://{}", listener.local_addr().unwrap());
-    let app = TestApp::sqlite_with_edge(Some(edge_url)).await;
-    edge.serve(app.edge.clone(), listener).await;
-
-    let (_, scanner_id, _) = app.hub_scanner("district", "110105", "hub").await;
-    let reply = app
-        .ops(
-            Method::DELETE,
-            &format!("/v1/ops/scanners/{scanner_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let app = edge.origin_pushing_here(Duration::from_millis(100)).await;
+    let scanner_id = revoke_a_scanner(&app).await;
     let mut delivered = false;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -248,21 +251,9 @@ async fn a_revocation_is_pushed_at_once_not_at_the_next_retry_tick() {
         accepts_first_push: true,
         ..FakeEdge::default()
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let edge_url = format!("http://{}", listener.local_addr().unwrap());
     // The retry tick is an hour away, so only the revocation itself can trigger the push.
-    let app = TestApp::sqlite_with_edge_every(Some(edge_url), Duration::from_secs(3600)).await;
-    edge.serve(app.edge.clone(), listener).await;
-    let (_, scanner_id, _) = app.hub_scanner("district", "110105", "hub").await;
-
-    let reply = app
-        .ops(
-            Method::DELETE,
-            &format!("/v1/ops/scanners/{scanner_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let app = edge.origin_pushing_here(Duration::from_secs(3600)).await;
+    let scanner_id = revoke_a_scanner(&app).await;
     let mut received = Vec::new();
     for _ in 0..100 {
         received = edge.received.lock().unwrap().clone();
@@ -271,7 +262,7 @@ async fn a_revocation_is_pushed_at_once_not_at_the_next_retry_tick() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(received, vec![(scanner_id.to_string(), true)]);
+    assert_eq!(received, vec![(scanner_id, true)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
