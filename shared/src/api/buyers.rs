@@ -1,0 +1,197 @@
+//! Buyer bodies: registration, addresses and the buyer's own profile.
+
+use serde::{Deserialize, Serialize};
+
+use crate::contact::{AddressLabel, PersonName, PhoneNumber, PostalAddress};
+use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, ReleaseId};
+use crate::time::Timestamp;
+
+use super::errors::FieldError;
+use super::fields::platform;
+
+/// The `address` object of buyer requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    /// ISO country code: `CN`.
+    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
+    pub country: String,
+    /// A known district code (GB/T 2260), or a city code where the city has no districts.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
+    pub region: String,
+    /// Street line.
+    #[cfg_attr(feature = "openapi", schema(examples("8 Jiuxianqiao Road")))]
+    pub line: String,
+    /// 6 digits.
+    #[cfg_attr(feature = "openapi", schema(examples("100020")))]
+    pub postal_code: String,
+    /// The buyer's label for it, e.g. `home`.
+    #[cfg_attr(feature = "openapi", schema(examples("home")))]
+    pub label: String,
+}
+
+/// A parsed address input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAddress {
+    /// The address.
+    pub address: PostalAddress,
+    /// The buyer's label for it.
+    pub label: AddressLabel,
+}
+
+impl AddressInput {
+    /// Parses every field; errors name `address.<field>`.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewAddress, FieldError> {
+        let address =
+            PostalAddress::parse(&self.country, &self.region, &self.line, &self.postal_code)
+                .map_err(|e| FieldError::from_contact("address.", &e))?;
+        let label = AddressLabel::parse(&self.label)
+            .map_err(|e| FieldError::from_contact("address.", &e))?;
+        Ok(NewAddress { address, label })
+    }
+}
+
+/// `POST /v1/buyers` (and `/internal/v1/buyers`) body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBuyerRequest {
+    /// The shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
+    pub platform_id: String,
+    /// The buyer's name.
+    pub name: String,
+    /// The buyer's phone.
+    pub phone: String,
+    /// The first address.
+    pub address: AddressInput,
+}
+
+/// A parsed [`RegisterBuyerRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBuyer {
+    /// The shop.
+    pub platform_id: PlatformId,
+    /// Name.
+    pub name: PersonName,
+    /// Phone.
+    pub phone: PhoneNumber,
+    /// First address.
+    pub address: NewAddress,
+}
+
+impl RegisterBuyerRequest {
+    /// Parses every field.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewBuyer, FieldError> {
+        Ok(NewBuyer {
+            platform_id: platform("platform_id", &self.platform_id)?,
+            name: PersonName::parse(&self.name).map_err(|e| FieldError::from_contact("", &e))?,
+            phone: PhoneNumber::parse(&self.phone).map_err(|e| FieldError::from_contact("", &e))?,
+            address: self.address.parse()?,
+        })
+    }
+}
+
+/// `201` answer to buyer registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterBuyerResponse {
+    /// The new buyer.
+    pub buyer_id: BuyerId,
+    /// The first address's number.
+    pub address_id: AddressId,
+    /// Session credential for the buyer (`lh1.…`), sent as `Authorization: Bearer`.
+    pub buyer_token: String,
+}
+
+/// `POST /v1/buyers/me/addresses` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddAddressRequest {
+    /// The address.
+    pub address: AddressInput,
+}
+
+impl AddAddressRequest {
+    /// Parses the address.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewAddress, FieldError> {
+        self.address.parse()
+    }
+}
+
+/// `201` answer to adding an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddAddressResponse {
+    /// The address number (shared by identical addresses).
+    pub address_id: AddressId,
+}
+
+/// One address in the buyer's own profile (plaintext, to its owner only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddressView {
+    /// Address number.
+    pub address_id: AddressId,
+    /// The buyer's label.
+    #[cfg_attr(feature = "openapi", schema(examples("home")))]
+    pub label: String,
+    /// `CN`.
+    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
+    pub country: String,
+    /// Delivery region code.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
+    pub region: String,
+    /// Street line.
+    pub line: String,
+    /// Postal code.
+    pub postal_code: String,
+}
+
+/// Who saw which address for which order, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessLogEntry {
+    /// The final hub.
+    pub hub_id: HubId,
+    /// Its region code.
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
+    pub hub_code: String,
+    /// The address released.
+    pub address_id: AddressId,
+    /// The order.
+    pub order_id: OrderId,
+    /// The release.
+    pub release_id: ReleaseId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// `GET /v1/buyers/me` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuyerProfile {
+    /// The buyer.
+    pub buyer_id: BuyerId,
+    /// The shop.
+    pub platform_id: PlatformId,
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: String,
+    /// Addresses.
+    pub addresses: Vec<AddressView>,
+    /// Access log.
+    pub access_log: Vec<AccessLogEntry>,
+}

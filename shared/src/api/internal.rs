@@ -1,0 +1,133 @@
+//! Bodies of the internal edge-to-origin calls: release, delivery and revocation push.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{OrderId, PlatformId, ReleaseId, ScannerId};
+use crate::time::Timestamp;
+
+use super::errors::FieldError;
+use super::fields::{opaque_text, order_id, platform, release_id, scanner_id};
+use super::scans::Recipient;
+
+/// `POST /internal/v1/releases` body (edge → origin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
+    pub platform_id: String,
+    /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
+    pub order_id: String,
+    /// The final hub's scanner credential (the origin verifies it too).
+    pub scanner_token: String,
+}
+
+/// A parsed [`ReleaseRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRelease {
+    /// Shop.
+    pub platform_id: PlatformId,
+    /// Order.
+    pub order_id: OrderId,
+    /// Credential, still to verify.
+    pub scanner_token: String,
+}
+
+impl ReleaseRequest {
+    /// Parses every field.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewRelease, FieldError> {
+        Ok(NewRelease {
+            platform_id: platform("platform_id", &self.platform_id)?,
+            order_id: order_id("order_id", &self.order_id)?,
+            scanner_token: opaque_text("scanner_token", &self.scanner_token, 4096)?,
+        })
+    }
+}
+
+/// `POST /internal/v1/releases` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReleaseResponse {
+    /// The release (the same one when repeated for the same hub).
+    pub release_id: ReleaseId,
+    /// When the terminal must erase the recipient.
+    pub erase_after: Timestamp,
+    /// The recipient.
+    pub recipient: Recipient,
+}
+
+/// `POST /internal/v1/deliveries` body (edge → origin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRequest {
+    /// Shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
+    pub platform_id: String,
+    /// Order.
+    #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
+    pub order_id: String,
+    /// Release.
+    #[cfg_attr(feature = "openapi", schema(value_type = ReleaseId))]
+    pub release_id: String,
+    /// The final hub's scanner credential.
+    pub scanner_token: String,
+    /// Proof of receipt.
+    pub signature: String,
+}
+
+/// A parsed [`DeliveryRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// Shop.
+    pub platform_id: PlatformId,
+    /// Order.
+    pub order_id: OrderId,
+    /// Release.
+    pub release_id: ReleaseId,
+    /// Credential, still to verify.
+    pub scanner_token: String,
+    /// Proof of receipt.
+    pub signature: String,
+}
+
+impl DeliveryRequest {
+    /// Parses every field.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewDelivery, FieldError> {
+        Ok(NewDelivery {
+            platform_id: platform("platform_id", &self.platform_id)?,
+            order_id: order_id("order_id", &self.order_id)?,
+            release_id: release_id("release_id", &self.release_id)?,
+            scanner_token: opaque_text("scanner_token", &self.scanner_token, 4096)?,
+            signature: opaque_text("signature", &self.signature, 4096)?,
+        })
+    }
+}
+
+/// `POST /internal/v1/revocations` body (origin → edge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevocationRequest {
+    /// The revoked scanner.
+    #[cfg_attr(feature = "openapi", schema(value_type = ScannerId))]
+    pub scanner_id: String,
+}
+
+impl RevocationRequest {
+    /// Parses the scanner id.
+    ///
+    /// # Errors
+    /// A bad `scanner_id`.
+    pub fn parse(&self) -> Result<ScannerId, FieldError> {
+        scanner_id("scanner_id", &self.scanner_id)
+    }
+}

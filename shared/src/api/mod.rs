@@ -1,0 +1,160 @@
+//! Serde DTOs for every JSON body of `docs/api-v1.md` and the internal calls of
+//! `docs/design.md`, the error codes and the error body.
+//!
+//! Request DTOs keep plain strings and reject unknown fields; their `parse()` turns them into
+//! domain types or a [`FieldError`] naming the field, which becomes a precise 400. Response
+//! DTOs use the domain types directly. [`parse_json`] maps serde's errors to the contract's
+//! error body, so adapters never answer bad input with a 500.
+//!
+//! With the feature `openapi` every DTO also derives `utoipa::ToSchema` (the `openapi` module
+//! describes the domain types they carry), so both services' OpenAPI documents are generated
+//! from these very types; the wasm build of the edge leaves the feature off.
+//!
+//! # Layout
+//! - `errors`: [`ErrorCode`], [`ErrorBody`], [`FieldError`] and [`parse_json`].
+//! - `buyers`: registration, addresses and the buyer's profile.
+//! - `orders`: sellers, order creation, the seller's list and tracking.
+//! - `scans`: pickup, hop and deliver scans and their verdicts.
+//! - `internal`: the edge-to-origin release, delivery and revocation bodies.
+//! - `ops`: hubs, scanners, audit, rotation and health.
+
+mod buyers;
+mod errors;
+mod fields;
+mod internal;
+mod ops;
+mod orders;
+mod scans;
+
+pub use buyers::*;
+pub use errors::*;
+pub use internal::*;
+pub use ops::*;
+pub use orders::*;
+pub use scans::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ReleaseId;
+    use crate::time::Timestamp;
+
+    #[test]
+    fn error_codes_have_contract_words_and_statuses() {
+        let body = ErrorBody::from_code(ErrorCode::OffRoute);
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"error":"off_route","message":"This hub is not on the parcel's route."})
+        );
+        assert_eq!(ErrorCode::OrderClosed.status(), 410);
+        assert_eq!(ErrorCode::NotPickedUp.status(), 409);
+        assert_eq!(ErrorCode::RateLimited.as_str(), "rate_limited");
+        assert_eq!(ErrorCode::Internal.status(), 500);
+        assert_eq!(
+            serde_json::to_value(ErrorCode::Internal).unwrap(),
+            serde_json::json!(ErrorCode::Internal.as_str())
+        );
+        assert_eq!(ErrorCode::Internal.as_str(), "internal");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_the_field_named() {
+        let err =
+            parse_json::<HopScanRequest>(br#"{"platform_id":"demo","order_id":"o_x","extra":1}"#)
+                .unwrap_err();
+        assert_eq!(err.error, ErrorCode::UnknownField);
+        assert!(err.message.contains("`extra`"), "{}", err.message);
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn missing_fields_and_bad_json_are_invalid_input() {
+        let err = parse_json::<HopScanRequest>(br#"{"platform_id":"demo"}"#).unwrap_err();
+        assert_eq!(err.error, ErrorCode::InvalidInput);
+        assert!(err.message.contains("`order_id`"));
+        let err = parse_json::<HopScanRequest>(b"{not json").unwrap_err();
+        assert_eq!(err.error, ErrorCode::InvalidInput);
+        let err =
+            parse_json::<HopScanRequest>(br#"{"platform_id":"demo","order_id":12}"#).unwrap_err();
+        assert_eq!(err.error, ErrorCode::InvalidInput);
+    }
+
+    #[test]
+    fn register_buyer_parse_names_the_bad_nested_field_without_its_value() {
+        let mut request: RegisterBuyerRequest = parse_json(
+            br#"{"platform_id":"demo","name":"Wang","phone":"+86 138 0000 0000",
+                "address":{"country":"CN","region":"110105","line":"Road 8","postal_code":"100020","label":"home"}}"#,
+        )
+        .unwrap();
+        let parsed = request.parse().unwrap();
+        assert_eq!(parsed.address.address.region().code().to_string(), "110105");
+        request.address.region = "3301".into();
+        let err = request.parse().unwrap_err();
+        assert_eq!(err.field, "address.region");
+        let body = ErrorBody::from(err);
+        assert_eq!(body.error, ErrorCode::InvalidInput);
+        assert!(body.message.contains("address.region") && !body.message.contains("3301"));
+        request.address.region = "110105".into();
+        request.phone = "abc".into();
+        assert_eq!(request.parse().unwrap_err().field, "phone");
+    }
+
+    #[test]
+    fn scan_requests_parse_ids() {
+        let request = PickupScanRequest {
+            platform_id: "demo".into(),
+            order_id: "O_0123456789ABCDEF".into(),
+            buyer_id: "b_0123456789abcdef".into(),
+            waybill: "SF123".into(),
+        };
+        let scan = request.parse().unwrap();
+        assert_eq!(scan.order_id.as_str(), "o_0123456789abcdef");
+        let bad = PickupScanRequest {
+            buyer_id: "s_0123456789abcdef".into(),
+            ..request
+        };
+        assert_eq!(bad.parse().unwrap_err().field, "buyer_id");
+    }
+
+    #[test]
+    fn hub_requests_check_level_and_code() {
+        let ok = CreateHubRequest {
+            code: "110105".into(),
+            level: "district".into(),
+            name: "Chaoyang".into(),
+        };
+        assert!(ok.parse().is_ok());
+        let bad = CreateHubRequest {
+            level: "city".into(),
+            ..ok.clone()
+        };
+        assert_eq!(bad.parse().unwrap_err().field, "code");
+        let bad = CreateHubRequest {
+            level: "town".into(),
+            ..ok
+        };
+        assert_eq!(bad.parse().unwrap_err().field, "level");
+    }
+
+    #[test]
+    fn deliver_body_has_the_contract_shape() {
+        let body = HopResponse::deliver(ReleaseResponse {
+            release_id: ReleaseId::parse("r_0123456789abcdef").unwrap(),
+            erase_after: Timestamp::from_unix_seconds(0),
+            recipient: Recipient {
+                name: "n".into(),
+                phone: "p".into(),
+                country: "CN".into(),
+                region: "110105".into(),
+                line: "l".into(),
+                postal_code: "100020".into(),
+            },
+        });
+        let value = serde_json::to_value(&body).unwrap();
+        assert_eq!(value["verdict"], "deliver");
+        assert_eq!(value["release_id"], "r_0123456789abcdef");
+        assert_eq!(value["erase_after"], "1970-01-01T00:00:00Z");
+        assert_eq!(value["recipient"]["region"], "110105");
+        assert_eq!(serde_json::from_value::<HopResponse>(value).unwrap(), body);
+    }
+}

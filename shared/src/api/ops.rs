@@ -1,0 +1,170 @@
+//! Operator bodies: hubs, scanners, audit, rotation and health.
+
+use serde::{Deserialize, Serialize};
+
+use crate::credential::ScannerRole;
+use crate::ids::{AddressId, HubId, OrderId, ReleaseId, ScannerId};
+use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
+use crate::time::Timestamp;
+
+use super::errors::FieldError;
+use super::fields::{hub_id, opaque_text};
+
+/// `POST /v1/ops/hubs` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateHubRequest {
+    /// 6-digit district code or 4-digit city code (GB/T 2260).
+    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
+    pub code: String,
+    /// `district` or `city`.
+    #[cfg_attr(feature = "openapi", schema(value_type = HubLevel))]
+    pub level: String,
+    /// The hub's name.
+    pub name: String,
+}
+
+/// A parsed [`CreateHubRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHub {
+    /// Region and level.
+    pub hub: HubRegion,
+    /// Name (1 to 100 characters).
+    pub name: String,
+}
+
+impl CreateHubRequest {
+    /// Parses every field; the code must exist at the level.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewHub, FieldError> {
+        let level = HubLevel::parse(self.level.trim())
+            .map_err(|_| FieldError::new("level", "must be `district` or `city`"))?;
+        let code = RegionCode::parse(self.code.trim())
+            .map_err(|_| FieldError::new("code", "must be a GB/T 2260 code of 4 or 6 digits"))?;
+        let hub = Directory::china()
+            .hub_region(level, code)
+            .map_err(|e| FieldError::new("code", e.to_string()))?;
+        Ok(NewHub {
+            hub,
+            name: opaque_text("name", &self.name, 100)?,
+        })
+    }
+}
+
+/// `201` answer to creating a hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateHubResponse {
+    /// The new hub.
+    pub hub_id: HubId,
+}
+
+/// `POST /v1/ops/scanners` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateScannerRequest {
+    /// The hub.
+    #[cfg_attr(feature = "openapi", schema(value_type = HubId))]
+    pub hub_id: String,
+    /// `pickup` or `hub`.
+    #[cfg_attr(feature = "openapi", schema(value_type = ScannerRole))]
+    pub role: String,
+}
+
+/// A parsed [`CreateScannerRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewScanner {
+    /// The hub.
+    pub hub_id: HubId,
+    /// The role.
+    pub role: ScannerRole,
+}
+
+impl CreateScannerRequest {
+    /// Parses every field.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self) -> Result<NewScanner, FieldError> {
+        let role = match self.role.trim() {
+            "pickup" => ScannerRole::Pickup,
+            "hub" => ScannerRole::Hub,
+            _ => return Err(FieldError::new("role", "must be `pickup` or `hub`")),
+        };
+        Ok(NewScanner {
+            hub_id: hub_id("hub_id", &self.hub_id)?,
+            role,
+        })
+    }
+}
+
+/// `201` answer to creating a scanner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateScannerResponse {
+    /// The new scanner.
+    pub scanner_id: ScannerId,
+    /// Its credential (`lh1.…`), bound to one hub and one role.
+    pub token: String,
+}
+
+/// One release in the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Release.
+    pub release_id: ReleaseId,
+    /// Order.
+    pub order_id: OrderId,
+    /// Hub.
+    pub hub_id: HubId,
+    /// Scanner.
+    pub scanner_id: ScannerId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The query of `GET /v1/ops/audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    // Optional in the type so that its absence is the contract's 400 naming the field, not
+    // the framework's query rejection; the document says it is required.
+    /// The order whose releases to list.
+    #[cfg_attr(feature = "openapi", param(value_type = OrderId, required = true))]
+    pub order_id: Option<String>,
+}
+
+/// `GET /v1/ops/audit` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditResponse {
+    /// Releases, oldest first.
+    pub releases: Vec<AuditEntry>,
+}
+
+/// `POST /v1/ops/addresses/{address_id}/rotate` answer (an origin operation beyond the contract).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RotateAddressResponse {
+    /// The new number; the old one no longer exists.
+    pub address_id: AddressId,
+}
+
+/// The origin's `GET /healthz` answer (the edge answers plain `ok`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthResponse {
+    /// `ok`.
+    #[cfg_attr(feature = "openapi", schema(examples("ok")))]
+    pub status: String,
+}
