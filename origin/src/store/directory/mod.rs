@@ -1,0 +1,37 @@
+//! The directory store: ids and relations only, never plaintext personal data. One file per
+//! aggregate; each adds its own `impl Directory` block.
+
+mod hubs;
+mod nonces;
+mod orders;
+mod outbox;
+mod people;
+mod releases;
+
+use sqlx::AnyPool;
+
+use super::StoreError;
+
+pub use hubs::{HubRow, ScannerRow};
+pub use orders::{NewOrder, OrderRow};
+pub use people::{BuyerRow, SellerRow};
+pub use releases::{AuditRow, ReleaseRow};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Handle on the directory pool.
+#[derive(Clone)]
+pub struct Directory {
+    pool: AnyPool,
+}
+
+impl Directory {
+    pub(super) fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool, for tests that need a side connection (e.g. to inject a fault).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,113 @@
+//! Orders as the directory knows them: who ordered from whom, to which address number, and
+//! whether the parcel was released or delivered (the hops in between live at the edge).
+
+use sqlx::FromRow;
+
+use super::{Directory, Result};
+use crate::store::db;
+#[cfg(doc)]
+use crate::store::StoreError;
+
+/// An order as the directory knows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderRow {
+    /// `o_…`
+    pub order_id: String,
+    /// The shop platform.
+    pub platform_id: String,
+    /// `b_…`
+    pub buyer_id: String,
+    /// `s_…`
+    pub seller_id: String,
+    /// `a_…`, the address number the parcel goes to.
+    pub address_id: String,
+    /// `created`, `released` or `delivered` (the edge tracks the hops in between).
+    pub status: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What creating an order writes.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    /// `o_…`
+    pub order_id: &'a str,
+    /// The shop platform.
+    pub platform_id: &'a str,
+    /// `b_…`
+    pub buyer_id: &'a str,
+    /// `s_…`
+    pub seller_id: &'a str,
+    /// `a_…`
+    pub address_id: &'a str,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl Directory {
+    /// Creates an order in state `created`.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
+    pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<()> {
+        db(sqlx::query(
+            "INSERT INTO orders (order_id, platform_id, buyer_id, seller_id, address_id, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'created', $6)",
+        )
+        .bind(order.order_id)
+        .bind(order.platform_id)
+        .bind(order.buyer_id)
+        .bind(order.seller_id)
+        .bind(order.address_id)
+        .bind(order.created_at)
+        .execute(&self.pool)
+        .await)?;
+        Ok(())
+    }
+
+    /// An order by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn order(&self, order_id: &str) -> Result<Option<OrderRow>> {
+        db(sqlx::query_as(
+            "SELECT order_id, platform_id, buyer_id, seller_id, address_id, status, created_at \
+             FROM orders WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await)
+    }
+
+    /// A seller's orders, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn seller_orders(&self, seller_id: &str) -> Result<Vec<OrderRow>> {
+        db(sqlx::query_as(
+            "SELECT order_id, platform_id, buyer_id, seller_id, address_id, status, created_at \
+             FROM orders WHERE seller_id = $1 ORDER BY created_at DESC, order_id",
+        )
+        .bind(seller_id)
+        .fetch_all(&self.pool)
+        .await)
+    }
+
+    /// Closes an order, keeping only a digest of the proof of receipt. Returns false if the
+    /// order was already delivered (or does not exist).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn deliver(&self, order_id: &str, receipt_sha256: &str, now: i64) -> Result<bool> {
+        let done = db(sqlx::query(
+            "UPDATE orders SET status = 'delivered', delivered_at = $2, receipt_sha256 = $3 \
+             WHERE order_id = $1 AND status <> 'delivered'",
+        )
+        .bind(order_id)
+        .bind(now)
+        .bind(receipt_sha256)
+        .execute(&self.pool)
+        .await)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
