@@ -140,7 +140,7 @@ fn signal_group(pgid: Pid, signal: Signal) {
     }
 }
 
-fn become_subreaper() {
+pub(crate) fn become_subreaper() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {

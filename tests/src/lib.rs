@@ -38,6 +38,8 @@
 //! - `group`: a child in its own process group, stopped as a group; orphan reaping.
 //! - `service`: what both launchers share — a named child group with its log file, started
 //!   once `/healthz` answers, stopped as a group; state directory and port choice.
+//! - [`postgres`]: throwaway PostgreSQL clusters — primary, synchronous streaming standby,
+//!   stop/start, `kill -9`, promotion — and the origin's two store roles.
 //! - [`procfs`]: reading `/proc` — descendants and process-group members (tests use it to
 //!   prove nothing is left behind).
 //! - `origin`: [`OriginProcess`] — `lasthop-origin keygen` + `serve` on SQLite files.
@@ -52,6 +54,7 @@ mod edge;
 mod group;
 mod http;
 mod origin;
+pub mod postgres;
 pub mod procfs;
 mod service;
 mod stack;

@@ -109,7 +109,7 @@ impl TestApp {
         if !pg::enabled() {
             return None;
         }
-        let dbs = pg::cluster().fresh_databases().await;
+        let dbs = pg::fresh_databases().await;
         let (directory, vault) = (dbs.directory_url.clone(), dbs.vault_url.clone());
         let location = StoreLocation::Postgres(dbs);
         let interval = Duration::from_millis(100);
@@ -331,7 +331,7 @@ impl TestApp {
             StoreLocation::Postgres(dbs) => {
                 let mut bytes = Vec::new();
                 for url in [&dbs.directory_url, &dbs.vault_url] {
-                    let out = std::process::Command::new(pg::bin("pg_dump"))
+                    let out = std::process::Command::new(lasthop_e2e::postgres::tool("pg_dump"))
                         .arg(url)
                         .output()
                         .expect("pg_dump");

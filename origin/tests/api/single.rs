@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use lasthop_e2e::postgres::StoreRole;
 use sqlx::{Connection, Executor};
 
 use crate::helpers::TestApp;
@@ -89,19 +90,18 @@ async fn postgres_store_roles_cannot_reach_each_others_databases() {
         .unwrap();
     assert_eq!(buyers, 1);
     // … and neither can even connect to the other's database.
-    let vault_into_directory = cluster.url(pg::VAULT_ROLE, pg::VAULT_PASSWORD, &dbs.directory_db);
+    let vault_into_directory = cluster.store_url(StoreRole::Vault, &dbs.directory_db);
     let err = sqlx::PgConnection::connect(&vault_into_directory)
         .await
         .expect_err("vault role refused");
     assert!(err.to_string().contains("permission denied"), "{err}");
-    let directory_into_vault =
-        cluster.url(pg::DIRECTORY_ROLE, pg::DIRECTORY_PASSWORD, &dbs.vault_db);
+    let directory_into_vault = cluster.store_url(StoreRole::Directory, &dbs.vault_db);
     let err = sqlx::PgConnection::connect(&directory_into_vault)
         .await
         .expect_err("directory role refused");
     assert!(err.to_string().contains("permission denied"), "{err}");
     // A wrong password is refused too (authentication is real, not trust).
-    let wrong = cluster.url(pg::VAULT_ROLE, "guess", &dbs.vault_db);
+    let wrong = cluster.url(StoreRole::Vault.name(), "guess", &dbs.vault_db);
     assert!(sqlx::PgConnection::connect(&wrong).await.is_err());
 }
 
