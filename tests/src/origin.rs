@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::http::Client;
-use crate::service::{loopback_url, port_or_free, prepare_state_dir, Service};
+use crate::service::{loopback_url, port_or_free, prepare_state_dir, run_to_completion, Service};
 use crate::{LaunchError, Workspace};
 
 /// How to start an origin. Build with [`OriginOptions::new`] and adjust the public fields.
@@ -235,22 +235,4 @@ impl OriginProcess {
             self.options.cancel.as_deref(),
         )
     }
-}
-
-/// Run a short helper command; its stdout on success.
-fn run_to_completion(command: &mut Command, name: &str) -> Result<String, LaunchError> {
-    let output = command
-        .output()
-        .map_err(|e| LaunchError::io(format!("running {name}"), e))?;
-    if !output.status.success() {
-        return Err(LaunchError::Command {
-            command: name.to_string(),
-            detail: format!(
-                "{}\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

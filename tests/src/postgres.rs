@@ -21,6 +21,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
+use crate::service::run_to_completion;
 use crate::{free_port, procfs, LaunchError};
 
 /// The superuser of every cluster (also the replication user).
@@ -601,22 +602,7 @@ fn reap_when_gone(pids: &[i32], within: Duration) {
 }
 
 fn run(mut command: Command, what: &str) -> Result<String, LaunchError> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| LaunchError::io(format!("running {what}"), e))?;
-    if !output.status.success() {
-        return Err(LaunchError::Command {
-            command: what.to_string(),
-            detail: format!(
-                "{}\n{}\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    run_to_completion(&mut command, what)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), LaunchError> {

@@ -33,6 +33,26 @@ pub(crate) fn port_or_free(port: Option<u16>) -> Result<u16, LaunchError> {
     }
 }
 
+/// Run a short helper command; its stdout on success.
+pub(crate) fn run_to_completion(command: &mut Command, name: &str) -> Result<String, LaunchError> {
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| LaunchError::io(format!("running {name}"), e))?;
+    if !output.status.success() {
+        return Err(LaunchError::Command {
+            command: name.to_string(),
+            detail: format!(
+                "{}\n{}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// A named service process: its log file, its readiness URL and, while it runs, its process
 /// group. Dropping it stops the group.
 #[derive(Debug)]
