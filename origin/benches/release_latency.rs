@@ -15,7 +15,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
 use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
-use lasthop_origin::config::{Secret, Settings};
+use lasthop_origin::config::Settings;
 use lasthop_origin::startup::{app, Application};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
@@ -108,21 +108,13 @@ async fn main() {
         .to_owned();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        directory_url: Secret::new(format!(
-            "sqlite://{}",
-            dir.path().join("directory.db").display()
-        )),
-        vault_url: Secret::new(format!(
-            "sqlite://{}",
-            dir.path().join("vault.db").display()
-        )),
-        master_keys: Secret::new(master.clone()),
-        ops_token: Secret::new(OPS),
-        edge_url: None,
-        platforms: vec!["demo".to_owned()],
-        release_ttl: Duration::from_secs(86_400),
-        scanner_ttl: Duration::from_secs(30 * 86_400),
         outbox_interval: Duration::from_secs(3600),
+        ..Settings::new(
+            format!("sqlite://{}", dir.path().join("directory.db").display()),
+            format!("sqlite://{}", dir.path().join("vault.db").display()),
+            master.clone(),
+            OPS,
+        )
     };
     let application = Application::build(settings).await.unwrap();
     let state = application.state().clone();

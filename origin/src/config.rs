@@ -1,13 +1,29 @@
-//! Command line and environment: `lasthop-origin serve | keygen | edge-secrets`.
-//! Every flag has an environment variable; secret values are read from a file or the
-//! environment, hidden from `--help`, and never printed by `Debug`.
+//! Command line, environment and configuration file:
+//! `lasthop-origin serve | keygen | edge-secrets | provision`.
+//!
+//! `serve` reads its settings from three layers: flags and `LASTHOP_*` environment variables
+//! (clap: a flag beats its variable) override the TOML file named by `--config`
+//! (`LASTHOP_CONFIG`), which overrides the defaults. The file holds no secret values: the
+//! master keys and the ops token come from files it may *name* (`master_keys_file`,
+//! `ops_token_file`) or from the environment, and a database URL in the file must carry no
+//! password (use `directory_url_file`, the environment, or a PostgreSQL password file).
+//! Secret values are [`SecretString`]s: zeroized on drop, `[REDACTED]` in `Debug`, hidden
+//! from `--help`.
+//!
+//! # Adding a `serve` setting
+//! Add an `Option` field to [`ServeOptions`] with `#[arg(long, env = "LASTHOP_…")]` (it is then
+//! also a key of the file, unless marked `#[serde(skip)]`), name it in
+//! [`ServeOptions::overlay`] (the destructuring there refuses to compile until you do), and give
+//! it its default in [`Settings::from_args`].
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use zeroize::Zeroizing;
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 
 /// The origin vault of lasthop.
 #[derive(Debug, Parser)]
@@ -25,19 +41,24 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Write `master.keys` and `ops.token` into a folder, keeping any that exist.
     Keygen(KeygenArgs),
-    /// Print the `LASTHOP_EDGE_SECRETS=…` line for the Worker's `.dev.vars`.
+    /// Print the `LASTHOP_EDGE_SECRETS=…` line for the Worker (`.dev.vars` or `wrangler secret put`).
     EdgeSecrets(MasterKeyArgs),
 }
 
+/// Parses a flag or variable into a secret without keeping a plain copy.
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value))
+}
+
 /// Where the master key ring comes from.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct MasterKeyArgs {
     /// File of `<version>:<base64 of 32 bytes>` lines; the highest version is current.
     #[arg(long, env = "LASTHOP_MASTER_KEYS_FILE")]
     pub master_keys_file: Option<PathBuf>,
     /// The key ring itself (lines separated by newlines or spaces), instead of a file.
-    #[arg(long, env = "LASTHOP_MASTER_KEYS", hide_env_values = true, hide = true)]
-    pub master_keys: Option<Secret>,
+    #[arg(long, env = "LASTHOP_MASTER_KEYS", hide_env_values = true, hide = true, value_parser = secret)]
+    pub master_keys: Option<SecretString>,
 }
 
 impl MasterKeyArgs {
@@ -45,15 +66,15 @@ impl MasterKeyArgs {
     ///
     /// # Errors
     /// When neither is given or the file cannot be read.
-    pub fn load(&self) -> anyhow::Result<Secret> {
+    pub fn load(&self) -> anyhow::Result<SecretString> {
         let text = load_secret(
-            self.master_keys_file.as_ref(),
+            self.master_keys_file.as_deref(),
             self.master_keys.as_ref(),
             "master keys",
         )?;
         // One key per line; an environment variable may carry them space-separated.
-        Ok(Secret::new(
-            text.expose()
+        Ok(SecretString::from(
+            text.expose_secret()
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join("\n"),
@@ -61,54 +82,188 @@ impl MasterKeyArgs {
     }
 }
 
-/// `serve` flags.
+/// `serve` flags: the configuration file and the settings that override it.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "LASTHOP_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Directory store: `sqlite://path/directory.db` or `postgres://…` (its own role).
-    #[arg(
-        long,
-        env = "LASTHOP_DIRECTORY_URL",
-        default_value = "sqlite://lasthop-directory.db",
-        hide_env_values = true
-    )]
-    pub directory_url: Secret,
-    /// Vault store: `sqlite://path/vault.db` or `postgres://…` (its own role).
-    #[arg(
-        long,
-        env = "LASTHOP_VAULT_URL",
-        default_value = "sqlite://lasthop-vault.db",
-        hide_env_values = true
-    )]
-    pub vault_url: Secret,
-    /// The master key ring.
+    /// TOML file with any of the settings below (flags and environment override it).
+    #[arg(long, env = "LASTHOP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The settings.
     #[command(flatten)]
-    pub keys: MasterKeyArgs,
+    pub options: ServeOptions,
+}
+
+/// How the origin writes its log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object a line (the default; for journald, Loki, Elasticsearch …).
+    #[default]
+    Json,
+    /// Human-readable lines, for a terminal.
+    Text,
+}
+
+/// Every `serve` setting; unset ones fall through to the file, then to the defaults.
+/// Field names are the file's keys.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeOptions {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "LASTHOP_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory store: `sqlite://path/directory.db` or `postgres://…` (its own role)
+    /// [default: sqlite://lasthop-directory.db].
+    #[arg(long, env = "LASTHOP_DIRECTORY_URL", hide_env_values = true, value_parser = secret)]
+    pub directory_url: Option<SecretString>,
+    /// File holding the directory store URL (when it carries a password).
+    #[arg(long, env = "LASTHOP_DIRECTORY_URL_FILE")]
+    pub directory_url_file: Option<PathBuf>,
+    /// Vault store: `sqlite://path/vault.db` or `postgres://…` (its own role)
+    /// [default: sqlite://lasthop-vault.db].
+    #[arg(long, env = "LASTHOP_VAULT_URL", hide_env_values = true, value_parser = secret)]
+    pub vault_url: Option<SecretString>,
+    /// File holding the vault store URL (when it carries a password).
+    #[arg(long, env = "LASTHOP_VAULT_URL_FILE")]
+    pub vault_url_file: Option<PathBuf>,
+    /// File of master key lines (see `edge-secrets --help`).
+    #[arg(long, env = "LASTHOP_MASTER_KEYS_FILE")]
+    pub master_keys_file: Option<PathBuf>,
+    /// The key ring itself, instead of a file.
+    #[arg(long, env = "LASTHOP_MASTER_KEYS", hide_env_values = true, hide = true, value_parser = secret)]
+    #[serde(skip)]
+    pub master_keys: Option<SecretString>,
     /// File holding the ops token.
     #[arg(long, env = "LASTHOP_OPS_TOKEN_FILE")]
     pub ops_token_file: Option<PathBuf>,
     /// The ops token itself, instead of a file.
-    #[arg(long, env = "LASTHOP_OPS_TOKEN", hide_env_values = true, hide = true)]
-    pub ops_token: Option<Secret>,
+    #[arg(long, env = "LASTHOP_OPS_TOKEN", hide_env_values = true, hide = true, value_parser = secret)]
+    #[serde(skip)]
+    pub ops_token: Option<SecretString>,
     /// Base URL of the edge, for pushing scanner revocations (without it they queue up).
     #[arg(long, env = "LASTHOP_EDGE_URL")]
     pub edge_url: Option<String>,
-    /// Comma-separated platform slugs this origin serves.
-    #[arg(
-        long,
-        env = "LASTHOP_PLATFORMS",
-        default_value = "demo",
-        value_delimiter = ','
-    )]
-    pub platforms: Vec<String>,
-    /// Seconds a terminal may keep a released recipient.
-    #[arg(long, env = "LASTHOP_RELEASE_TTL_SECS", default_value_t = 86_400)]
-    pub release_ttl_secs: u64,
-    /// Days a scanner credential stays valid.
-    #[arg(long, env = "LASTHOP_SCANNER_TTL_DAYS", default_value_t = 30)]
-    pub scanner_ttl_days: u64,
+    /// Comma-separated platform slugs this origin serves [default: demo].
+    #[arg(long, env = "LASTHOP_PLATFORMS", value_delimiter = ',')]
+    pub platforms: Option<Vec<String>>,
+    /// Seconds a terminal may keep a released recipient [default: 86400].
+    #[arg(long, env = "LASTHOP_RELEASE_TTL_SECS")]
+    pub release_ttl_secs: Option<u64>,
+    /// Days a scanner credential stays valid [default: 30].
+    #[arg(long, env = "LASTHOP_SCANNER_TTL_DAYS")]
+    pub scanner_ttl_days: Option<u64>,
+    /// Log format [default: json].
+    #[arg(long, env = "LASTHOP_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Seconds requests in flight may take to finish after SIGTERM [default: 25].
+    #[arg(long, env = "LASTHOP_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+impl ServeOptions {
+    /// These options, with every unset one taken from `lower` (the file).
+    #[must_use]
+    pub fn overlay(self, lower: Self) -> Self {
+        // Destructured without `..`, so a new field cannot be forgotten here.
+        let Self {
+            listen,
+            directory_url,
+            directory_url_file,
+            vault_url,
+            vault_url_file,
+            master_keys_file,
+            master_keys,
+            ops_token_file,
+            ops_token,
+            edge_url,
+            platforms,
+            release_ttl_secs,
+            scanner_ttl_days,
+            log_format,
+            shutdown_grace_secs,
+        } = lower;
+        // A source given above hides both forms of it below: a flag's URL must not lose to
+        // the file's `directory_url_file`.
+        let (directory_url, directory_url_file) = either_form(
+            (self.directory_url, self.directory_url_file),
+            (directory_url, directory_url_file),
+        );
+        let (vault_url, vault_url_file) = either_form(
+            (self.vault_url, self.vault_url_file),
+            (vault_url, vault_url_file),
+        );
+        let (master_keys, master_keys_file) = either_form(
+            (self.master_keys, self.master_keys_file),
+            (master_keys, master_keys_file),
+        );
+        let (ops_token, ops_token_file) = either_form(
+            (self.ops_token, self.ops_token_file),
+            (ops_token, ops_token_file),
+        );
+        Self {
+            listen: self.listen.or(listen),
+            directory_url,
+            directory_url_file,
+            vault_url,
+            vault_url_file,
+            master_keys_file,
+            master_keys,
+            ops_token_file,
+            ops_token,
+            edge_url: self.edge_url.or(edge_url),
+            platforms: self.platforms.or(platforms),
+            release_ttl_secs: self.release_ttl_secs.or(release_ttl_secs),
+            scanner_ttl_days: self.scanner_ttl_days.or(scanner_ttl_days),
+            log_format: self.log_format.or(log_format),
+            shutdown_grace_secs: self.shutdown_grace_secs.or(shutdown_grace_secs),
+        }
+    }
+
+    /// Reads a configuration file.
+    ///
+    /// # Errors
+    /// When it cannot be read, is not valid TOML, has an unknown key, or names a database URL
+    /// with a password in it (secrets never live in the file).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration file {}", path.display()))?;
+        // toml's message quotes the offending line, which for a file of non-secrets is safe.
+        let options: Self = toml::from_str(&text)
+            .with_context(|| format!("parsing the configuration file {}", path.display()))?;
+        for (key, url) in [
+            ("directory_url", &options.directory_url),
+            ("vault_url", &options.vault_url),
+        ] {
+            if url
+                .as_ref()
+                .is_some_and(|u| has_password(u.expose_secret()))
+            {
+                anyhow::bail!(
+                    "{key} in {} carries a password; keep secrets out of the configuration \
+                     file (use {key}_file, the environment, or a PostgreSQL password file)",
+                    path.display()
+                );
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A value given either inline or as a file: the upper layer's pair when it has either form.
+fn either_form<T>(
+    upper: (Option<T>, Option<PathBuf>),
+    lower: (Option<T>, Option<PathBuf>),
+) -> (Option<T>, Option<PathBuf>) {
+    if upper.0.is_some() || upper.1.is_some() {
+        upper
+    } else {
+        lower
+    }
+}
+
+/// Whether a database URL carries a password (`scheme://user:password@host`).
+fn has_password(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.password().is_some())
 }
 
 /// `keygen` flags.
@@ -119,54 +274,24 @@ pub struct KeygenArgs {
     pub dir: PathBuf,
 }
 
-/// A secret string: zeroized on drop, `[redacted]` in `Debug`.
-#[derive(Clone)]
-pub struct Secret(Zeroizing<String>);
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(Zeroizing::new(value.into()))
-    }
-
-    /// The value; callers must not log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self::new(value)
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(s))
-    }
-}
-
-fn load_secret(
-    file: Option<&PathBuf>,
-    value: Option<&Secret>,
+/// A secret from its file (trimmed) or, failing that, from its value.
+///
+/// # Errors
+/// When neither is given or the file cannot be read.
+pub fn load_secret(
+    file: Option<&Path>,
+    value: Option<&SecretString>,
     what: &str,
-) -> anyhow::Result<Secret> {
-    use anyhow::Context as _;
+) -> anyhow::Result<SecretString> {
     match (file, value) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the {what} file"))?;
-            Ok(Secret::new(text.trim().to_owned()))
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the {what} file {}", path.display()))?,
+            );
+            Ok(SecretString::from(text.trim()))
         }
-        (None, Some(value)) => Ok(Secret::new(value.expose().trim().to_owned())),
+        (None, Some(value)) => Ok(SecretString::from(value.expose_secret().trim())),
         (None, None) => {
             anyhow::bail!("no {what} given: pass a file flag or set the environment variable")
         }
@@ -179,13 +304,13 @@ pub struct Settings {
     /// Where to listen (port 0 picks a free one).
     pub listen: SocketAddr,
     /// Directory store URL.
-    pub directory_url: Secret,
+    pub directory_url: SecretString,
     /// Vault store URL.
-    pub vault_url: Secret,
+    pub vault_url: SecretString,
     /// Master key ring text.
-    pub master_keys: Secret,
+    pub master_keys: SecretString,
     /// Ops bearer token.
-    pub ops_token: Secret,
+    pub ops_token: SecretString,
     /// Edge base URL for revocation pushes.
     pub edge_url: Option<String>,
     /// Platform slugs served.
@@ -196,29 +321,97 @@ pub struct Settings {
     pub scanner_ttl: Duration,
     /// How often the revocation outbox is retried.
     pub outbox_interval: Duration,
+    /// How long requests in flight may take to finish once shutdown starts.
+    pub shutdown_grace: Duration,
+    /// How the log is written.
+    pub log_format: LogFormat,
 }
 
 impl Settings {
-    /// Builds settings from `serve` flags, reading secret files.
+    /// Settings on the given stores and secrets, with every other setting at its default
+    /// (tests and benches adjust fields with struct update syntax).
+    pub fn new(
+        directory_url: impl Into<String>,
+        vault_url: impl Into<String>,
+        master_keys: impl Into<String>,
+        ops_token: impl Into<String>,
+    ) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            directory_url: SecretString::from(directory_url.into()),
+            vault_url: SecretString::from(vault_url.into()),
+            master_keys: SecretString::from(master_keys.into()),
+            ops_token: SecretString::from(ops_token.into()),
+            edge_url: None,
+            platforms: vec!["demo".to_owned()],
+            release_ttl: Duration::from_secs(86_400),
+            scanner_ttl: Duration::from_secs(30 * 86_400),
+            outbox_interval: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(25),
+            log_format: LogFormat::Json,
+        }
+    }
+
+    /// Builds settings from `serve` flags and environment over the configuration file over
+    /// the defaults, reading secret files.
     ///
     /// # Errors
-    /// When a secret is missing or unreadable.
+    /// When the file is unreadable or invalid, or a secret is missing or unreadable.
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => ServeOptions::from_file(path)?,
+            None => ServeOptions::default(),
+        };
+        let options = args.options.clone().overlay(file);
+        let store_url = |url: Option<&SecretString>, file: Option<&Path>, what, default: &str| {
+            if url.is_none() && file.is_none() {
+                Ok(SecretString::from(default))
+            } else {
+                load_secret(file, url, what)
+            }
+        };
+        let master_keys = MasterKeyArgs {
+            master_keys_file: options.master_keys_file,
+            master_keys: options.master_keys,
+        }
+        .load()?;
+        let ops_token = load_secret(
+            options.ops_token_file.as_deref(),
+            options.ops_token.as_ref(),
+            "ops token",
+        )?;
+        let defaults = Self::new("", "", "", "");
         Ok(Self {
-            listen: args.listen,
-            directory_url: args.directory_url.clone(),
-            vault_url: args.vault_url.clone(),
-            master_keys: args.keys.load()?,
-            ops_token: load_secret(
-                args.ops_token_file.as_ref(),
-                args.ops_token.as_ref(),
-                "ops token",
+            listen: options.listen.unwrap_or(defaults.listen),
+            directory_url: store_url(
+                options.directory_url.as_ref(),
+                options.directory_url_file.as_deref(),
+                "directory URL",
+                "sqlite://lasthop-directory.db",
             )?,
-            edge_url: args.edge_url.clone(),
-            platforms: args.platforms.clone(),
-            release_ttl: Duration::from_secs(args.release_ttl_secs),
-            scanner_ttl: Duration::from_secs(args.scanner_ttl_days.saturating_mul(86_400)),
-            outbox_interval: Duration::from_secs(2),
+            vault_url: store_url(
+                options.vault_url.as_ref(),
+                options.vault_url_file.as_deref(),
+                "vault URL",
+                "sqlite://lasthop-vault.db",
+            )?,
+            master_keys,
+            ops_token,
+            edge_url: options.edge_url,
+            platforms: options.platforms.unwrap_or(defaults.platforms),
+            release_ttl: options
+                .release_ttl_secs
+                .map_or(defaults.release_ttl, Duration::from_secs),
+            scanner_ttl: options
+                .scanner_ttl_days
+                .map_or(defaults.scanner_ttl, |days| {
+                    Duration::from_secs(days.saturating_mul(86_400))
+                }),
+            shutdown_grace: options
+                .shutdown_grace_secs
+                .map_or(defaults.shutdown_grace, Duration::from_secs),
+            log_format: options.log_format.unwrap_or(defaults.log_format),
+            ..defaults
         })
     }
 }
@@ -227,11 +420,23 @@ impl Settings {
 mod tests {
     use super::*;
 
+    fn serve(args: &[&str]) -> ServeArgs {
+        let cli = Cli::parse_from(["lasthop-origin", "serve"].iter().chain(args));
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        *args
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     #[test]
     fn secrets_never_appear_in_debug_output() {
-        let cli = Cli::parse_from([
-            "lasthop-origin",
-            "serve",
+        let args = serve(&[
             "--directory-url",
             "postgres://dir:hunter2@localhost/d",
             "--master-keys",
@@ -239,27 +444,122 @@ mod tests {
             "--ops-token",
             "ops-secret-value",
         ]);
-        let Command::Serve(args) = cli.command else {
-            panic!("expected serve")
-        };
         let settings = Settings::from_args(&args).unwrap();
         let printed = format!("{settings:?} {args:?}");
         for secret in ["hunter2", "c2VjcmV0", "ops-secret-value"] {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }
         assert_eq!(settings.platforms, vec!["demo".to_owned()]);
+        assert_eq!(settings.log_format, LogFormat::Json);
     }
 
     #[test]
     fn serve_without_master_keys_is_an_error() {
-        let cli = Cli::parse_from(["lasthop-origin", "serve", "--ops-token", "t"]);
-        let Command::Serve(args) = cli.command else {
-            panic!("expected serve")
-        };
+        let args = serve(&["--ops-token", "t"]);
         if std::env::var_os("LASTHOP_MASTER_KEYS").is_none()
             && std::env::var_os("LASTHOP_MASTER_KEYS_FILE").is_none()
         {
             assert!(Settings::from_args(&args).is_err());
         }
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_file_overrides_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = write(dir.path(), "master.keys", "1:c2VjcmV0\n");
+        let token = write(dir.path(), "ops.token", "file-token\n");
+        let config = write(
+            dir.path(),
+            "origin.toml",
+            &format!(
+                "listen = \"0.0.0.0:9000\"\nplatforms = [\"shop-a\", \"shop-b\"]\n\
+                 release_ttl_secs = 60\nmaster_keys_file = \"{}\"\nops_token_file = \"{}\"\n\
+                 log_format = \"text\"\n",
+                keys.display(),
+                token.display()
+            ),
+        );
+        let config = config.to_str().unwrap();
+        let from_file = Settings::from_args(&serve(&["--config", config])).unwrap();
+        assert_eq!(from_file.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(from_file.platforms, ["shop-a", "shop-b"]);
+        assert_eq!(from_file.release_ttl, Duration::from_secs(60));
+        assert_eq!(from_file.ops_token.expose_secret(), "file-token");
+        assert_eq!(from_file.master_keys.expose_secret(), "1:c2VjcmV0");
+        assert_eq!(from_file.log_format, LogFormat::Text);
+        // Untouched by the file: the default.
+        assert_eq!(from_file.scanner_ttl, Duration::from_secs(30 * 86_400));
+
+        let overridden = Settings::from_args(&serve(&[
+            "--config",
+            config,
+            "--listen",
+            "127.0.0.1:7000",
+            "--ops-token",
+            "flag-token",
+            "--platforms",
+            "shop-c",
+        ]))
+        .unwrap();
+        assert_eq!(overridden.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(overridden.ops_token.expose_secret(), "flag-token");
+        assert_eq!(overridden.platforms, ["shop-c"]);
+        assert_eq!(overridden.release_ttl, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_file_with_a_password_in_a_database_url_or_an_unknown_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let leaky = write(
+            dir.path(),
+            "leaky.toml",
+            "directory_url = \"postgres://lasthop_directory:hunter2@db/lasthop_directory\"\n",
+        );
+        let err = ServeOptions::from_file(&leaky).unwrap_err().to_string();
+        assert!(err.contains("carries a password"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+
+        let fine = write(
+            dir.path(),
+            "fine.toml",
+            "directory_url = \"postgres://lasthop_directory@db/lasthop_directory\"\n",
+        );
+        assert!(ServeOptions::from_file(&fine).is_ok());
+
+        for (name, text) in [
+            ("inline-token.toml", "ops_token = \"t\"\n"),
+            ("inline-keys.toml", "master_keys = \"1:c2VjcmV0\"\n"),
+            ("typo.toml", "listne = \"127.0.0.1:1\"\n"),
+        ] {
+            let path = write(dir.path(), name, text);
+            assert!(ServeOptions::from_file(&path).is_err(), "{name} accepted");
+        }
+    }
+
+    #[test]
+    fn a_url_file_is_read_and_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = write(dir.path(), "vault.url", "postgres://v:pw@db/vault\n");
+        let settings = Settings::from_args(&serve(&[
+            "--vault-url-file",
+            url.to_str().unwrap(),
+            "--master-keys",
+            "1:c2VjcmV0",
+            "--ops-token",
+            "t",
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.vault_url.expose_secret(),
+            "postgres://v:pw@db/vault"
+        );
+    }
+
+    #[test]
+    fn the_example_configuration_under_deploy_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/origin.toml");
+        let options = ServeOptions::from_file(&path).unwrap();
+        assert!(options.master_keys_file.is_some());
+        assert!(options.ops_token_file.is_some());
     }
 }

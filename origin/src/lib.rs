@@ -12,10 +12,14 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: clap flags and environment, secrets that never print.
-//! - [`startup`]: [`startup::app`] (the router with its middleware) and [`startup::Application`].
+//! - [`config`]: flags, environment and the TOML file (in that order of precedence); secrets
+//!   that never print.
+//! - [`telemetry`]: the JSON log (no personal data).
+//! - [`startup`]: [`startup::app`] (the router with its middleware) and [`startup::Application`],
+//!   which owns the background tasks and shuts everything down gracefully.
+//! - [`health`]: the readiness report of `/readyz`, component by component.
 //! - [`state`]: shared state and the injectable clock.
-//! - [`routes`]: handlers — public (`/healthz`, `/metrics`, `/openapi.json`), ops (`/v1/ops/*`)
+//! - [`routes`]: handlers — public (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`), ops (`/v1/ops/*`)
 //!   and the signed internal API the edge calls (`/internal/v1/*`); [`routes::dto`] has the bodies.
 //! - [`auth`]: the edge signature check, buyer/seller sessions and scanner credentials.
 //! - [`extract`]: the contract-format JSON extractor and the ops-token check.
@@ -37,6 +41,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
@@ -46,3 +51,4 @@ pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod telemetry;

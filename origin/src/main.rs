@@ -1,39 +1,62 @@
 //! The `lasthop-origin` binary: parses flags and wires the library together.
+//!
+//! `serve` logs JSON lines to stderr (see [`lasthop_origin::telemetry`]) and stops gracefully
+//! on SIGTERM or SIGINT (Ctrl-C): requests in flight finish, background tasks end, exit 0.
 
 use clap::Parser as _;
 use lasthop_origin::commands;
-use lasthop_origin::config::{Cli, Command, Settings};
+use lasthop_origin::config::{Cli, Command, ExposeSecret as _, LogFormat, Settings};
 use lasthop_origin::startup::Application;
+use lasthop_origin::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match Cli::parse().command {
         Command::Serve(args) => {
             let settings = Settings::from_args(&args)?;
+            telemetry::init(settings.log_format)?;
             let app = Application::build(settings).await?;
-            println!("listening on {}", app.port());
-            app.run_until(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            app.run_until(shutdown_signal()).await?;
         }
         Command::Keygen(args) => {
+            telemetry::init(LogFormat::Text)?;
             for (path, written) in commands::keygen(&args.dir)?.files {
                 let what = if written { "wrote" } else { "kept existing" };
                 println!("{what} {}", path.display());
             }
         }
         Command::EdgeSecrets(args) => {
+            telemetry::init(LogFormat::Text)?;
             let ring = args.load()?;
-            println!("{}", commands::edge_secrets_line(ring.expose())?.as_str());
+            println!(
+                "{}",
+                commands::edge_secrets_line(ring.expose_secret())?.as_str()
+            );
         }
     }
     Ok(())
+}
+
+/// Resolves on the first SIGTERM (systemd, `kill`) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops the origin");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

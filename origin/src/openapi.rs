@@ -14,7 +14,7 @@ use crate::routes::{dto, internal, ops, public};
 #[openapi(
     info(title = "lasthop origin", description = "The origin vault: ops API, internal edge API, health and metrics."),
     paths(
-        public::healthz, public::metrics, public::openapi,
+        public::healthz, public::readyz, public::metrics, public::openapi,
         ops::create_hub, ops::issue_scanner, ops::revoke_scanner, ops::audit, ops::rotate_address,
         internal::register_buyer, internal::add_address, internal::buyer_profile, internal::register_seller,
         internal::create_order, internal::seller_orders, internal::seller_order_detail, internal::release, internal::deliver,

@@ -11,14 +11,23 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
 use crate::state::AppState;
 
 /// Path of the edge's revocation endpoint.
 pub const REVOCATIONS_PATH: &str = "/internal/v1/revocations";
 
-/// Starts the outbox task.
-pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
-    tokio::spawn(async move {
+/// Starts the outbox task on `tasks`; it ends at its next wait once `shutdown` is cancelled.
+pub fn spawn(
+    tasks: &TaskTracker,
+    shutdown: CancellationToken,
+    state: AppState,
+    edge_url: Option<String>,
+    interval: Duration,
+) {
+    tasks.spawn(async move {
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
         let mut tick = tokio::time::interval(interval);
@@ -29,6 +38,7 @@ pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
             tokio::select! {
                 _ = tick.tick() => {}
                 () = state.outbox_woken() => {}
+                () = shutdown.cancelled() => return,
             }
             let pending = match state.stores().directory.pending_revocations().await {
                 Ok(pending) => pending,
@@ -48,6 +58,9 @@ pub fn spawn(state: AppState, edge_url: Option<String>, interval: Duration) {
                 continue;
             };
             for scanner_id in pending {
+                if shutdown.is_cancelled() {
+                    return;
+                }
                 let delivered = push(&client, &state, edge, &scanner_id).await;
                 let now = state.now().unix_millis();
                 if let Err(err) = state

@@ -1,6 +1,9 @@
 //! Building the router and running the server: [`app`] for in-process tests (tower
-//! `oneshot`), [`Application::build`] to bind a socket (port 0 in tests) and serve.
+//! `oneshot`), [`Application::build`] to bind a socket (port 0 in tests) and
+//! [`Application::run_until`] to serve until a shutdown signal, mini-redis style: every
+//! background task is tied to one cancellation token and awaited before it returns.
 
+use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -9,10 +12,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::config::Settings;
+use crate::config::{ExposeSecret as _, Settings};
 use crate::error::ApiError;
 use crate::metrics::RequestLabels;
 use crate::state::{AppState, Clock, StateParts};
@@ -119,11 +124,14 @@ pub struct Application {
     router: Router,
     state: AppState,
     port: u16,
+    edge_url: Option<String>,
+    outbox_interval: Duration,
+    shutdown_grace: Duration,
 }
 
 impl Application {
-    /// Opens and migrates the stores, derives the keys, binds the listen address and starts
-    /// the background tasks (revocation outbox, nonce pruning).
+    /// Opens and migrates the stores, derives the keys and binds the listen address. The
+    /// background tasks (revocation outbox, nonce pruning) start with [`Application::run_until`].
     ///
     /// # Errors
     /// When the key ring is invalid, a store cannot be opened or the address cannot be bound.
@@ -137,11 +145,14 @@ impl Application {
     /// As [`Application::build`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         use anyhow::Context as _;
-        let ring = MasterKeyRing::parse(settings.master_keys.expose())
+        let ring = MasterKeyRing::parse(settings.master_keys.expose_secret())
             .map_err(|e| anyhow::anyhow!("reading the master key ring: {e}"))?;
         let keys = OriginKeys::derive(&ring);
-        let stores =
-            Stores::open(settings.directory_url.expose(), settings.vault_url.expose()).await?;
+        let stores = Stores::open(
+            settings.directory_url.expose_secret(),
+            settings.vault_url.expose_secret(),
+        )
+        .await?;
         stores
             .directory
             .ensure_platforms(&settings.platforms)
@@ -160,17 +171,14 @@ impl Application {
             .await
             .context("binding the listen address")?;
         let port = listener.local_addr()?.port();
-        outbox::spawn(
-            state.clone(),
-            settings.edge_url.clone(),
-            settings.outbox_interval,
-        );
-        spawn_nonce_pruning(state.clone());
         Ok(Self {
             listener,
             router: app(state.clone()),
             state,
             port,
+            edge_url: settings.edge_url,
+            outbox_interval: settings.outbox_interval,
+            shutdown_grace: settings.shutdown_grace,
         })
     }
 
@@ -184,32 +192,64 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Starts the background tasks and serves until `signal` resolves. Then it stops
+    /// accepting connections, lets the requests in flight finish (for at most the shutdown
+    /// grace), stops every background task at its next wait and returns once all have ended.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until(
         self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        outbox::spawn(
+            &tasks,
+            shutdown.clone(),
+            self.state.clone(),
+            self.edge_url.clone(),
+            self.outbox_interval,
+        );
+        tasks.spawn(prune_nonces(self.state.clone(), shutdown.clone()));
+        tasks.close();
+
         tracing::info!(port = self.port, "origin listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let draining = shutdown.clone();
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down: no new connections, finishing requests in flight");
+                draining.cancel();
+            })
+            .into_future();
+        let grace = self.shutdown_grace;
+        let result = tokio::select! {
+            result = server => result,
+            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the shutdown grace; stopping anyway");
+                Ok(())
+            }
+        };
+        // Also when the server failed on its own: no task outlives this call.
+        shutdown.cancel();
+        tasks.wait().await;
+        tracing::info!("origin stopped");
+        result
     }
 }
 
-/// Forgets edge nonces older than the signature window every minute.
-fn spawn_nonce_pruning(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            let cutoff =
-                state.now().unix_millis() - 2 * crate::auth::SIGNATURE_WINDOW_SECONDS * 1000;
-            if let Err(err) = state.stores().directory.prune_nonces(cutoff).await {
-                tracing::warn!(error = %err, "pruning edge nonces failed");
-            }
+/// Forgets edge nonces older than the signature window every minute, until shutdown.
+async fn prune_nonces(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
         }
-    });
+        let cutoff = state.now().unix_millis() - 2 * crate::auth::SIGNATURE_WINDOW_SECONDS * 1000;
+        if let Err(err) = state.stores().directory.prune_nonces(cutoff).await {
+            tracing::warn!(error = %err, "pruning edge nonces failed");
+        }
+    }
 }

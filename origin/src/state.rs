@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lasthop_core::time::Timestamp;
 
-use crate::config::Secret;
+use crate::config::{ExposeSecret as _, SecretString};
 use crate::metrics::Metrics;
 use crate::store::Stores;
 use lasthop_core::credential::CredentialVerifier;
@@ -44,7 +44,7 @@ struct Inner {
     stores: Stores,
     keys: OriginKeys,
     verifier: CredentialVerifier,
-    ops_token: Secret,
+    ops_token: SecretString,
     platforms: Vec<String>,
     release_ttl: Duration,
     scanner_ttl: Duration,
@@ -60,7 +60,7 @@ pub struct StateParts {
     /// Keys derived from the master ring.
     pub keys: OriginKeys,
     /// Ops bearer token.
-    pub ops_token: Secret,
+    pub ops_token: SecretString,
     /// Platform slugs served.
     pub platforms: Vec<String>,
     /// How long a terminal may keep a released recipient.
@@ -105,7 +105,7 @@ impl AppState {
 
     /// The ops token (compare in constant time).
     pub fn ops_token(&self) -> &str {
-        self.0.ops_token.expose()
+        self.0.ops_token.expose_secret()
     }
 
     /// Whether a platform slug is served here.

@@ -9,9 +9,10 @@
 mod common;
 
 use common::{
-    assert_error, assert_verdict, contains_bytes, files_under, run_scenarios, spawn_stack, text,
+    assert_error, assert_verdict, contains_bytes, files_under, run_scenarios, state_dir, text,
     Person, World,
 };
+use lasthop_e2e::{Stack, StackOptions};
 use serde_json::{json, Value};
 
 fn beijing_buyer() -> Person {
@@ -46,7 +47,12 @@ fn dongguan_buyer() -> Person {
 
 #[test]
 fn journeys_over_real_region_codes_keep_personal_data_away_from_the_edge_and_the_seller() {
-    let stack = spawn_stack("journeys", &[("SCANNER_RATE_PER_MINUTE", "100000")]);
+    let mut options = StackOptions::new(state_dir("journeys"));
+    options.edge_vars = vec![("SCANNER_RATE_PER_MINUTE".into(), "100000".into())];
+    // The origin logs everything it would log at its most verbose, so the search below
+    // covers statements, connections and requests, not only the default lines.
+    options.origin_env = vec![("RUST_LOG".into(), "debug".into())];
+    let stack = Stack::spawn(options).expect("origin and edge start");
     let world = World::new(&stack);
     let w = &world;
     run_scenarios(&[
@@ -619,6 +625,32 @@ fn edge_state_and_logs_hold_no_personal_data(w: &World, people: &[Person]) {
         assert!(
             !logs.contains(needle.as_str()),
             "the edge log contains a test buyer's personal data"
+        );
+    }
+    origin_log_is_json_without_personal_data(w, &needles);
+}
+
+/// The origin's whole log of the journeys (at `debug`): every line a JSON object, and not one
+/// byte sequence of a test buyer's name, phone, street line or postal code in it.
+fn origin_log_is_json_without_personal_data(w: &World, needles: &[String]) {
+    let log = std::fs::read(w.stack.origin.log_path()).unwrap();
+    let text = String::from_utf8_lossy(&log);
+    let lines: Vec<&str> = text.lines().collect();
+    // Requests, statements and connections: far more than a handful of lines.
+    assert!(lines.len() > 100, "the origin log is nearly empty: {text}");
+    for line in &lines {
+        let parsed: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("an origin log line is not JSON ({e}): {line}"));
+        assert!(parsed["level"].is_string(), "{line}");
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("/internal/v1/releases")),
+        "the log holds no release request, so it did not cover the final hops"
+    );
+    for needle in needles {
+        assert!(
+            !contains_bytes(&log, needle.as_bytes()),
+            "the origin log contains a test buyer's personal data"
         );
     }
 }

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(public::healthz))
+        .route("/readyz", get(public::readyz))
         .route("/metrics", get(public::metrics))
         .route("/openapi.json", get(public::openapi))
         .route("/v1/ops/hubs", post(ops::create_hub))

@@ -5,6 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::health::Readiness;
 use crate::routes::dto::{ErrorBody, HealthResponse};
 use crate::state::AppState;
 
@@ -21,6 +22,20 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     } else {
         ApiError::Unavailable("a store is unavailable").into_response()
     }
+}
+
+/// Readiness, component by component: 200 when every required one is up, else 503.
+#[utoipa::path(get, path = "/readyz", tag = "public",
+    responses((status = 200, description = "Ready to serve", body = Readiness),
+              (status = 503, description = "A required component is down", body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let readiness = crate::health::readiness(&state).await;
+    let status = if readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    crate::startup::no_store((status, axum::Json(readiness)).into_response())
 }
 
 /// Prometheus text exposition.

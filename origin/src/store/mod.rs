@@ -154,8 +154,25 @@ impl Stores {
 
     /// Whether both stores answer a trivial query.
     pub async fn healthy(&self) -> bool {
-        answers(self.directory.pool()).await && answers(self.vault.pool()).await
+        let probe = self.probe().await;
+        probe.directory && probe.vault
     }
+
+    /// Whether each store answers a trivial query (both asked at once).
+    pub async fn probe(&self) -> StoreProbe {
+        let (directory, vault) =
+            tokio::join!(answers(self.directory.pool()), answers(self.vault.pool()));
+        StoreProbe { directory, vault }
+    }
+}
+
+/// Which stores answered [`Stores::probe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreProbe {
+    /// The directory answered.
+    pub directory: bool,
+    /// The vault answered.
+    pub vault: bool,
 }
 
 /// A driver result as a store result; every statement of both stores goes through it, so

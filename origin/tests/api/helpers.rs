@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
 use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
-use lasthop_origin::config::{Secret, Settings};
+use lasthop_origin::config::Settings;
 use lasthop_origin::startup::{app, Application};
 use lasthop_origin::state::{AppState, Clock};
 use serde_json::{json, Value};
@@ -65,15 +65,10 @@ pub fn settings(
 ) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        directory_url: Secret::new(directory_url),
-        vault_url: Secret::new(vault_url),
-        master_keys: Secret::new(master),
-        ops_token: Secret::new(OPS_TOKEN),
         edge_url,
         platforms: vec!["demo".to_owned(), "other".to_owned()],
-        release_ttl: Duration::from_secs(86_400),
-        scanner_ttl: Duration::from_secs(30 * 86_400),
         outbox_interval: Duration::from_millis(100),
+        ..Settings::new(directory_url, vault_url, master, OPS_TOKEN)
     }
 }
 

@@ -9,6 +9,7 @@
 mod helpers;
 mod pg;
 mod scenarios;
+mod service;
 mod single;
 
 /// Runs each named scenario once per backend, as `sqlite::<name>` and `postgres::<name>`.
