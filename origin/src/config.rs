@@ -43,6 +43,43 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Print the `LASTHOP_EDGE_SECRETS=…` line for the Worker (`.dev.vars` or `wrangler secret put`).
     EdgeSecrets(MasterKeyArgs),
+    /// Create (or bring back into shape) the PostgreSQL roles and databases of both stores,
+    /// with the least privilege each needs, and migrate each store as its role.
+    Provision(ProvisionArgs),
+}
+
+/// `provision` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ProvisionArgs {
+    /// Admin connection URL (a role with CREATEROLE and CREATEDB), instead of a file.
+    #[arg(long, env = "LASTHOP_ADMIN_URL", hide_env_values = true, hide = true, value_parser = secret)]
+    pub admin_url: Option<SecretString>,
+    /// File holding the admin connection URL.
+    #[arg(long, env = "LASTHOP_ADMIN_URL_FILE")]
+    pub admin_url_file: Option<PathBuf>,
+    /// The directory store's login role.
+    #[arg(long, default_value = "lasthop_directory")]
+    pub directory_role: String,
+    /// The directory store's database.
+    #[arg(long, default_value = "lasthop_directory")]
+    pub directory_database: String,
+    /// The vault store's login role.
+    #[arg(long, default_value = "lasthop_vault")]
+    pub vault_role: String,
+    /// The vault store's database.
+    #[arg(long, default_value = "lasthop_vault")]
+    pub vault_database: String,
+    /// File with the directory role's password; a random one is written there (0600) when
+    /// the file is missing.
+    #[arg(long)]
+    pub directory_password_file: PathBuf,
+    /// File with the vault role's password; written like the directory's when missing.
+    #[arg(long)]
+    pub vault_password_file: PathBuf,
+    /// Write a PostgreSQL password file (0600, replaced) with both roles' lines, for the
+    /// origin's `PGPASSFILE`.
+    #[arg(long)]
+    pub pgpass_file: Option<PathBuf>,
 }
 
 /// Parses a flag or variable into a secret without keeping a plain copy.

@@ -33,6 +33,19 @@ async fn main() -> anyhow::Result<()> {
                 commands::edge_secrets_line(ring.expose_secret())?.as_str()
             );
         }
+        Command::Provision(args) => {
+            telemetry::init(LogFormat::Text)?;
+            let report = commands::provision_command(&args).await?;
+            for step in &report.steps {
+                println!("{step}");
+            }
+            if let Some(path) = &args.pgpass_file {
+                println!("wrote {}", path.display());
+            }
+            println!("# for origin.toml (passwords from PGPASSFILE or the *_url_file settings):");
+            println!("directory_url = \"{}\"", report.directory_url);
+            println!("vault_url = \"{}\"", report.vault_url);
+        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod helpers;
 mod pg;
+mod provision;
 mod scenarios;
 mod service;
 mod single;

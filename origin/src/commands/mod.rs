@@ -1,4 +1,6 @@
-//! The non-serving subcommands: `keygen` and `edge-secrets`.
+//! The non-serving subcommands: `keygen`, `edge-secrets` and `provision` ([`provision`]).
+
+pub mod provision;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,65 @@ pub fn keygen(dir: &Path) -> anyhow::Result<KeygenReport> {
         ));
     }
     Ok(KeygenReport { files })
+}
+
+/// `provision` as the command line gives it: password files read (or written with a new
+/// random password when missing), the plan run, the pgpass file written.
+///
+/// # Errors
+/// When a file cannot be read or written, a name is not a plain identifier, or
+/// provisioning fails.
+pub async fn provision_command(
+    args: &crate::config::ProvisionArgs,
+) -> anyhow::Result<provision::Report> {
+    use anyhow::Context as _;
+    use provision::{Identifier, Plan, StorePlan};
+    let password = |path: &Path| -> anyhow::Result<secrecy::SecretString> {
+        let mut bytes = Zeroizing::new([0u8; 24]);
+        OsRng.fill_bytes(bytes.as_mut());
+        let fresh = Zeroizing::new(hex::encode(bytes.as_ref()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).context("creating the password file's folder")?;
+        }
+        write_new(path, &fresh).with_context(|| format!("writing {}", path.display()))?;
+        crate::config::load_secret(Some(path), None, "role password")
+    };
+    let plan = Plan {
+        admin_url: crate::config::load_secret(
+            args.admin_url_file.as_deref(),
+            args.admin_url.as_ref(),
+            "admin URL",
+        )?,
+        directory: StorePlan {
+            role: Identifier::parse(&args.directory_role)?,
+            database: Identifier::parse(&args.directory_database)?,
+            password: password(&args.directory_password_file)?,
+        },
+        vault: StorePlan {
+            role: Identifier::parse(&args.vault_role)?,
+            database: Identifier::parse(&args.vault_database)?,
+            password: password(&args.vault_password_file)?,
+        },
+    };
+    let report = provision::provision(&plan).await?;
+    if let Some(path) = &args.pgpass_file {
+        use secrecy::ExposeSecret as _;
+        write_replacing(path, report.pgpass.expose_secret())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+/// Writes `path` with `content` (mode 0600 on creation), replacing what was there.
+fn write_replacing(path: &Path, content: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(content.as_bytes())
 }
 
 /// Creates `path` with `content` unless it exists; returns whether it wrote.
