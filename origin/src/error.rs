@@ -104,6 +104,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<lasthop_core::api::FieldError> for ApiError {
+    fn from(error: lasthop_core::api::FieldError) -> Self {
+        Self::InvalidInput(error.to_string())
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

@@ -2,7 +2,10 @@
 //! origin and verified by the edge with public keys only. The signature covers the ASCII
 //! text `lh1.<claims>`. Claims carry `kind` (`scanner` or `session`), `kid` (which key signed,
 //! e.g. `scanner-v2`) and `exp` (unix seconds). Scanner and session credentials are signed
-//! with different derived keys, so one kind can never pass as the other.
+//! with different derived keys, so one kind can never pass as the other. Scanner claims also
+//! carry `tid` (the token id, which device signatures cover) and, for a scanner enrolled with
+//! a device, `dev` (the device's Ed25519 public key): such a credential is only good together
+//! with that device's signature on each request.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +15,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::device::{DevicePublicKey, TokenId};
 use crate::ids::{BuyerId, HubId, PlatformId, ScannerId, SellerId};
 use crate::keys::{KeyError, KeyVersion};
 use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
@@ -53,6 +57,10 @@ pub struct ScannerClaims {
     pub role: ScannerRole,
     /// When the credential stops being valid (second precision on the wire).
     pub expires_at: Timestamp,
+    /// The token id (`tid`), covered by every device signature made with this credential.
+    pub token_id: TokenId,
+    /// The enrolled device's signing key (`dev`); `None` for a scanner without a device.
+    pub device: Option<DevicePublicKey>,
 }
 
 /// Who a session credential belongs to.
@@ -129,6 +137,9 @@ struct ScannerWire {
     hub_level: HubLevel,
     hub_code: RegionCode,
     role: ScannerRole,
+    tid: TokenId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dev: Option<DevicePublicKey>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -204,6 +215,8 @@ impl CredentialIssuer {
             hub_level: claims.hub.level(),
             hub_code: claims.hub.code(),
             role: claims.role,
+            tid: claims.token_id,
+            dev: claims.device,
         };
         sign(&self.scanner, &wire)
     }
@@ -263,6 +276,8 @@ impl CredentialVerifier {
             hub,
             role: wire.role,
             expires_at,
+            token_id: wire.tid,
+            device: wire.dev,
         })
     }
 
@@ -387,6 +402,8 @@ mod tests {
                 .unwrap(),
             role: ScannerRole::Hub,
             expires_at: Timestamp::from_unix_seconds(2_000),
+            token_id: TokenId::generate(&mut rng),
+            device: None,
         }
     }
 
@@ -408,6 +425,34 @@ mod tests {
             .verify_scanner(&token, Timestamp::from_unix_seconds(1_000))
             .unwrap();
         assert_eq!(claims, scanner_claims());
+    }
+
+    #[test]
+    fn device_bound_credentials_carry_tid_and_dev() {
+        let issuer = issuer(1);
+        let device = crate::device::DeviceKeys::generate(&mut StdRng::seed_from_u64(5));
+        let claims = ScannerClaims {
+            device: Some(device.public().sign_key),
+            ..scanner_claims()
+        };
+        let token = issuer.issue_scanner(&claims);
+        let json = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        let wire: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(wire["tid"], claims.token_id.to_hex());
+        assert_eq!(wire["dev"], device.public().sign_key.to_base64());
+        let verified = issuer
+            .verifier()
+            .verify_scanner(&token, Timestamp::from_unix_seconds(1_000))
+            .unwrap();
+        assert_eq!(verified, claims);
+        // Without a device the claim is absent, not null.
+        let plain = issuer.issue_scanner(&scanner_claims());
+        let json = URL_SAFE_NO_PAD
+            .decode(plain.split('.').nth(1).unwrap())
+            .unwrap();
+        assert!(!String::from_utf8(json).unwrap().contains("dev"));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`credential`]: Ed25519-signed scanner and session credentials (`lh1.…`).
 //! - [`signing`]: HMAC-signed internal requests between edge and origin.
 //! - [`seal`]: XChaCha20-Poly1305 sealing for the vault and the edge's route log.
+//! - [`sealed_box`]: HPKE (RFC 9180) sealing to a device's or browser's public key.
+//! - [`device`]: scanner device keys, device-signed scans and the chain links they make.
 //! - [`progress`]: the order state machine and the hop decision.
 //! - [`api`]: serde DTOs of every JSON body, error codes and the error body.
 //! - [`label`]: the shipping label as SVG with a QR code.
@@ -28,9 +30,29 @@
 // Tests may unwrap: a panic there is a failing test, which is what we want.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// `Serialize`/`Deserialize` for a type written on the wire as one string: serialises with the
+/// given `&self -> String` method and parses with `parse(&str) -> Result<Self, impl Display>`.
+macro_rules! serde_as_string {
+    ($ty:ty, $to_string:ident) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.$to_string())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod contact;
 pub mod credential;
+pub mod device;
 pub mod ids;
 pub mod keys;
 pub mod label;
@@ -39,6 +61,7 @@ pub mod openapi;
 pub mod progress;
 pub mod region;
 pub mod seal;
+pub mod sealed_box;
 pub mod signing;
 pub mod time;
 pub mod tokens;

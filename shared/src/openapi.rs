@@ -902,7 +902,17 @@ mod tests {
             HopResponse::deliver(ReleaseResponse {
                 release_id: release_id.clone(),
                 erase_after: at,
-                recipient: recipient(),
+                recipient: Some(recipient()),
+                sealed_recipient: None,
+            }),
+            HopResponse::deliver(ReleaseResponse {
+                release_id: release_id.clone(),
+                erase_after: at,
+                recipient: None,
+                sealed_recipient: Some(crate::sealed_box::SealedBox {
+                    enc: vec![1; 32],
+                    ciphertext: vec![2; 40],
+                }),
             }),
         ] {
             assert_fits(&document, "HopResponse", &verdict);

@@ -41,10 +41,14 @@ impl RequestNonce {
     /// # Errors
     /// [`SignatureError::Malformed`].
     pub fn parse(input: &str) -> Result<Self, SignatureError> {
+        Self::from_hex(input).ok_or(SignatureError::Malformed(HEADER_NONCE))
+    }
+
+    /// Parses 32 hex characters; `None` for anything else.
+    pub fn from_hex(input: &str) -> Option<Self> {
         let mut bytes = [0; 16];
-        hex::decode_to_slice(input, &mut bytes)
-            .map_err(|_| SignatureError::Malformed(HEADER_NONCE))?;
-        Ok(Self(bytes))
+        hex::decode_to_slice(input, &mut bytes).ok()?;
+        Some(Self(bytes))
     }
 
     /// Lower-case hex.
@@ -151,6 +155,12 @@ fn signature(
     mac.finalize().into_bytes().into()
 }
 
+/// Whether `timestamp` (unix seconds, as a client sent it) is within `window_secs` of `now`
+/// either way. Total: a timestamp near `i64::MIN` or `i64::MAX` is simply outside.
+pub fn within_window(now: Timestamp, timestamp: i64, window_secs: i64) -> bool {
+    now.unix_seconds().abs_diff(timestamp) <= window_secs.unsigned_abs()
+}
+
 /// Signs a request.
 pub fn sign_request(
     key: &RequestKey,
@@ -194,7 +204,7 @@ pub fn verify_request(
     let mut given = [0u8; 32];
     hex::decode_to_slice(&headers.signature, &mut given)
         .map_err(|_| SignatureError::Malformed(HEADER_SIGNATURE))?;
-    if (now.unix_seconds() - timestamp).abs() > window_secs {
+    if !within_window(now, timestamp, window_secs) {
         return Err(SignatureError::Stale);
     }
     let expected = signature(key, method, path_and_query, body, timestamp, &nonce);
@@ -310,6 +320,37 @@ mod tests {
             verify("POST", "/p", b"body", &forged, at),
             Err(SignatureError::BadSignature)
         );
+    }
+
+    #[test]
+    fn an_overflowing_timestamp_is_stale_not_a_panic() {
+        let keys = keys();
+        let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
+        let at = Timestamp::from_unix_seconds(1_000);
+        let headers = sign_request(&keys.edge_request, "POST", "/p", b"", at, &nonce);
+        for extreme in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let bad = SignedHeaders {
+                timestamp: extreme.to_string(),
+                ..headers.clone()
+            };
+            let result = verify_request(
+                &keys.edge_request,
+                "POST",
+                "/p",
+                b"",
+                &bad,
+                at,
+                DEFAULT_WINDOW_SECS,
+            );
+            assert_eq!(result, Err(SignatureError::Stale), "{extreme}");
+        }
+        assert!(within_window(at, 1_060, 60));
+        assert!(!within_window(at, 1_061, 60));
+        assert!(!within_window(
+            Timestamp::from_unix_seconds(i64::MIN / 1000),
+            i64::MAX,
+            60
+        ));
     }
 
     #[test]

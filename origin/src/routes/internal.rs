@@ -538,14 +538,15 @@ async fn release_recipient(
     Ok(ReleaseResponse {
         release_id: stored(&release.release_id)?,
         erase_after: Timestamp::from_unix_millis(release.erase_after),
-        recipient: Recipient {
+        recipient: Some(Recipient {
             name: contact.name.clone(),
             phone: contact.phone.clone().unwrap_or_default(),
             country: address.country.clone(),
             region: region.code().to_string(),
             line: address.line.clone(),
             postal_code: address.postal_code.clone(),
-        },
+        }),
+        sealed_recipient: None,
     })
 }
 

@@ -3,7 +3,9 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lasthop_core::credential::{ScannerClaims, ScannerRole};
+use lasthop_core::api::NewScanner;
+use lasthop_core::credential::ScannerClaims;
+use lasthop_core::device::TokenId;
 use lasthop_core::ids::{AddressId, HubId, OrderId, ScannerId};
 use lasthop_core::region::{Directory, HubLevel, RegionCode};
 use lasthop_core::time::Timestamp;
@@ -77,12 +79,11 @@ pub async fn issue_scanner(
     State(state): State<AppState>,
     Json(body): Json<CreateScannerRequest>,
 ) -> Result<Response, ApiError> {
-    let hub_id = HubId::parse(&body.hub_id).map_err(|e| ApiError::invalid("hub_id", e))?;
-    let role = match body.role.as_str() {
-        "pickup" => ScannerRole::Pickup,
-        "hub" => ScannerRole::Hub,
-        _ => return Err(ApiError::invalid("role", "must be `pickup` or `hub`")),
-    };
+    let NewScanner {
+        hub_id,
+        role,
+        device,
+    } = body.parse()?;
     let hub = state
         .stores()
         .directory
@@ -100,6 +101,8 @@ pub async fn issue_scanner(
         hub: region,
         role,
         expires_at,
+        token_id: TokenId::generate(&mut OsRng),
+        device: device.as_ref().map(|d| d.sign_key),
     });
     let row = ScannerRow {
         scanner_id: scanner_id.to_string(),
@@ -107,6 +110,8 @@ pub async fn issue_scanner(
         role: role.as_str().to_owned(),
         expires_at: expires_at.unix_millis(),
         revoked_at: None,
+        sign_key: device.as_ref().map(|d| d.sign_key.to_base64()),
+        box_key: device.as_ref().map(|d| d.box_key.to_base64()),
     };
     state
         .stores()

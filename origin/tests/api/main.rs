@@ -52,4 +52,5 @@ on_both_backends!(
     internal_calls_need_a_fresh_edge_signature,
     ops_calls_need_the_ops_token,
     sellers_see_their_orders_without_buyer_details,
+    a_scanner_enrolled_with_a_device_gets_a_device_bound_credential,
 );

@@ -286,6 +286,8 @@ pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app
             .unwrap(),
         role: ScannerRole::Hub,
         expires_at: app.clock.now().plus_seconds(3600),
+        token_id: lasthop_core::device::TokenId::generate(&mut rand::rngs::OsRng),
+        device: None,
     };
     let forged = app.stranger.credentials.issue_scanner(&claims);
     let reply = app.release(&p.order_id, &forged).await;
@@ -872,4 +874,70 @@ pub async fn sellers_see_their_orders_without_buyer_details(app: &TestApp) {
         .await;
     assert_eq!(as_buyer.status, StatusCode::FORBIDDEN);
     let _: Value = one.body;
+}
+
+pub async fn a_scanner_enrolled_with_a_device_gets_a_device_bound_credential(app: &TestApp) {
+    let hub = app
+        .ops(
+            Method::POST,
+            "/v1/ops/hubs",
+            Some(&json!({"code": "110105", "level": "district", "name": "Chaoyang"})),
+        )
+        .await;
+    let hub_id = hub.str("hub_id");
+    let device = lasthop_core::device::DeviceKeys::generate(&mut rand::rngs::OsRng).public();
+    let enrol = |device: Value| json!({"hub_id": hub_id, "role": "hub", "device": device});
+    let reply = app
+        .ops(
+            Method::POST,
+            "/v1/ops/scanners",
+            Some(&enrol(json!({
+                "sign_key": device.sign_key.to_base64(),
+                "box_key": device.box_key.to_base64(),
+            }))),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let claims = app
+        .edge
+        .credentials
+        .verify_scanner(&reply.str("token"), app.clock.now())
+        .unwrap();
+    assert_eq!(claims.device, Some(device.sign_key));
+    let row = app
+        .state
+        .stores()
+        .directory
+        .scanner(claims.scanner_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.box_key, Some(device.box_key.to_base64()));
+
+    // A key that is not 32 bytes of base64url is refused, naming the field.
+    let reply = app
+        .ops(
+            Method::POST,
+            "/v1/ops/scanners",
+            Some(&enrol(json!({
+                "sign_key": device.sign_key.to_base64(),
+                "box_key": "c2hvcnQ",
+            }))),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.str("message").contains("device.box_key"),
+        "{:?}",
+        reply.body
+    );
+
+    // Without a device: a credential with a token id and no device claim.
+    let (_, _, token) = app.hub_scanner("district", "110105", "hub").await;
+    let claims = app
+        .edge
+        .credentials
+        .verify_scanner(&token, app.clock.now())
+        .unwrap();
+    assert_eq!(claims.device, None);
 }

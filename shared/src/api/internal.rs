@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrderId, PlatformId, ReleaseId, ScannerId};
+use crate::sealed_box::SealedBox;
 use crate::time::Timestamp;
 
 use super::errors::FieldError;
@@ -57,8 +58,12 @@ pub struct ReleaseResponse {
     pub release_id: ReleaseId,
     /// When the terminal must erase the recipient.
     pub erase_after: Timestamp,
-    /// The recipient.
-    pub recipient: Recipient,
+    /// The recipient in the clear (legacy scanners without a device, legacy switch on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Recipient>,
+    /// The recipient sealed to the scanner's device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_recipient: Option<SealedBox>,
 }
 
 /// `POST /internal/v1/deliveries` body (edge → origin).

@@ -141,14 +141,15 @@ mod tests {
         let body = HopResponse::deliver(ReleaseResponse {
             release_id: ReleaseId::parse("r_0123456789abcdef").unwrap(),
             erase_after: Timestamp::from_unix_seconds(0),
-            recipient: Recipient {
+            recipient: Some(Recipient {
                 name: "n".into(),
                 phone: "p".into(),
                 country: "CN".into(),
                 region: "110105".into(),
                 line: "l".into(),
                 postal_code: "100020".into(),
-            },
+            }),
+            sealed_recipient: None,
         });
         let value = serde_json::to_value(&body).unwrap();
         assert_eq!(value["verdict"], "deliver");
@@ -156,5 +157,60 @@ mod tests {
         assert_eq!(value["erase_after"], "1970-01-01T00:00:00Z");
         assert_eq!(value["recipient"]["region"], "110105");
         assert_eq!(serde_json::from_value::<HopResponse>(value).unwrap(), body);
+    }
+
+    #[test]
+    fn a_sealed_deliver_body_carries_no_plaintext_recipient() {
+        use crate::sealed_box::{seal, BoxSecretKey, Purpose};
+        use rand::rngs::StdRng;
+        use rand::SeedableRng;
+        let mut rng = StdRng::seed_from_u64(1);
+        let key = BoxSecretKey::generate(&mut rng);
+        let sealed = seal(&key.public_key(), Purpose::Recipient, b"", b"{}", &mut rng).unwrap();
+        let body = HopResponse::deliver(ReleaseResponse {
+            release_id: ReleaseId::parse("r_0123456789abcdef").unwrap(),
+            erase_after: Timestamp::from_unix_seconds(0),
+            recipient: None,
+            sealed_recipient: Some(sealed),
+        });
+        let value = serde_json::to_value(&body).unwrap();
+        assert!(value.get("recipient").is_none());
+        assert!(value["sealed_recipient"]["enc"].is_string());
+        assert!(value["sealed_recipient"]["ciphertext"].is_string());
+        assert_eq!(serde_json::from_value::<HopResponse>(value).unwrap(), body);
+    }
+
+    #[test]
+    fn scanner_enrolment_parses_the_device_keys_and_names_a_bad_one() {
+        use crate::device::DeviceKeys;
+        use rand::rngs::StdRng;
+        use rand::SeedableRng;
+        let device = DeviceKeys::generate(&mut StdRng::seed_from_u64(2)).public();
+        let request: CreateScannerRequest = parse_json(
+            serde_json::json!({
+                "hub_id": "h_0123456789abcdef",
+                "role": "hub",
+                "device": {"sign_key": device.sign_key.to_base64(), "box_key": device.box_key.to_base64()},
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(request.parse().unwrap().device, Some(device.clone()));
+        let mut bad = request.clone();
+        if let Some(keys) = bad.device.as_mut() {
+            keys.box_key = "AAAA".into();
+        }
+        assert_eq!(bad.parse().unwrap_err().field, "device.box_key");
+        let without = CreateScannerRequest {
+            device: None,
+            ..request
+        };
+        assert_eq!(without.parse().unwrap().device, None);
+        let unknown = parse_json::<CreateScannerRequest>(
+            br#"{"hub_id":"h_0123456789abcdef","role":"hub","device":{"sign_key":"a","box_key":"b","x":1}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(unknown.error, ErrorCode::UnknownField);
     }
 }

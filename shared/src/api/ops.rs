@@ -3,8 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::credential::ScannerRole;
+use crate::device::{DevicePublicKey, EnrolledDevice};
 use crate::ids::{AddressId, HubId, OrderId, ReleaseId, ScannerId};
 use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
+use crate::sealed_box::BoxPublicKey;
 use crate::time::Timestamp;
 
 use super::errors::FieldError;
@@ -73,6 +75,55 @@ pub struct CreateScannerRequest {
     /// `pickup` or `hub`.
     #[cfg_attr(feature = "openapi", schema(value_type = ScannerRole))]
     pub role: String,
+    /// The public keys of the scanner's device. With them the credential is device-bound:
+    /// every courier request must carry the device's signature, the credential lives one shift
+    /// and is renewed by the device, and recipients are sealed to `box_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceKeysInput>,
+}
+
+/// The `device` object of [`CreateScannerRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceKeysInput {
+    /// Ed25519 public key that signs the device's scans: base64url without padding, 32 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(examples("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"))
+    )]
+    pub sign_key: String,
+    /// X25519 public key that receives sealed recipients: base64url without padding, 32 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(examples("hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"))
+    )]
+    pub box_key: String,
+}
+
+impl DeviceKeysInput {
+    /// Parses both keys, naming the bad one as `{prefix}.sign_key` or `{prefix}.box_key`.
+    ///
+    /// # Errors
+    /// The first bad key.
+    pub fn parse(&self, prefix: &str) -> Result<EnrolledDevice, FieldError> {
+        let reason = "must be base64url without padding of a 32-byte public key";
+        Ok(EnrolledDevice {
+            sign_key: DevicePublicKey::parse(&self.sign_key)
+                .map_err(|_| FieldError::new(format!("{prefix}.sign_key"), reason))?,
+            box_key: BoxPublicKey::parse(&self.box_key)
+                .map_err(|_| FieldError::new(format!("{prefix}.box_key"), reason))?,
+        })
+    }
+}
+
+impl From<&EnrolledDevice> for DeviceKeysInput {
+    fn from(device: &EnrolledDevice) -> Self {
+        Self {
+            sign_key: device.sign_key.to_base64(),
+            box_key: device.box_key.to_base64(),
+        }
+    }
 }
 
 /// A parsed [`CreateScannerRequest`].
@@ -82,6 +133,8 @@ pub struct NewScanner {
     pub hub_id: HubId,
     /// The role.
     pub role: ScannerRole,
+    /// The enrolled device, if any.
+    pub device: Option<EnrolledDevice>,
 }
 
 impl CreateScannerRequest {
@@ -98,6 +151,11 @@ impl CreateScannerRequest {
         Ok(NewScanner {
             hub_id: hub_id("hub_id", &self.hub_id)?,
             role,
+            device: self
+                .device
+                .as_ref()
+                .map(|device| device.parse("device"))
+                .transpose()?,
         })
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BuyerId, OrderId, PlatformId, ReleaseId};
 use crate::progress::OrderStatus;
 use crate::region::HubLevel;
+use crate::sealed_box::SealedBox;
 use crate::time::Timestamp;
 
 use super::errors::FieldError;
@@ -150,14 +151,21 @@ pub enum HopResponse {
         /// Where to send the parcel.
         next_hop: NextHop,
     },
-    /// `{"verdict":"deliver","release_id","erase_after","recipient"}`.
+    /// `{"verdict":"deliver","release_id","erase_after","sealed_recipient"}` for a device-bound
+    /// scanner; `recipient` in the clear only for a scanner without a device, and only where
+    /// the origin runs with its legacy switch.
     Deliver {
         /// The release.
         release_id: ReleaseId,
         /// When the terminal must erase the recipient at the latest.
         erase_after: Timestamp,
-        /// The recipient.
-        recipient: Recipient,
+        /// The recipient in the clear (legacy scanners without a device only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recipient: Option<Recipient>,
+        /// The recipient as JSON, sealed with HPKE to the device's `box_key` (info
+        /// `lasthop/recipient/v1`, associated data `release_id ‖ 0 ‖ order_id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed_recipient: Option<SealedBox>,
     },
 }
 
@@ -168,6 +176,7 @@ impl HopResponse {
             release_id: release.release_id,
             erase_after: release.erase_after,
             recipient: release.recipient,
+            sealed_recipient: release.sealed_recipient,
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct ScannerRow {
     pub expires_at: i64,
     /// Unix milliseconds, when revoked.
     pub revoked_at: Option<i64>,
+    /// The device's Ed25519 public key (base64url), if enrolled with one.
+    pub sign_key: Option<String>,
+    /// The device's X25519 public key (base64url), if enrolled with one.
+    pub box_key: Option<String>,
 }
 
 impl Directory {
@@ -73,13 +77,16 @@ impl Directory {
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_scanner(&self, scanner: &ScannerRow, now: i64) -> Result<()> {
         db(sqlx::query(
-            "INSERT INTO scanners (scanner_id, hub_id, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO scanners (scanner_id, hub_id, role, created_at, expires_at, sign_key, box_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&scanner.scanner_id)
         .bind(&scanner.hub_id)
         .bind(&scanner.role)
         .bind(now)
         .bind(scanner.expires_at)
+        .bind(&scanner.sign_key)
+        .bind(&scanner.box_key)
         .execute(&self.pool)
         .await)?;
         Ok(())
@@ -91,7 +98,8 @@ impl Directory {
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn scanner(&self, scanner_id: &str) -> Result<Option<ScannerRow>> {
         db(sqlx::query_as(
-            "SELECT scanner_id, hub_id, role, expires_at, revoked_at FROM scanners WHERE scanner_id = $1",
+            "SELECT scanner_id, hub_id, role, expires_at, revoked_at, sign_key, box_key \
+             FROM scanners WHERE scanner_id = $1",
         )
         .bind(scanner_id)
         .fetch_optional(&self.pool)
