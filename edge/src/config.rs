@@ -13,6 +13,8 @@ use crate::error::EdgeError;
 pub const ORDERS: &str = "ORDERS";
 /// Durable Object namespace of [`crate::scanner_gate::ScannerGate`], one per scanner id.
 pub const SCANNERS: &str = "SCANNERS";
+/// The pages' static files (`[assets]` binding, see [`crate::pages`]).
+pub const ASSETS: &str = "ASSETS";
 /// Base URL of the origin vault (var).
 pub const ORIGIN_URL: &str = "ORIGIN_URL";
 /// `lasthop-origin edge-secrets` output (secret).

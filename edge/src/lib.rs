@@ -20,6 +20,7 @@
 //! - [`http`]: bounded body reading, JSON answers, bearer tokens, the clock.
 //! - [`shop`]: buyer, seller, order, label and tracking endpoints.
 //! - [`courier`]: pickup, hop and deliver scans.
+//! - [`pages`]: the buyer, seller and terminal pages (static assets) with their security headers.
 //! - [`revocations`]: the origin's signed revocation push.
 //! - [`origin_client`]: signed calls to the origin's internal endpoints.
 //! - [`order_object`]: `OrderObject`, one Durable Object per order.
@@ -31,6 +32,7 @@ pub mod error;
 pub mod http;
 pub mod order_object;
 pub mod origin_client;
+pub mod pages;
 pub mod revocations;
 pub mod scanner_gate;
 pub mod shop;
@@ -108,9 +110,9 @@ fn router() -> Router<'static, ()> {
         .post_async("/internal/v1/revocations", |req, ctx| {
             serve("/internal/v1/revocations", req, ctx, revocations::revoke)
         })
-        .or_else_any_method_async("/*path", |req, ctx| {
-            serve("unmatched", req, ctx, no_endpoint)
-        })
+        .get_async("/", |req, ctx| serve("page", req, ctx, pages::serve))
+        // Any other path: a page or one of its files for GET and HEAD, else the JSON 404.
+        .or_else_any_method_async("/*path", |req, ctx| serve("page", req, ctx, pages::serve))
 }
 
 /// Runs one handler, turns its error into the contract's answer, and logs one structured line
@@ -144,11 +146,4 @@ async fn healthz(_req: Request, _ctx: RouteContext<()>) -> Result<Response, Edge
 
 async fn openapi(_req: Request, _ctx: RouteContext<()>) -> Result<Response, EdgeError> {
     Ok(http::raw_json(200, OPENAPI_JSON.as_bytes().to_vec()))
-}
-
-async fn no_endpoint(_req: Request, _ctx: RouteContext<()>) -> Result<Response, EdgeError> {
-    Err(EdgeError::with_message(
-        ErrorCode::NotFound,
-        NO_ENDPOINT_MESSAGE,
-    ))
 }

@@ -1,6 +1,9 @@
 //! The shipping label: an SVG with a QR code encoding `lasthop:v1:<platform>:<order>:<buyer>`
 //! and the same three values printed as text, so a courier can type them when the code does
 //! not scan. Nothing else about the buyer appears on a label.
+//!
+//! The same QR drawing serves any other short text ([`qr_svg`]: the terminal page shows a
+//! device's public keys this way), and [`LabelIds::parse_payload`] reads a scanned code back.
 
 use std::fmt::Write as _;
 
@@ -18,6 +21,77 @@ const MIN_WIDTH: usize = 380;
 /// The text the QR code carries.
 pub fn label_payload(platform: &PlatformId, order: &OrderId, buyer: &BuyerId) -> String {
     format!("lasthop:v1:{platform}:{order}:{buyer}")
+}
+
+/// The three ids a label carries, read back from its QR code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelIds {
+    /// The shop.
+    pub platform_id: PlatformId,
+    /// The order.
+    pub order_id: OrderId,
+    /// The buyer.
+    pub buyer_id: BuyerId,
+}
+
+/// A scanned text that is not a lasthop label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this code is not a lasthop label")]
+pub struct NotALabel;
+
+impl LabelIds {
+    /// Reads `lasthop:v1:<platform>:<order>:<buyer>` (surrounding white space ignored).
+    ///
+    /// # Errors
+    /// [`NotALabel`] for any other text, or ids that do not parse.
+    pub fn parse_payload(text: &str) -> Result<Self, NotALabel> {
+        let rest = text.trim().strip_prefix("lasthop:v1:").ok_or(NotALabel)?;
+        let mut parts = rest.split(':');
+        let (Some(platform), Some(order), Some(buyer), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(NotALabel);
+        };
+        Ok(Self {
+            platform_id: PlatformId::parse(platform).map_err(|_| NotALabel)?,
+            order_id: OrderId::parse(order).map_err(|_| NotALabel)?,
+            buyer_id: BuyerId::parse(buyer).map_err(|_| NotALabel)?,
+        })
+    }
+}
+
+/// A standalone SVG of a QR code (level M) for `text`, or `None` when the text is too long
+/// for a QR code.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
+    let size = (code.width() + 2 * QUIET) * SCALE;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">"#
+    );
+    let _ = write!(
+        svg,
+        r#"<rect width="{size}" height="{size}" fill="white"/>"#
+    );
+    draw_modules(&mut svg, &code, QUIET * SCALE);
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+/// Appends the dark modules of `code` as one black path, its top-left module at
+/// (`left`, quiet zone).
+fn draw_modules(svg: &mut String, code: &QrCode, left: usize) {
+    let modules = code.width();
+    svg.push_str(r#"<path fill="black" d=""#);
+    for (index, color) in code.to_colors().iter().enumerate() {
+        if *color == Color::Dark {
+            let x = left + (index % modules) * SCALE;
+            let y = QUIET * SCALE + (index / modules) * SCALE;
+            let _ = write!(svg, "M{x} {y}h{SCALE}v{SCALE}h-{SCALE}z");
+        }
+    }
+    svg.push_str(r#""/>"#);
 }
 
 /// Renders the label as a standalone SVG document.
@@ -42,15 +116,7 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
         r#"<rect width="{width}" height="{height}" fill="white"/>"#
     );
     if let Some(code) = &code {
-        svg.push_str(r#"<path fill="black" d=""#);
-        for (index, color) in code.to_colors().iter().enumerate() {
-            if *color == Color::Dark {
-                let x = offset + (index % modules) * SCALE;
-                let y = QUIET * SCALE + (index / modules) * SCALE;
-                let _ = write!(svg, "M{x} {y}h{SCALE}v{SCALE}h-{SCALE}z");
-            }
-        }
-        svg.push_str(r#""/>"#);
+        draw_modules(&mut svg, code, offset);
     }
     let lines = [
         ("platform", platform.as_str()),
@@ -122,5 +188,42 @@ mod tests {
             .count();
         let svg = render_label_svg(&platform, &order, &buyer);
         assert_eq!(svg.matches('M').count(), dark);
+    }
+
+    #[test]
+    fn a_scanned_label_payload_gives_back_its_three_ids() {
+        let (platform, order, buyer) = ids();
+        let payload = label_payload(&platform, &order, &buyer);
+        let read = LabelIds::parse_payload(&format!(" {payload}\n")).unwrap();
+        assert_eq!(
+            read,
+            LabelIds {
+                platform_id: platform,
+                order_id: order,
+                buyer_id: buyer
+            }
+        );
+    }
+
+    #[test]
+    fn other_codes_are_not_labels() {
+        for text in [
+            "",
+            "https://example.com",
+            "lasthop:v2:demo:o_0123456789abcdef:b_fedcba9876543210",
+            "lasthop:v1:demo:o_0123456789abcdef",
+            "lasthop:v1:demo:o_0123456789abcdef:b_fedcba9876543210:x",
+            "lasthop:v1:demo:b_fedcba9876543210:o_0123456789abcdef",
+        ] {
+            assert_eq!(LabelIds::parse_payload(text), Err(NotALabel), "{text}");
+        }
+    }
+
+    #[test]
+    fn any_short_text_gets_a_square_qr_code_and_overlong_text_none() {
+        let svg = qr_svg("lasthop-device:v1:abc:def").unwrap();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("<path fill=\"black\" d=\"M"));
+        assert!(qr_svg(&"x".repeat(5000)).is_none());
     }
 }

@@ -89,7 +89,7 @@ impl EdgeProcess {
         }
         let template = std::fs::read_to_string(workspace.wrangler_toml())
             .map_err(|e| LaunchError::io("reading wrangler.toml", e))?;
-        let config = generated_config(&template, &shim)?;
+        let config = generated_config(&template, &shim, &workspace.pages_dir())?;
         write(&options.state_dir.join("wrangler.toml"), &config)?;
         write(
             &options.state_dir.join(".dev.vars"),
@@ -210,37 +210,46 @@ impl EdgeProcess {
     }
 }
 
-/// `wrangler.toml` with its top-level `main` pointing at the absolute shim path, so the copy
-/// works from any directory. The rest of the file (bindings, migrations, vars) is kept verbatim.
-fn generated_config(template: &str, shim: &Path) -> Result<String, LaunchError> {
+/// `wrangler.toml` with its top-level `main` pointing at the absolute shim path and its
+/// `[assets]` `directory` at the absolute pages directory, so the copy works from any
+/// directory. The rest of the file (bindings, migrations, vars) is kept verbatim.
+fn generated_config(template: &str, shim: &Path, pages: &Path) -> Result<String, LaunchError> {
     // JSON string escapes are valid TOML basic-string escapes.
-    let main = format!(
-        "main = {}",
-        serde_json::Value::String(shim.display().to_string())
-    );
-    let mut replaced = false;
-    let mut in_table = false;
+    let quoted = |path: &Path| serde_json::Value::String(path.display().to_string()).to_string();
+    let mut main_replaced = false;
+    let mut assets_replaced = false;
+    let mut table: Option<String> = None;
     let lines: Vec<String> = template
         .lines()
         .map(|line| {
             let trimmed = line.trim_start();
             if trimmed.starts_with('[') {
-                in_table = true;
+                table = Some(trimmed.trim_end().to_string());
             }
-            let is_main = trimmed
-                .strip_prefix("main")
-                .is_some_and(|rest| rest.trim_start().starts_with('='));
-            if !in_table && !replaced && is_main {
-                replaced = true;
-                main.clone()
+            let key_is = |key: &str| {
+                trimmed
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            };
+            if table.is_none() && !main_replaced && key_is("main") {
+                main_replaced = true;
+                format!("main = {}", quoted(shim))
+            } else if table.as_deref() == Some("[assets]") && key_is("directory") {
+                assets_replaced = true;
+                format!("directory = {}", quoted(pages))
             } else {
                 line.to_string()
             }
         })
         .collect();
-    if !replaced {
+    if !main_replaced {
         return Err(LaunchError::Layout(
             "wrangler.toml has no top-level `main = ...` line".into(),
+        ));
+    }
+    if !assets_replaced {
+        return Err(LaunchError::Layout(
+            "wrangler.toml has no `[assets]` table with a `directory = ...` line".into(),
         ));
     }
     Ok(lines.join("\n") + "\n")
@@ -256,28 +265,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_config_points_main_at_the_absolute_shim_and_keeps_the_rest() {
-        let template = "# c\nname = \"x\"\nmain = \"edge/build/worker/shim.mjs\"\n\n[vars]\nmain = \"not me\"\n";
-        let out = generated_config(template, Path::new("/abs/edge/build/worker/shim.mjs")).unwrap();
+    fn generated_config_points_main_and_assets_at_absolute_paths_and_keeps_the_rest() {
+        let template = "# c\nname = \"x\"\nmain = \"edge/build/worker/shim.mjs\"\n\n[assets]\ndirectory = \"pages\"\nbinding = \"ASSETS\"\n\n[vars]\nmain = \"not me\"\ndirectory = \"nor me\"\n";
+        let out = generated_config(
+            template,
+            Path::new("/abs/edge/build/worker/shim.mjs"),
+            Path::new("/abs/pages"),
+        )
+        .unwrap();
         assert_eq!(
             out,
-            "# c\nname = \"x\"\nmain = \"/abs/edge/build/worker/shim.mjs\"\n\n[vars]\nmain = \"not me\"\n"
+            "# c\nname = \"x\"\nmain = \"/abs/edge/build/worker/shim.mjs\"\n\n[assets]\ndirectory = \"/abs/pages\"\nbinding = \"ASSETS\"\n\n[vars]\nmain = \"not me\"\ndirectory = \"nor me\"\n"
         );
     }
 
     #[test]
-    fn generated_config_from_the_real_wrangler_toml_keeps_the_durable_object_bindings() {
+    fn generated_config_from_the_real_wrangler_toml_keeps_the_bindings() {
         let ws = Workspace::locate().unwrap();
         let template = std::fs::read_to_string(ws.wrangler_toml()).unwrap();
-        let out = generated_config(&template, &ws.worker_shim()).unwrap();
+        let out = generated_config(&template, &ws.worker_shim(), &ws.pages_dir()).unwrap();
         let expected_main = format!("main = \"{}\"", ws.worker_shim().display());
         assert!(out.lines().any(|l| l == expected_main), "{out}");
+        let expected_assets = format!("directory = \"{}\"", ws.pages_dir().display());
+        assert!(out.lines().any(|l| l == expected_assets), "{out}");
+        assert!(out.contains("binding = \"ASSETS\""));
+        assert!(out.contains("run_worker_first = true"));
         assert!(out.contains("class_name = \"OrderObject\""));
         assert!(out.contains("class_name = \"ScannerGate\""));
     }
 
     #[test]
+    fn a_config_without_assets_is_rejected() {
+        let template = "main = \"a.mjs\"\n";
+        assert!(generated_config(template, Path::new("/a.mjs"), Path::new("/p")).is_err());
+    }
+
+    #[test]
     fn a_config_without_main_is_rejected() {
-        assert!(generated_config("name = \"x\"\n", Path::new("/a.mjs")).is_err());
+        let template = "name = \"x\"\n[assets]\ndirectory = \"pages\"\n";
+        assert!(generated_config(template, Path::new("/a.mjs"), Path::new("/p")).is_err());
     }
 }

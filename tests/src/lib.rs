@@ -46,10 +46,13 @@
 //! - `edge`: [`EdgeProcess`] — generated wrangler config and `.dev.vars`, `wrangler dev`.
 //! - `stack`: [`Stack`] — origin and edge wired to each other.
 //! - `http`: [`Client`], [`Reply`], readiness probes.
+//! - [`browser`]: Debian's Chromium driven by a Node script with `playwright-core`
+//!   (`tests/browser/`), for the page tests.
 
 // Tests may unwrap: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod browser;
 mod edge;
 mod group;
 mod http;
@@ -65,6 +68,7 @@ use std::net::TcpListener;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+pub use browser::BrowserRun;
 pub use edge::{EdgeOptions, EdgeProcess};
 pub use http::{Client, Reply, Request};
 pub use origin::{OriginOptions, OriginProcess};

@@ -53,6 +53,12 @@ impl Workspace {
         self.root.join("edge/build/worker/shim.mjs")
     }
 
+    /// The pages' static files (`pages/`, the `[assets]` directory of `wrangler.toml`); the
+    /// browser wasm is built into its `pkg/` by `cargo xtask build-edge`.
+    pub fn pages_dir(&self) -> PathBuf {
+        self.root.join("pages")
+    }
+
     /// A tool installed by `npm ci` (`wrangler`, `wasm-opt`, ...).
     pub fn node_bin(&self, name: &str) -> PathBuf {
         self.root.join("node_modules/.bin").join(name)

@@ -92,6 +92,10 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
     })?;
     phases.run("tests (unit, integration, end to end)", || {
         let mut test = cargo(&["test", "--no-fail-fast"]);
+        if let Some(chromium) = &tools.chromium {
+            // The page tests drive the browser setup found or installed.
+            test.env(setup::CHROMIUM_ENV, chromium);
+        }
         if let Some(pg) = &tools.postgres_bin {
             // Debian installs pg_ctl/initdb off PATH; the origin's PostgreSQL tests look on PATH.
             let path = std::env::var_os("PATH").unwrap_or_default();

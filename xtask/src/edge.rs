@@ -12,8 +12,10 @@ use flate2::Compression;
 use crate::cmd;
 use crate::setup::Tools;
 
-/// Build `edge/` into `edge/build/` and print the wasm size, raw and gzip-compressed.
+/// Build the browser wasm the pages load (see [`crate::browser`]), then `edge/` into
+/// `edge/build/`, and print both wasm sizes, raw and gzip-compressed.
 pub fn build(root: &Path, tools: &Tools) -> anyhow::Result<()> {
+    crate::browser::build(root, tools)?;
     // worker-build would download wasm-bindgen and wasm-opt; these point it at ours.
     cmd::run(
         Command::new(&tools.worker_build)
@@ -58,13 +60,13 @@ fn find_wasm(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// The gzip-compressed length at the best level (what an upload's compressed size measures).
-fn gzip_len(bytes: &[u8]) -> anyhow::Result<usize> {
+pub fn gzip_len(bytes: &[u8]) -> anyhow::Result<usize> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(bytes)?;
     Ok(encoder.finish()?.len())
 }
 
-fn kib(n: usize) -> String {
+pub fn kib(n: usize) -> String {
     // Sizes are far below 2^52 bytes, so the float is exact enough for a report.
     #[allow(clippy::cast_precision_loss)]
     let k = n as f64 / 1024.0;

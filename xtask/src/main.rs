@@ -2,10 +2,11 @@
 //! can develop and test lasthop.
 //!
 //! - `cargo xtask setup` — install what is missing (wasm32 target, `worker-build`,
-//!   `wasm-bindgen-cli` matching Cargo.lock, `npm ci`, PostgreSQL server binaries for the
-//!   origin's tests); prints what it installs and skips what is already right.
-//! - `cargo xtask build-edge` — build the Worker with `worker-build --release` and print its wasm
-//!   size, raw and gzip-compressed.
+//!   `wasm-bindgen-cli` matching Cargo.lock, `npm ci` (wrangler, binaryen, playwright-core),
+//!   PostgreSQL server binaries for the origin's tests, Debian's Chromium and chromedriver for
+//!   the page tests); prints what it installs and skips what is already right.
+//! - `cargo xtask build-edge` — build the browser wasm of the pages into `pages/pkg/` and the
+//!   Worker with `worker-build --release`; print both wasm sizes, raw and gzip-compressed.
 //! - `cargo xtask dev` — setup, build the Worker, start the origin on SQLite under
 //!   `.lasthop/dev/` and `wrangler dev` for the edge; write `.lasthop/dev.json` once both answer.
 //!   Ctrl-C or SIGTERM stops both, with everything they spawned.
@@ -19,6 +20,7 @@
 //! # Layout
 //! - `setup`: detecting and installing tools; `Tools` says where they are.
 //! - `edge`: the Worker build and its size report.
+//! - `browser`: the pages' wasm build (`lasthop-browser` → `pages/pkg/`) and its size report.
 //! - `dev`: the development stack and its signal handling.
 //! - `check`: `cargo xtask test`, phase by phase.
 //! - `bench`: the benchmark runner.
@@ -28,6 +30,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bench;
+mod browser;
 mod check;
 mod cmd;
 mod dev;
@@ -50,9 +53,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Install what is missing: wasm32 target, worker-build, wasm-bindgen-cli, npm tools, PostgreSQL.
+    /// Install what is missing: wasm32 target, worker-build, wasm-bindgen-cli, npm tools,
+    /// PostgreSQL, Chromium.
     Setup,
-    /// Build the Worker (release) and print its wasm size, raw and gzip-compressed.
+    /// Build the pages' browser wasm and the Worker (release); print both wasm sizes.
     BuildEdge,
     /// Run the origin and the edge locally until Ctrl-C or SIGTERM.
     Dev(dev::DevArgs),

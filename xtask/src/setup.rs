@@ -18,13 +18,23 @@ const WORKER_BUILD_VERSION: &str = "0.8.7";
 pub const SKIP_POSTGRES_ENV: &str = "LASTHOP_SKIP_POSTGRES";
 /// The PostgreSQL major version the origin's tests run against.
 const POSTGRES_PACKAGE: &str = "postgresql-15";
+/// Debian's browser and its WebDriver, which the page tests drive (never a downloaded build),
+/// and a small CJK font so the Chinese pages render (and screenshot) as text, not boxes.
+const CHROMIUM_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "fonts-wqy-microhei"];
+/// A file of the CJK font package: present once it is installed.
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+/// Where Debian installs the browser; `LASTHOP_CHROMIUM` names another binary.
+const CHROMIUM_DEFAULT: &str = lasthop_e2e::browser::CHROMIUM_DEFAULT;
+/// Names the Chromium binary the page tests launch, where it is not Debian's.
+pub const CHROMIUM_ENV: &str = lasthop_e2e::browser::CHROMIUM_ENV;
 
 /// What the caller is about to do, hence what must be present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     /// Build and run the Worker: wasm target, worker-build, wasm-bindgen, npm tools.
     WorkerBuild,
-    /// Also the PostgreSQL server binaries the origin's tests start.
+    /// Also the PostgreSQL server binaries the origin's tests start and the Chromium the page
+    /// tests drive.
     Everything,
 }
 
@@ -39,6 +49,8 @@ pub struct Tools {
     pub wasm_opt: PathBuf,
     /// The directory holding `pg_ctl` and `initdb`, when PostgreSQL is set up.
     pub postgres_bin: Option<PathBuf>,
+    /// The Chromium binary the page tests drive, when set up.
+    pub chromium: Option<PathBuf>,
 }
 
 /// Install what is missing.
@@ -72,15 +84,16 @@ pub fn run(root: &Path, needs: Needs) -> anyhow::Result<Tools> {
             wasm_opt.display()
         );
     }
-    let postgres_bin = match needs {
-        Needs::Everything => postgres()?,
-        Needs::WorkerBuild => None,
+    let (postgres_bin, chromium) = match needs {
+        Needs::Everything => (postgres()?, Some(chromium()?)),
+        Needs::WorkerBuild => (None, None),
     };
     Ok(Tools {
         worker_build,
         wasm_bindgen,
         wasm_opt,
         postgres_bin,
+        chromium,
     })
 }
 
@@ -275,6 +288,56 @@ fn postgres() -> anyhow::Result<Option<PathBuf>> {
         "PostgreSQL server binaries (pg_ctl, initdb) are missing. Install PostgreSQL 15 \
          (Debian/Ubuntu: `sudo apt-get install postgresql-15`; macOS: `brew install postgresql@15`) \
          or set {SKIP_POSTGRES_ENV}=1 to skip the origin's PostgreSQL tests"
+    )
+}
+
+/// Chromium for the page tests: `LASTHOP_CHROMIUM`, else Debian's, installed with apt when we
+/// are root. `playwright-core` (which drives it) comes with `npm ci`; it never downloads a
+/// browser of its own.
+fn chromium() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(CHROMIUM_ENV).map(PathBuf::from) {
+        if !path.is_file() {
+            bail!("{CHROMIUM_ENV}={} is not a file", path.display());
+        }
+        println!("setup: Chromium: {} ({CHROMIUM_ENV})", path.display());
+        return Ok(path);
+    }
+    let debian = PathBuf::from(CHROMIUM_DEFAULT);
+    let driver = which("chromedriver");
+    if debian.is_file() && driver.is_some() && Path::new(CJK_FONT).is_file() {
+        println!("setup: Chromium, chromedriver and a CJK font: installed");
+        return Ok(debian);
+    }
+    if nix::unistd::geteuid().is_root() && which("apt-get").is_some() {
+        println!(
+            "setup: Chromium: missing: installing {}",
+            CHROMIUM_PACKAGES.join(" ")
+        );
+        let install = || {
+            cmd::run(
+                Command::new("apt-get")
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .args(["install", "-y", "--no-install-recommends"])
+                    .args(CHROMIUM_PACKAGES),
+            )
+        };
+        if install().is_err() {
+            // A fresh image often has no package lists yet.
+            cmd::run(Command::new("apt-get").arg("update"))?;
+            install()?;
+        }
+        if debian.is_file() {
+            return Ok(debian);
+        }
+        bail!(
+            "{} was installed but {CHROMIUM_DEFAULT} is still missing",
+            CHROMIUM_PACKAGES.join(" ")
+        );
+    }
+    bail!(
+        "Chromium is missing; the page tests drive a real browser. Install Debian's packages \
+         (`sudo apt-get install chromium chromium-driver fonts-wqy-microhei`) or set \
+         {CHROMIUM_ENV} to a Chromium binary"
     )
 }
 

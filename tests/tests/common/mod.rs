@@ -144,8 +144,13 @@ impl<'a> World<'a> {
         text(&body, "order_id")
     }
 
-    /// A hub at `code` (4 digits: city hub, 6 digits: district hub) with one scanner of `role`.
-    pub fn scanner(&self, code: &str, role: &str) -> Scanner {
+    /// The ops token (for tests that act as operators themselves, e.g. from a browser script).
+    pub fn ops_token(&self) -> &str {
+        &self.ops_token
+    }
+
+    /// A new hub at `code` (4 digits: city hub, 6 digits: district hub); its id.
+    pub fn hub(&self, code: &str) -> String {
         let level = if code.len() == 4 { "city" } else { "district" };
         let reply = self
             .origin
@@ -155,7 +160,12 @@ impl<'a> World<'a> {
             .send()
             .unwrap();
         assert_eq!(reply.status, 201, "create hub {code}: {}", reply.body);
-        let hub_id = text(&reply.json().unwrap(), "hub_id");
+        text(&reply.json().unwrap(), "hub_id")
+    }
+
+    /// A hub at `code` (4 digits: city hub, 6 digits: district hub) with one scanner of `role`.
+    pub fn scanner(&self, code: &str, role: &str) -> Scanner {
+        let hub_id = self.hub(code);
         let reply = self
             .origin
             .post("/v1/ops/scanners")
