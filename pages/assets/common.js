@@ -37,8 +37,42 @@ export function applyLanguage(root = document) {
   if (title) document.title = title.textContent;
 }
 
-/** Wires the language `<select id="lang">` and applies the language once. */
+/** The links of the page bar: path, text key, page name. */
+const NAV = [
+  ['/buyer', 'nav.buyer', 'buyer'],
+  ['/seller', 'nav.seller', 'seller'],
+  ['/terminal', 'nav.terminal', 'terminal'],
+];
+
+/**
+ * Fills the page's `<header class="bar">`: the brand, the links (none on the terminal, an
+ * installed app of its own, which gets a slot for its hub instead) and the language switch.
+ */
+function renderHeader() {
+  const bar = document.querySelector('header.bar');
+  if (!bar || bar.childElementCount > 0) return;
+  const page = document.body.dataset.page;
+  const terminal = page === 'terminal';
+  const links = NAV.map(([href, key, name]) =>
+    el('a', { href, 'data-i18n': key, 'aria-current': name === page ? 'page' : false }, key),
+  );
+  bar.append(
+    el('a', { class: 'brand', href: terminal ? '/terminal' : '/' }, 'lasthop'),
+    terminal
+      ? el('span', { id: 'hub-badge', class: 'mono' })
+      : el('nav', { 'aria-label': 'nav.label', 'data-i18n-aria-label': 'nav.label' }, links),
+    el(
+      'label',
+      {},
+      el('span', { 'data-i18n': 'lang.label' }, 'lang.label'),
+      el('select', { id: 'lang' }, el('option', { value: 'zh' }, '中文'), el('option', { value: 'en' }, 'English')),
+    ),
+  );
+}
+
+/** Builds the page bar, wires its language switch and applies the language once. */
 export function setupLanguage(onChange = () => {}) {
+  renderHeader();
   const select = document.getElementById('lang');
   if (select) {
     select.value = currentLanguage();

@@ -65,18 +65,24 @@ impl LabelIds {
 pub fn qr_svg(text: &str) -> Option<String> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
     let size = (code.width() + 2 * QUIET) * SCALE;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">"#
-    );
-    let _ = write!(
-        svg,
-        r#"<rect width="{size}" height="{size}" fill="white"/>"#
-    );
+    let mut svg = white_sheet(size, size);
     draw_modules(&mut svg, &code, QUIET * SCALE);
     svg.push_str("</svg>");
     Some(svg)
+}
+
+/// An open SVG document of `width` × `height` pixels on a white background.
+fn white_sheet(width: usize, height: usize) -> String {
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">"#
+    );
+    let _ = write!(
+        svg,
+        r#"<rect width="{width}" height="{height}" fill="white"/>"#
+    );
+    svg
 }
 
 /// Appends the dark modules of `code` as one black path, its top-left module at
@@ -106,15 +112,7 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
     let height = qr_size + 3 * TEXT_LINE + 16;
     let offset = (width - qr_size) / 2 + QUIET * SCALE;
 
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">"#
-    );
-    let _ = write!(
-        svg,
-        r#"<rect width="{width}" height="{height}" fill="white"/>"#
-    );
+    let mut svg = white_sheet(width, height);
     if let Some(code) = &code {
         draw_modules(&mut svg, code, offset);
     }
