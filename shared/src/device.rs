@@ -17,7 +17,7 @@
 //! one use per nonce per scanner is the caller's to enforce, so [`verify_scan`] returns the
 //! nonce. The edge keeps every verified scan of an order as a [`SignedScan`] — a link of the
 //! order's chain of custody — and hands the whole chain to the origin at the final hop, where
-//! the core's chain check verifies it. A [`SignedScan`] can be checked again by anyone holding the
+//! [`crate::custody`] checks it. A [`SignedScan`] can be checked again by anyone holding the
 //! device's public key, and forged by no one without its private key: a compromised edge holds
 //! none.
 
@@ -236,6 +236,32 @@ impl DeviceKeys {
     }
 }
 
+impl DeviceKeys {
+    /// Signs a request and returns it as a chain link at once (what the edge would keep after
+    /// verifying the headers [`DeviceKeys::sign_scan`] makes); for tests and tools that speak to
+    /// the origin directly.
+    ///
+    /// # Errors
+    /// [`ScanError::Malformed`] for a body that is not UTF-8.
+    pub fn signed_scan(
+        &self,
+        scanner_id: ScannerId,
+        request: &ScanRequest<'_>,
+        now: Timestamp,
+        nonce: &RequestNonce,
+    ) -> Result<SignedScan, ScanError> {
+        let headers = self.sign_scan(request, now, nonce);
+        let verified = verify_scan(
+            &self.public().sign_key,
+            request,
+            &headers,
+            now,
+            SCAN_WINDOW_SECS,
+        )?;
+        SignedScan::new(scanner_id, request, &verified)
+    }
+}
+
 /// What a scan signature covers besides its timestamp and nonce.
 #[derive(Debug, Clone, Copy)]
 pub struct ScanRequest<'a> {
@@ -404,6 +430,9 @@ impl fmt::Debug for SignedScan {
 
 impl SignedScan {
     /// The link for a request whose signature [`verify_scan`] accepted.
+    ///
+    /// # Errors
+    /// [`ScanError::Malformed`] for a body that is not UTF-8.
     pub fn new(
         scanner_id: ScannerId,
         request: &ScanRequest<'_>,

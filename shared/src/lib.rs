@@ -18,6 +18,7 @@
 //! - [`seal`]: XChaCha20-Poly1305 sealing for the vault and the edge's route log.
 //! - [`sealed_box`]: HPKE (RFC 9180) sealing to a device's or browser's public key.
 //! - [`device`]: scanner device keys, device-signed scans and the chain links they make.
+//! - [`custody`]: the chain of custody the origin checks before it releases a recipient.
 //! - [`progress`]: the order state machine and the hop decision.
 //! - [`api`]: serde DTOs of every JSON body, error codes and the error body.
 //! - [`label`]: the shipping label as SVG with a QR code.
@@ -52,6 +53,7 @@ macro_rules! serde_as_string {
 pub mod api;
 pub mod contact;
 pub mod credential;
+pub mod custody;
 pub mod device;
 pub mod ids;
 pub mod keys;

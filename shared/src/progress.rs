@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use crate::api::{ErrorCode, HopResponse, NextHop};
 use crate::ids::{BuyerId, HubId, ReleaseId};
 use crate::keys::{BindingKeys, KeyVersion, RegionKeys};
-use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
+use crate::region::{DeliveryRegion, Directory, HubLevel, HubRegion, RegionCode};
 use crate::tokens::{binding_matches, OrderTagger, Tag, TagLevel, TokenError, TokenisedOrder};
 
 /// Where an order is in its life.
@@ -279,7 +279,13 @@ impl Progress {
         if !repeat && !self.expected.is_some_and(|t| bool::from(t.ct_eq(&hub_tag))) {
             return Err(ProgressError::OffRoute);
         }
-        let (verdict, next) = decide(&mut tagger, record, hub)?;
+        let (verdict, next) = decide(
+            &mut TagAnswers {
+                tagger: &mut tagger,
+                record,
+            },
+            hub,
+        )?;
         let next_expected = next.map(|next| tagger.route(&next));
         Ok(HopDecision {
             verdict,
@@ -381,18 +387,84 @@ fn tagger(keys: &RegionKeys, record: &TokenisedOrder) -> Result<OrderTagger, Pro
     )?)
 }
 
+/// What the routing rules ask about the buyer's delivery region. The edge answers by comparing
+/// tags ([`TagAnswers`]), the origin by comparing plaintext codes ([`DeliveryRegion`]); both go
+/// through the one [`decide`], so the origin recomputes exactly the verdicts the edge gave.
+trait RegionQuestions {
+    /// Whether `code` is the delivery region (district, or city without districts).
+    fn is_delivery(&mut self, code: RegionCode) -> bool;
+    /// Whether `code` is the buyer's city.
+    fn is_city(&mut self, code: RegionCode) -> bool;
+    /// Whether `code` is the buyer's province.
+    fn is_province(&mut self, code: RegionCode) -> bool;
+}
+
+/// The edge's answers: tags of the asked codes against the record's tags, in constant time.
+struct TagAnswers<'a> {
+    tagger: &'a mut OrderTagger,
+    record: &'a TokenisedOrder,
+}
+
+impl RegionQuestions for TagAnswers<'_> {
+    fn is_delivery(&mut self, code: RegionCode) -> bool {
+        bool::from(
+            self.tagger
+                .region(TagLevel::Delivery, code)
+                .ct_eq(&self.record.delivery),
+        )
+    }
+
+    fn is_city(&mut self, code: RegionCode) -> bool {
+        bool::from(
+            self.tagger
+                .region(TagLevel::City, code)
+                .ct_eq(&self.record.city),
+        )
+    }
+
+    fn is_province(&mut self, code: RegionCode) -> bool {
+        bool::from(
+            self.tagger
+                .region(TagLevel::Province, code)
+                .ct_eq(&self.record.province),
+        )
+    }
+}
+
+impl RegionQuestions for DeliveryRegion {
+    fn is_delivery(&mut self, code: RegionCode) -> bool {
+        self.code() == code
+    }
+
+    fn is_city(&mut self, code: RegionCode) -> bool {
+        self.city() == code
+    }
+
+    fn is_province(&mut self, code: RegionCode) -> bool {
+        self.province() == code
+    }
+}
+
+/// The verdict a hub gets for a parcel to `delivery`, and the hub it sends the parcel to next,
+/// computed on the plaintext region with the same rules the edge applies to tags (the origin
+/// uses it to check a chain of custody).
+///
+/// # Errors
+/// [`ProgressError::UnresolvableRecord`] only for a region outside the directory.
+pub fn route_step(
+    delivery: &DeliveryRegion,
+    hub: &HubRegion,
+) -> Result<(Verdict, Option<HubRegion>), ProgressError> {
+    decide(&mut delivery.clone(), hub)
+}
+
 /// The verdict for a hub already known to be on the route, and the next expected hub.
 fn decide(
-    tagger: &mut OrderTagger,
-    record: &TokenisedOrder,
+    region: &mut impl RegionQuestions,
     hub: &HubRegion,
 ) -> Result<(Verdict, Option<HubRegion>), ProgressError> {
     let directory = Directory::china();
-    let is = |tag: Tag, expected: &Tag| bool::from(tag.ct_eq(expected));
-    if is(
-        tagger.region(TagLevel::Delivery, hub.code()),
-        &record.delivery,
-    ) {
+    if region.is_delivery(hub.code()) {
         return Ok((Verdict::Deliver, None));
     }
     match hub.level() {
@@ -406,32 +478,19 @@ fn decide(
                 .map_err(|_| ProgressError::UnresolvableRecord)?;
             Ok((Verdict::ForwardUp, Some(next)))
         }
-        HubLevel::City if is(tagger.region(TagLevel::City, hub.code()), &record.city) => {
-            // The buyer's city, and it has districts (else the delivery tag matched above).
-            let district = find(
-                tagger,
-                directory.children(hub.code()),
-                TagLevel::Delivery,
-                &record.delivery,
-            )?;
+        HubLevel::City if region.is_city(hub.code()) => {
+            // The buyer's city, and it has districts (else the delivery region matched above).
+            let district = find(directory.children(hub.code()), |code| {
+                region.is_delivery(code)
+            })?;
             let next = directory
                 .hub_region(HubLevel::District, district)
                 .map_err(|_| ProgressError::UnresolvableRecord)?;
             Ok((Verdict::RouteTo(next), Some(next)))
         }
         HubLevel::City => {
-            let province = find(
-                tagger,
-                directory.provinces(),
-                TagLevel::Province,
-                &record.province,
-            )?;
-            let city = find(
-                tagger,
-                directory.children(province),
-                TagLevel::City,
-                &record.city,
-            )?;
+            let province = find(directory.provinces(), |code| region.is_province(code))?;
+            let city = find(directory.children(province), |code| region.is_city(code))?;
             let next = directory
                 .hub_region(HubLevel::City, city)
                 .map_err(|_| ProgressError::UnresolvableRecord)?;
@@ -440,18 +499,16 @@ fn decide(
     }
 }
 
-/// The candidate whose tag at `level` equals `target`. Stops at the first match: the scanning
+/// The first candidate the question answers yes for. Stops at the first match: the scanning
 /// hub learns that region from the verdict anyway.
 fn find(
-    tagger: &mut OrderTagger,
     candidates: &[RegionCode],
-    level: TagLevel,
-    target: &Tag,
+    mut matches: impl FnMut(RegionCode) -> bool,
 ) -> Result<RegionCode, ProgressError> {
     candidates
         .iter()
         .copied()
-        .find(|code| bool::from(tagger.region(level, *code).ct_eq(target)))
+        .find(|code| matches(*code))
         .ok_or(ProgressError::UnresolvableRecord)
 }
 

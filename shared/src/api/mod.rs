@@ -17,6 +17,7 @@
 //! - `scans`: pickup, hop and deliver scans and their verdicts.
 //! - `internal`: the edge-to-origin release, delivery and revocation bodies.
 //! - `ops`: hubs, scanners, audit, rotation and health.
+//! - [`paths`]: the internal and courier paths, one constant each.
 
 mod buyers;
 mod errors;
@@ -24,6 +25,7 @@ mod fields;
 mod internal;
 mod ops;
 mod orders;
+pub mod paths;
 mod scans;
 
 pub use buyers::*;
