@@ -38,6 +38,7 @@ pub mod scanner_gate;
 pub mod shop;
 
 use std::future::Future;
+use std::pin::Pin;
 
 use lasthop_core::api::ErrorCode;
 use worker::{
@@ -117,21 +118,34 @@ fn router() -> Router<'static, ()> {
 
 /// Runs one handler, turns its error into the contract's answer, and logs one structured line
 /// (method, route pattern, status, milliseconds): never a body, a header or a query.
-async fn serve<F, Fut>(
+///
+/// Generic only in name: it boxes the handler's future and hands it to [`serve_boxed`], so the
+/// answer-and-log code exists once in the Worker instead of once per route (it is a large part
+/// of the wasm otherwise).
+fn serve<F, Fut>(
     route: &'static str,
     req: Request,
     ctx: RouteContext<()>,
     handler: F,
-) -> worker::Result<Response>
+) -> impl Future<Output = worker::Result<Response>>
 where
     F: FnOnce(Request, RouteContext<()>) -> Fut,
-    Fut: Future<Output = Result<Response, EdgeError>>,
+    Fut: Future<Output = Result<Response, EdgeError>> + 'static,
 {
+    let method = req.method();
+    serve_boxed(route, method, Box::pin(handler(req, ctx)))
+}
+
+/// A handler's answer, boxed so that [`serve_boxed`] is compiled once.
+type Handled = Pin<Box<dyn Future<Output = Result<Response, EdgeError>>>>;
+
+async fn serve_boxed(
+    route: &'static str,
+    method: Method,
+    handled: Handled,
+) -> worker::Result<Response> {
     let started = Date::now().as_millis();
-    let method: Method = req.method();
-    let response = handler(req, ctx)
-        .await
-        .unwrap_or_else(EdgeError::into_response);
+    let response = handled.await.unwrap_or_else(EdgeError::into_response);
     let elapsed = Date::now().as_millis().saturating_sub(started);
     console_log!(
         "{{\"level\":\"info\",\"method\":\"{method}\",\"route\":\"{route}\",\"status\":{},\"ms\":{elapsed}}}",

@@ -6,7 +6,8 @@
 //!   PostgreSQL server binaries for the origin's tests, Debian's Chromium and chromedriver for
 //!   the page tests); prints what it installs and skips what is already right.
 //! - `cargo xtask build-edge` — build the browser wasm of the pages into `pages/pkg/` and the
-//!   Worker with `worker-build --release`; print both wasm sizes, raw and gzip-compressed.
+//!   Worker (`worker-build --profile edge-release`, names stripped); print both sizes, raw and
+//!   gzip-compressed, and fail when the Worker is over its size budget.
 //! - `cargo xtask dev` — setup, build the Worker, start the origin on SQLite under
 //!   `.lasthop/dev/` and `wrangler dev` for the edge; write `.lasthop/dev.json` once both answer.
 //!   Ctrl-C or SIGTERM stops both, with everything they spawned.
@@ -19,7 +20,7 @@
 //!
 //! # Layout
 //! - `setup`: detecting and installing tools; `Tools` says where they are.
-//! - `edge`: the Worker build and its size report.
+//! - `edge`: the Worker builds (deployed and bench-only), their size report and budget.
 //! - `browser`: the pages' wasm build (`lasthop-browser` → `pages/pkg/`) and its size report.
 //! - `dev`: the development stack and its signal handling.
 //! - `check`: `cargo xtask test`, phase by phase.
@@ -56,7 +57,8 @@ enum Command {
     /// Install what is missing: wasm32 target, worker-build, wasm-bindgen-cli, npm tools,
     /// PostgreSQL, Chromium.
     Setup,
-    /// Build the pages' browser wasm and the Worker (release); print both wasm sizes.
+    /// Build the pages' browser wasm and the Worker; print both sizes; fail when the Worker is
+    /// over its size budget.
     BuildEdge,
     /// Run the origin and the edge locally until Ctrl-C or SIGTERM.
     Dev(dev::DevArgs),

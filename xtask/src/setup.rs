@@ -213,7 +213,7 @@ fn wasm_bindgen_version(root: &Path) -> anyhow::Result<String> {
 }
 
 /// The versions of package `name` in a Cargo.lock.
-fn locked_versions(lock: &str, name: &str) -> Vec<String> {
+pub fn locked_versions(lock: &str, name: &str) -> Vec<String> {
     let wanted = format!("name = \"{name}\"");
     let mut versions = Vec::new();
     let mut in_wanted = false;
