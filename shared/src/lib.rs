@@ -20,6 +20,7 @@
 //! - [`device`]: scanner device keys, device-signed scans and the chain links they make.
 //! - [`custody`]: the chain of custody the origin checks before it releases a recipient.
 //! - [`progress`]: the order state machine and the hop decision.
+//! - [`bench`]: benchmark inputs built with the real keys and decision (the costliest hop).
 //! - [`api`]: serde DTOs of every JSON body, error codes and the error body.
 //! - [`label`]: the shipping label as SVG with a QR code.
 //! - `openapi` (feature `openapi`): schemas of the DTOs and the edge's OpenAPI document.
@@ -51,6 +52,7 @@ macro_rules! serde_as_string {
 }
 
 pub mod api;
+pub mod bench;
 pub mod contact;
 pub mod credential;
 pub mod custody;
