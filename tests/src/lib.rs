@@ -71,7 +71,7 @@ use std::time::Duration;
 pub use browser::BrowserRun;
 pub use edge::{EdgeOptions, EdgeProcess};
 pub use http::{Client, Reply, Request};
-pub use origin::{OriginOptions, OriginProcess};
+pub use origin::{OriginOptions, OriginProcess, StoreUrls};
 pub use stack::{Stack, StackOptions};
 pub use ureq;
 pub use workspace::Workspace;

@@ -1,4 +1,5 @@
-//! The origin: `lasthop-origin keygen` once, then `lasthop-origin serve` on SQLite files.
+//! The origin: `lasthop-origin keygen` once, then `lasthop-origin serve` on SQLite files in its
+//! state directory, or on the store URLs it is given (e.g. PostgreSQL).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +23,11 @@ pub struct OriginOptions {
     pub edge_url: Option<String>,
     /// `--platforms` (the origin's default is `demo`).
     pub platforms: Option<String>,
+    /// The stores (`--directory-url`, `--vault-url`); `None` uses SQLite files in the state
+    /// directory.
+    pub stores: Option<StoreUrls>,
+    /// The `lasthop-origin` binary to run; `None` uses [`Workspace::origin_binary`].
+    pub binary: Option<PathBuf>,
     /// Extra environment for `serve` (e.g. `RUST_LOG`).
     pub env: Vec<(String, String)>,
     /// Extra arguments appended to `serve`.
@@ -41,12 +47,23 @@ impl OriginOptions {
             port: None,
             edge_url: None,
             platforms: None,
+            stores: None,
+            binary: None,
             env: Vec::new(),
             args: Vec::new(),
             startup_timeout: crate::startup_timeout(),
             cancel: None,
         }
     }
+}
+
+/// Where an origin keeps its two stores, as `serve` takes them.
+#[derive(Debug, Clone)]
+pub struct StoreUrls {
+    /// `--directory-url`.
+    pub directory: String,
+    /// `--vault-url`.
+    pub vault: String,
 }
 
 /// A running origin (its process group is stopped on drop).
@@ -66,7 +83,10 @@ impl OriginProcess {
     /// When the build, key generation or start fails, or the origin does not become healthy.
     pub fn spawn(mut options: OriginOptions) -> Result<Self, LaunchError> {
         options.state_dir = prepare_state_dir(&options.state_dir)?;
-        let binary = Workspace::locate()?.origin_binary()?;
+        let binary = match &options.binary {
+            Some(binary) => binary.clone(),
+            None => Workspace::locate()?.origin_binary()?,
+        };
         run_to_completion(
             Command::new(&binary)
                 .arg("keygen")
@@ -131,12 +151,12 @@ impl OriginProcess {
             .map_err(|e| LaunchError::io(format!("reading {}", path.display()), e))
     }
 
-    /// The directory store's SQLite file.
+    /// The directory store's SQLite file (when no store URLs were given).
     pub fn directory_db(&self) -> PathBuf {
         self.options.state_dir.join("directory.db")
     }
 
-    /// The vault store's SQLite file.
+    /// The vault store's SQLite file (when no store URLs were given).
     pub fn vault_db(&self) -> PathBuf {
         self.options.state_dir.join("vault.db")
     }
@@ -207,6 +227,10 @@ impl OriginProcess {
     fn start(&mut self) -> Result<(), LaunchError> {
         let state = &self.options.state_dir;
         let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", state.join(file).display());
+        let (directory_url, vault_url) = match &self.options.stores {
+            Some(stores) => (stores.directory.clone(), stores.vault.clone()),
+            None => (sqlite("directory.db"), sqlite("vault.db")),
+        };
         let mut command = Command::new(&self.binary);
         command
             .current_dir(state)
@@ -214,9 +238,9 @@ impl OriginProcess {
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--directory-url")
-            .arg(sqlite("directory.db"))
+            .arg(directory_url)
             .arg("--vault-url")
-            .arg(sqlite("vault.db"))
+            .arg(vault_url)
             .arg("--master-keys-file")
             .arg(self.master_keys_file())
             .arg("--ops-token-file")

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::service::{loopback_url, port_or_free};
-use crate::{EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess};
+use crate::{EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess, StoreUrls};
 
 /// How to start both services. Build with [`StackOptions::new`].
 #[derive(Debug, Clone)]
@@ -22,6 +22,10 @@ pub struct StackOptions {
     pub edge_vars: Vec<(String, String)>,
     /// Extra environment for the origin.
     pub origin_env: Vec<(String, String)>,
+    /// The origin's stores; `None` uses SQLite files in the state directory.
+    pub origin_stores: Option<StoreUrls>,
+    /// The origin binary; `None` builds the debug one.
+    pub origin_binary: Option<PathBuf>,
     /// Readiness timeout for each service.
     pub startup_timeout: Duration,
     /// Raised to abandon startup early (see [`crate::OriginOptions::cancel`]).
@@ -37,6 +41,8 @@ impl StackOptions {
             edge_port: None,
             edge_vars: Vec::new(),
             origin_env: Vec::new(),
+            origin_stores: None,
+            origin_binary: None,
             startup_timeout: crate::startup_timeout(),
             cancel: None,
         }
@@ -65,6 +71,8 @@ impl Stack {
         origin_options.port = options.origin_port;
         origin_options.edge_url = Some(loopback_url(edge_port));
         origin_options.env = options.origin_env;
+        origin_options.stores = options.origin_stores;
+        origin_options.binary = options.origin_binary;
         origin_options.startup_timeout = options.startup_timeout;
         origin_options.cancel.clone_from(&options.cancel);
         let origin = OriginProcess::spawn(origin_options)?;

@@ -7,6 +7,16 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::LaunchError;
 
+/// Which cargo profile a binary is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Profile {
+    Debug,
+    Release,
+}
+
+/// A binary already built in this process: package, binary, profile.
+type BuildKey = (String, String, Profile);
+
 /// The lasthop repository this crate was built from.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -83,17 +93,39 @@ impl Workspace {
     /// # Errors
     /// When the build fails or produces no such binary.
     pub fn cargo_binary(&self, package: &str, bin: &str) -> Result<PathBuf, LaunchError> {
-        static BUILT: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
+        self.build_binary(package, bin, Profile::Debug)
+    }
+
+    /// As [`Workspace::cargo_binary`], built with `--release` (for benchmarks).
+    ///
+    /// # Errors
+    /// When the build fails or produces no such binary.
+    pub fn release_binary(&self, package: &str, bin: &str) -> Result<PathBuf, LaunchError> {
+        self.build_binary(package, bin, Profile::Release)
+    }
+
+    fn build_binary(
+        &self,
+        package: &str,
+        bin: &str,
+        profile: Profile,
+    ) -> Result<PathBuf, LaunchError> {
+        static BUILT: OnceLock<Mutex<HashMap<BuildKey, PathBuf>>> = OnceLock::new();
         let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
         // Holding the lock through the build serialises parallel tests on one cargo run.
         // A poisoned lock only means another test panicked; the map is still consistent.
         let mut built = built.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (package.to_string(), bin.to_string());
+        let key = (package.to_string(), bin.to_string(), profile);
         if let Some(path) = built.get(&key) {
             return Ok(path.clone());
         }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let command = format!("cargo build -p {package} --bin {bin}");
+        let release = if profile == Profile::Release {
+            " --release"
+        } else {
+            ""
+        };
+        let command = format!("cargo build{release} -p {package} --bin {bin}");
         let output = Command::new(&cargo)
             .current_dir(&self.root)
             .args([
@@ -102,6 +134,7 @@ impl Workspace {
                 "--message-format=json-render-diagnostics",
             ])
             .args(["-p", package, "--bin", bin])
+            .args((profile == Profile::Release).then_some("--release"))
             .output()
             .map_err(|e| LaunchError::io(format!("running {command}"), e))?;
         if !output.status.success() {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod internal;
+
 use std::path::{Path, PathBuf};
 
 use lasthop_e2e::{Client, Reply, Stack, StackOptions};
@@ -93,26 +95,25 @@ impl<'a> World<'a> {
     }
 
     pub fn register_buyer(&self, person: &Person) -> Buyer {
-        let reply = self
-            .edge
+        Buyer::registered(&self.register_buyer_reply(person), person)
+    }
+
+    /// `POST /v1/buyers`, whatever it answers.
+    pub fn register_buyer_reply(&self, person: &Person) -> Reply {
+        self.edge
             .post("/v1/buyers")
-            .json(&json!({
-                "platform_id": "demo",
-                "name": person.name,
-                "phone": person.phone,
-                "address": {"country": "CN", "region": person.region, "line": person.line,
-                            "postal_code": person.postal_code, "label": "home"}
-            }))
+            .json(&person.registration())
             .send()
-            .unwrap();
-        assert_eq!(reply.status, 201, "register buyer: {}", reply.body);
-        let body = reply.json().unwrap();
-        Buyer {
-            id: text(&body, "buyer_id"),
-            address_id: text(&body, "address_id"),
-            token: text(&body, "buyer_token"),
-            person: person.clone(),
-        }
+            .unwrap()
+    }
+
+    /// `GET /v1/buyers/me`: the buyer's profile with addresses and access log.
+    pub fn profile(&self, buyer: &Buyer) -> Reply {
+        self.edge
+            .get("/v1/buyers/me")
+            .bearer(&buyer.token)
+            .send()
+            .unwrap()
     }
 
     pub fn register_seller(&self, name: &str) -> Seller {
@@ -122,26 +123,21 @@ impl<'a> World<'a> {
             .json(&json!({"platform_id": "demo", "name": name}))
             .send()
             .unwrap();
-        assert_eq!(reply.status, 201, "register seller: {}", reply.body);
-        let body = reply.json().unwrap();
-        Seller {
-            id: text(&body, "seller_id"),
-            token: text(&body, "seller_token"),
-        }
+        Seller::registered(&reply)
     }
 
     pub fn create_order(&self, buyer: &Buyer, seller: &Seller) -> String {
-        let reply = self
-            .edge
+        order_created(&self.create_order_reply(buyer, seller))
+    }
+
+    /// `POST /v1/orders`, whatever it answers.
+    pub fn create_order_reply(&self, buyer: &Buyer, seller: &Seller) -> Reply {
+        self.edge
             .post("/v1/orders")
             .bearer(&buyer.token)
             .json(&json!({"seller_id": seller.id, "address_id": buyer.address_id}))
             .send()
-            .unwrap();
-        assert_eq!(reply.status, 201, "create order: {}", reply.body);
-        let body = reply.json().unwrap();
-        assert_eq!(body["status"], "created");
-        text(&body, "order_id")
+            .unwrap()
     }
 
     /// The ops token (for tests that act as operators themselves, e.g. from a browser script).
@@ -151,36 +147,12 @@ impl<'a> World<'a> {
 
     /// A new hub at `code` (4 digits: city hub, 6 digits: district hub); its id.
     pub fn hub(&self, code: &str) -> String {
-        let level = if code.len() == 4 { "city" } else { "district" };
-        let reply = self
-            .origin
-            .post("/v1/ops/hubs")
-            .bearer(&self.ops_token)
-            .json(&json!({"code": code, "level": level, "name": format!("Hub {code}")}))
-            .send()
-            .unwrap();
-        assert_eq!(reply.status, 201, "create hub {code}: {}", reply.body);
-        text(&reply.json().unwrap(), "hub_id")
+        create_hub(&self.origin, &self.ops_token, code)
     }
 
     /// A hub at `code` (4 digits: city hub, 6 digits: district hub) with one scanner of `role`.
     pub fn scanner(&self, code: &str, role: &str) -> Scanner {
-        let hub_id = self.hub(code);
-        let reply = self
-            .origin
-            .post("/v1/ops/scanners")
-            .bearer(&self.ops_token)
-            .json(&json!({"hub_id": hub_id, "role": role}))
-            .send()
-            .unwrap();
-        assert_eq!(reply.status, 201, "issue scanner: {}", reply.body);
-        let body = reply.json().unwrap();
-        Scanner {
-            id: text(&body, "scanner_id"),
-            hub_id,
-            code: code.to_owned(),
-            token: text(&body, "token"),
-        }
+        issue_scanner(&self.origin, &self.ops_token, code, role)
     }
 
     pub fn revoke(&self, scanner: &Scanner) {
@@ -248,6 +220,86 @@ impl<'a> World<'a> {
             .bearer(&seller.token)
             .send()
             .unwrap()
+    }
+}
+
+impl Person {
+    /// The contract's registration body for this person on platform `demo`, labelled `home`.
+    pub fn registration(&self) -> Value {
+        json!({
+            "platform_id": "demo",
+            "name": self.name,
+            "phone": self.phone,
+            "address": {"country": "CN", "region": self.region, "line": self.line,
+                        "postal_code": self.postal_code, "label": "home"}
+        })
+    }
+}
+
+impl Buyer {
+    /// The buyer a registration answered with; panics unless it is a 201.
+    pub fn registered(reply: &Reply, person: &Person) -> Self {
+        assert_eq!(reply.status, 201, "register buyer: {}", reply.body);
+        let body = reply.json().unwrap();
+        Self {
+            id: text(&body, "buyer_id"),
+            address_id: text(&body, "address_id"),
+            token: text(&body, "buyer_token"),
+            person: person.clone(),
+        }
+    }
+}
+
+impl Seller {
+    /// The seller a registration answered with; panics unless it is a 201.
+    pub fn registered(reply: &Reply) -> Self {
+        assert_eq!(reply.status, 201, "register seller: {}", reply.body);
+        let body = reply.json().unwrap();
+        Self {
+            id: text(&body, "seller_id"),
+            token: text(&body, "seller_token"),
+        }
+    }
+}
+
+/// The order id an order creation answered with; panics unless it is a 201 `created`.
+pub fn order_created(reply: &Reply) -> String {
+    assert_eq!(reply.status, 201, "create order: {}", reply.body);
+    let body = reply.json().unwrap();
+    assert_eq!(body["status"], "created");
+    text(&body, "order_id")
+}
+
+/// Creates a hub at `code` (4 digits: city hub, 6 digits: district hub) through the origin's
+/// ops API; its id.
+pub fn create_hub(origin: &Client, ops_token: &str, code: &str) -> String {
+    let level = if code.len() == 4 { "city" } else { "district" };
+    let reply = origin
+        .post("/v1/ops/hubs")
+        .bearer(ops_token)
+        .json(&json!({"code": code, "level": level, "name": format!("Hub {code}")}))
+        .send()
+        .unwrap();
+    assert_eq!(reply.status, 201, "create hub {code}: {}", reply.body);
+    text(&reply.json().unwrap(), "hub_id")
+}
+
+/// Creates a hub at `code` through the origin's ops API and issues it one scanner of `role`.
+pub fn issue_scanner(origin: &Client, ops_token: &str, code: &str, role: &str) -> Scanner {
+    let hub_id = create_hub(origin, ops_token, code);
+    let reply = origin
+        .post("/v1/ops/scanners")
+        .bearer(ops_token)
+        .json(&json!({"hub_id": hub_id, "role": role}))
+        .send()
+        .unwrap();
+    assert_eq!(reply.status, 201, "issue scanner: {}", reply.body);
+    let body = reply.json().unwrap();
+    Scanner {
+        id: text(&body, "scanner_id"),
+        hub_id,
+        code: code.to_owned(),
+        token: text(&body, "token"),
     }
 }
 

@@ -1,0 +1,125 @@
+//! The origin's internal API called directly, signed as the edge signs it (edge-request key
+//! derived from the origin's master key file). For the load generator and tests that drive the
+//! origin without the Worker in front: registrations, orders and — the one place to change when
+//! the release call changes — final-hop releases.
+
+use lasthop_core::keys::{MasterKeyRing, OriginKeys, RequestKey};
+use lasthop_core::signing::{sign_request, RequestNonce};
+use lasthop_core::time::Timestamp;
+use lasthop_e2e::{Client, OriginProcess, Reply};
+use serde_json::{json, Value};
+
+use super::{issue_scanner, order_created, Buyer, Person, Scanner, Seller};
+
+/// A signed client on one origin's internal API, plus its ops token.
+pub struct InternalOrigin {
+    /// Plain client on the origin (ops calls, `/healthz`).
+    pub client: Client,
+    key: RequestKey,
+    ops_token: String,
+}
+
+impl InternalOrigin {
+    /// A client for `origin`, with the keys read from its state directory.
+    pub fn new(origin: &OriginProcess) -> Self {
+        let text = std::fs::read_to_string(origin.master_keys_file()).unwrap();
+        let lines = text.split_whitespace().collect::<Vec<_>>().join("\n");
+        let ring = MasterKeyRing::parse(&lines).unwrap();
+        Self {
+            client: origin.client(),
+            key: OriginKeys::derive(&ring).edge_request,
+            ops_token: origin.ops_token().unwrap(),
+        }
+    }
+
+    /// A signed request with an optional JSON body and forwarded bearer token.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Reply {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
+        let nonce = RequestNonce::generate(&mut rand::rngs::OsRng);
+        let now = Timestamp::from_unix_millis(
+            i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis(),
+            )
+            .unwrap(),
+        );
+        let signed = sign_request(
+            &self.key,
+            method,
+            path,
+            bytes.as_deref().unwrap_or_default(),
+            now,
+            &nonce,
+        );
+        let mut request = self.client.request(method, path);
+        for (name, value) in signed.pairs() {
+            request = request.header(name, value);
+        }
+        if let Some(token) = bearer {
+            request = request.bearer(token);
+        }
+        if let Some(bytes) = bytes {
+            request = request
+                .header("content-type", "application/json")
+                .body(bytes);
+        }
+        request.send().unwrap()
+    }
+
+    /// A hub at `code` with one scanner of `role`, through the ops API.
+    pub fn scanner(&self, code: &str, role: &str) -> Scanner {
+        issue_scanner(&self.client, &self.ops_token, code, role)
+    }
+
+    /// `POST /internal/v1/buyers`, whatever it answers.
+    pub fn register_buyer_reply(&self, person: &Person) -> Reply {
+        self.send(
+            "POST",
+            "/internal/v1/buyers",
+            Some(&person.registration()),
+            None,
+        )
+    }
+
+    /// A registered buyer; panics unless the origin answers 201.
+    pub fn register_buyer(&self, person: &Person) -> Buyer {
+        Buyer::registered(&self.register_buyer_reply(person), person)
+    }
+
+    /// A registered seller; panics unless the origin answers 201.
+    pub fn register_seller(&self, name: &str) -> Seller {
+        let body = json!({"platform_id": "demo", "name": name});
+        Seller::registered(&self.send("POST", "/internal/v1/sellers", Some(&body), None))
+    }
+
+    /// `POST /internal/v1/orders` for the buyer's first address, whatever it answers.
+    pub fn create_order_reply(&self, buyer: &Buyer, seller: &Seller) -> Reply {
+        let body = json!({"seller_id": seller.id, "address_id": buyer.address_id});
+        self.send(
+            "POST",
+            "/internal/v1/orders",
+            Some(&body),
+            Some(&buyer.token),
+        )
+    }
+
+    /// A new order id; panics unless the origin answers 201.
+    pub fn create_order(&self, buyer: &Buyer, seller: &Seller) -> String {
+        order_created(&self.create_order_reply(buyer, seller))
+    }
+
+    /// The final hop's release of `order_id` to `scanner`'s hub, as the edge asks for it.
+    pub fn release(&self, scanner: &Scanner, order_id: &str) -> Reply {
+        let body =
+            json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner.token});
+        self.send("POST", "/internal/v1/releases", Some(&body), None)
+    }
+}
