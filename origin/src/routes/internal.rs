@@ -28,7 +28,7 @@ use crate::routes::dto::{
 };
 use crate::startup::no_store;
 use crate::state::AppState;
-use crate::store::{NewOrder, OrderRow, ReleaseRow, StoreError};
+use crate::store::{NewOrder, OrderRow, Recorded, ReleaseRow};
 
 /// Buyer and seller session lifetime.
 const SESSION_DAYS: i64 = 30;
@@ -71,17 +71,14 @@ fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, Ap
 
 /// The address number of `postal`: the existing one when an identical address (after
 /// normalisation) is stored, by anyone, otherwise a new sealed record. The lookup goes
-/// through the keyed blind index only.
+/// through the keyed blind index only, in the same statement that stores a new record, so
+/// two registrations of one address at the same moment share one number.
 async fn address_number(
     state: &AppState,
     postal: &PostalAddress,
     by: &str,
 ) -> Result<AddressId, ApiError> {
-    let vault = &state.stores().vault;
     let blind_index = state.keys().blind_index.index(&postal.normalised_key());
-    if let Some(existing) = vault.address_by_blind_index(&blind_index).await? {
-        return AddressId::parse(&existing).map_err(|_| ApiError::Internal);
-    }
     let now = state.now();
     let provenance = Provenance {
         channel: "shop".to_owned(),
@@ -104,24 +101,12 @@ async fn address_number(
     };
     let address_id = AddressId::generate(&mut OsRng);
     let sealed = records::seal(&state.keys().vault, address_id.as_str(), &plain);
-    match vault
-        .insert_address(address_id.as_str(), &blind_index, &sealed)
-        .await
-    {
-        Ok(()) => Ok(address_id),
-        // Someone registered the same address at the same moment: theirs won, share it.
-        Err(StoreError::Conflict) => {
-            let existing =
-                vault
-                    .address_by_blind_index(&blind_index)
-                    .await?
-                    .ok_or(ApiError::Unavailable(
-                        "the address could not be stored, try again shortly",
-                    ))?;
-            AddressId::parse(&existing).map_err(|_| ApiError::Internal)
-        }
-        Err(other) => Err(other.into()),
-    }
+    let number = state
+        .stores()
+        .vault
+        .insert_or_share_address(address_id.as_str(), &blind_index, &sealed)
+        .await?;
+    AddressId::parse(&number).map_err(|_| ApiError::Internal)
 }
 
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
@@ -526,7 +511,7 @@ async fn release_recipient(
         erase_after: now.plus_seconds(ttl).unix_millis(),
     };
     // Fail closed: without a committed audit row nothing is released.
-    let release = directory
+    let recorded = directory
         .record_release(&fresh, &order.address_id, now.unix_millis())
         .await
         .map_err(|_| {
@@ -534,6 +519,9 @@ async fn release_recipient(
                 "the release could not be audited, nothing was released; try again shortly",
             )
         })?;
+    let Recorded::Released(release) = recorded else {
+        return Err(ApiError::OrderClosed("the order has been delivered"));
+    };
     let contact = open_contact(state, &order.buyer_id).await?;
     Ok(ReleaseResponse {
         release_id: stored(&release.release_id)?,

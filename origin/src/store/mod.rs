@@ -9,6 +9,7 @@
 //! into a [`StoreError`].
 
 mod directory;
+mod pool;
 mod vault;
 
 use std::str::FromStr;
@@ -20,8 +21,10 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, Directory, HubRow, NewOrder, OrderRow, ReleaseRow, ScannerRow, SellerRow,
+    AuditRow, BuyerRow, Directory, HubRow, NewOrder, OrderRow, Recorded, ReleaseRow, ScannerRow,
+    SellerRow,
 };
+use pool::StorePool;
 pub use vault::{SealedRecord, Vault};
 
 static DIRECTORY_SQLITE: Migrator = sqlx::migrate!("migrations/directory/sqlite");
@@ -191,7 +194,7 @@ async fn open_pool(
     url: &str,
     sqlite: &Migrator,
     postgres: &Migrator,
-) -> Result<AnyPool, OpenError> {
+) -> Result<StorePool, OpenError> {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
 
@@ -227,5 +230,5 @@ async fn open_pool(
         .run(&pool)
         .await
         .map_err(|source| OpenError::Migrate { store, source })?;
-    Ok(pool)
+    Ok(StorePool::new(pool, backend))
 }

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failure report
 
+mod contention;
 mod helpers;
 mod pg;
 mod provision;
@@ -53,4 +54,6 @@ on_both_backends!(
     ops_calls_need_the_ops_token,
     sellers_see_their_orders_without_buyer_details,
     a_scanner_enrolled_with_a_device_gets_a_device_bound_credential,
+    concurrent_releases_all_succeed_each_with_exactly_its_audit_rows,
+    one_address_registered_by_many_buyers_at_once_gets_one_number,
 );

@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::{Person, TestApp};
 
+// The racing-writes scenarios live in their own file; the backend macro finds them here.
+pub use crate::contention::*;
+
 /// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a hub scanner.
 pub struct Parcel {
     pub person: Person,

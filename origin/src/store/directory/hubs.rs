@@ -45,7 +45,7 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_hub(&self, hub: &HubRow, now: i64) -> Result<()> {
-        db(sqlx::query(
+        db(self.store.execute(sqlx::query(
             "INSERT INTO hubs (hub_id, level, code, name, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&hub.hub_id)
@@ -53,7 +53,7 @@ impl Directory {
         .bind(&hub.code)
         .bind(&hub.name)
         .bind(now)
-        .execute(&self.pool)
+        )
         .await)?;
         Ok(())
     }
@@ -66,7 +66,7 @@ impl Directory {
         db(
             sqlx::query_as("SELECT hub_id, level, code, name FROM hubs WHERE hub_id = $1")
                 .bind(hub_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.store.pool())
                 .await,
         )
     }
@@ -76,7 +76,7 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_scanner(&self, scanner: &ScannerRow, now: i64) -> Result<()> {
-        db(sqlx::query(
+        db(self.store.execute(sqlx::query(
             "INSERT INTO scanners (scanner_id, hub_id, role, created_at, expires_at, sign_key, box_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -87,7 +87,7 @@ impl Directory {
         .bind(scanner.expires_at)
         .bind(&scanner.sign_key)
         .bind(&scanner.box_key)
-        .execute(&self.pool)
+        )
         .await)?;
         Ok(())
     }
@@ -102,7 +102,7 @@ impl Directory {
              FROM scanners WHERE scanner_id = $1",
         )
         .bind(scanner_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.store.pool())
         .await)
     }
 }

@@ -10,28 +10,29 @@ mod releases;
 
 use sqlx::AnyPool;
 
+use super::pool::StorePool;
 use super::StoreError;
 
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
 pub use people::{BuyerRow, SellerRow};
-pub use releases::{AuditRow, ReleaseRow};
+pub use releases::{AuditRow, Recorded, ReleaseRow};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// Handle on the directory pool.
 #[derive(Clone)]
 pub struct Directory {
-    pool: AnyPool,
+    store: StorePool,
 }
 
 impl Directory {
-    pub(super) fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    pub(super) fn new(store: StorePool) -> Self {
+        Self { store }
     }
 
     /// The pool, for tests that need a side connection (e.g. to inject a fault).
     pub fn pool(&self) -> &AnyPool {
-        &self.pool
+        self.store.pool()
     }
 }

@@ -9,10 +9,13 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn note_nonce(&self, nonce: &str, now: i64) -> Result<bool> {
-        match sqlx::query("INSERT INTO edge_nonces (nonce, seen_at) VALUES ($1, $2)")
-            .bind(nonce)
-            .bind(now)
-            .execute(&self.pool)
+        match self
+            .store
+            .execute(
+                sqlx::query("INSERT INTO edge_nonces (nonce, seen_at) VALUES ($1, $2)")
+                    .bind(nonce)
+                    .bind(now),
+            )
             .await
             .map_err(StoreError::from_sqlx)
         {
@@ -27,9 +30,9 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn prune_nonces(&self, before: i64) -> Result<u64> {
-        let done = db(sqlx::query("DELETE FROM edge_nonces WHERE seen_at < $1")
-            .bind(before)
-            .execute(&self.pool)
+        let done = db(self
+            .store
+            .execute(sqlx::query("DELETE FROM edge_nonces WHERE seen_at < $1").bind(before))
             .await)?;
         Ok(done.rows_affected())
     }

@@ -50,7 +50,7 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<()> {
-        db(sqlx::query(
+        db(self.store.execute(sqlx::query(
             "INSERT INTO orders (order_id, platform_id, buyer_id, seller_id, address_id, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'created', $6)",
         )
@@ -60,7 +60,7 @@ impl Directory {
         .bind(order.seller_id)
         .bind(order.address_id)
         .bind(order.created_at)
-        .execute(&self.pool)
+        )
         .await)?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl Directory {
              FROM orders WHERE order_id = $1",
         )
         .bind(order_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.store.pool())
         .await)
     }
 
@@ -89,7 +89,7 @@ impl Directory {
              FROM orders WHERE seller_id = $1 ORDER BY created_at DESC, order_id",
         )
         .bind(seller_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.store.pool())
         .await)
     }
 
@@ -99,14 +99,14 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn deliver(&self, order_id: &str, receipt_sha256: &str, now: i64) -> Result<bool> {
-        let done = db(sqlx::query(
+        let done = db(self.store.execute(sqlx::query(
             "UPDATE orders SET status = 'delivered', delivered_at = $2, receipt_sha256 = $3 \
              WHERE order_id = $1 AND status <> 'delivered'",
         )
         .bind(order_id)
         .bind(now)
         .bind(receipt_sha256)
-        .execute(&self.pool)
+        )
         .await)?;
         Ok(done.rows_affected() == 1)
     }

@@ -1,7 +1,7 @@
 //! Platforms, buyers, sellers and the buyers' address links (address numbers and labels,
 //! never the addresses themselves).
 
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 use super::{Directory, Result};
 use crate::store::db;
@@ -33,9 +33,9 @@ impl Directory {
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn ensure_platforms(&self, platforms: &[String]) -> Result<()> {
         for platform in platforms {
-            db(sqlx::query("INSERT INTO platforms (platform_id) VALUES ($1) ON CONFLICT (platform_id) DO NOTHING")
+            db(self.store.execute(sqlx::query("INSERT INTO platforms (platform_id) VALUES ($1) ON CONFLICT (platform_id) DO NOTHING")
                 .bind(platform)
-                .execute(&self.pool)
+                )
                 .await)?;
         }
         Ok(())
@@ -50,7 +50,7 @@ impl Directory {
             "SELECT platform_id FROM platforms WHERE platform_id = $1",
         )
         .bind(platform_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.store.pool())
         .await)?;
         Ok(row.is_some())
     }
@@ -67,25 +67,15 @@ impl Directory {
         label: &str,
         now: i64,
     ) -> Result<()> {
-        let mut tx = db(self.pool.begin().await)?;
-        db(sqlx::query(
-            "INSERT INTO buyers (buyer_id, platform_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(buyer_id)
-        .bind(platform_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await)?;
-        db(sqlx::query(
-            "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(buyer_id)
-        .bind(address_id)
-        .bind(label)
-        .bind(now)
-        .execute(&mut *tx)
-        .await)?;
-        db(tx.commit().await)
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome =
+                insert_buyer_in(&mut tx, buyer_id, platform_id, address_id, label, now).await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
     }
 
     /// A buyer by id.
@@ -96,7 +86,7 @@ impl Directory {
         db(
             sqlx::query_as("SELECT buyer_id, platform_id FROM buyers WHERE buyer_id = $1")
                 .bind(buyer_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.store.pool())
                 .await,
         )
     }
@@ -112,7 +102,7 @@ impl Directory {
         label: &str,
         now: i64,
     ) -> Result<()> {
-        db(sqlx::query(
+        db(self.store.execute(sqlx::query(
             "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
         )
@@ -120,7 +110,7 @@ impl Directory {
         .bind(address_id)
         .bind(label)
         .bind(now)
-        .execute(&self.pool)
+        )
         .await)?;
         Ok(())
     }
@@ -134,7 +124,7 @@ impl Directory {
             "SELECT address_id, label FROM buyer_addresses WHERE buyer_id = $1 ORDER BY created_at, address_id",
         )
         .bind(buyer_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.store.pool())
         .await)
     }
 
@@ -143,14 +133,17 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_seller(&self, seller_id: &str, platform_id: &str, now: i64) -> Result<()> {
-        db(sqlx::query(
-            "INSERT INTO sellers (seller_id, platform_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(seller_id)
-        .bind(platform_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await)?;
+        db(self
+            .store
+            .execute(
+                sqlx::query(
+                    "INSERT INTO sellers (seller_id, platform_id, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(seller_id)
+                .bind(platform_id)
+                .bind(now),
+            )
+            .await)?;
         Ok(())
     }
 
@@ -162,7 +155,7 @@ impl Directory {
         db(
             sqlx::query_as("SELECT seller_id, platform_id FROM sellers WHERE seller_id = $1")
                 .bind(seller_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.store.pool())
                 .await,
         )
     }
@@ -172,21 +165,62 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn renumber_address(&self, old: &str, new: &str) -> Result<()> {
-        let mut tx = db(self.pool.begin().await)?;
-        db(
-            sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
-                .bind(old)
-                .bind(new)
-                .execute(&mut *tx)
-                .await,
-        )?;
-        db(sqlx::query(
-            "UPDATE orders SET address_id = $2 WHERE address_id = $1 AND status <> 'delivered'",
-        )
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = renumber_in(&mut tx, old, new).await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
+    }
+}
+
+/// Write-only (no read to race with): the buyer and their first link.
+async fn insert_buyer_in(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    platform_id: &str,
+    address_id: &str,
+    label: &str,
+    now: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO buyers (buyer_id, platform_id, created_at) VALUES ($1, $2, $3)")
+        .bind(buyer_id)
+        .bind(platform_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(buyer_id)
+    .bind(address_id)
+    .bind(label)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Two updates keyed on the old number; each locks the rows it moves, so a concurrent link or
+/// order on the old number either lands before (and is moved) or after (and waits).
+async fn renumber_in(
+    conn: &mut AnyConnection,
+    old: &str,
+    new: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
         .bind(old)
         .bind(new)
-        .execute(&mut *tx)
-        .await)?;
-        db(tx.commit().await)
-    }
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE orders SET address_id = $2 WHERE address_id = $1 AND status <> 'delivered'",
+    )
+    .bind(old)
+    .bind(new)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Releases of a recipient to a final hub, and their audit trail (also the buyer's access log).
 
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 use super::{Directory, Result};
 use crate::store::db;
@@ -43,10 +43,20 @@ pub struct AuditRow {
     pub at: i64,
 }
 
+/// What recording a release found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The order's release to this hub (new, or the one made before) and its new audit row.
+    Released(ReleaseRow),
+    /// The order was delivered (or no longer exists): nothing was recorded or released.
+    Closed,
+}
+
 impl Directory {
     /// Finds the release of `order_id` to `hub_id`, creating it if there is none, and
     /// writes an audit row; both commit together or not at all. The caller returns the
     /// recipient only after this succeeded, so nothing is released without its audit.
+    /// Refuses, in the same transaction, an order that has been delivered meanwhile.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when anything in the transaction fails.
@@ -55,52 +65,15 @@ impl Directory {
         fresh: &ReleaseRow,
         address_id: &str,
         now: i64,
-    ) -> Result<ReleaseRow> {
-        let mut tx = db(self.pool.begin().await)?;
-        let existing: Option<ReleaseRow> = db(sqlx::query_as(
-            "SELECT release_id, order_id, hub_id, scanner_id, created_at, erase_after \
-             FROM releases WHERE order_id = $1 AND hub_id = $2",
-        )
-        .bind(&fresh.order_id)
-        .bind(&fresh.hub_id)
-        .fetch_optional(&mut *tx)
-        .await)?;
-        let release = match existing {
-            Some(release) => release,
-            None => {
-                db(sqlx::query(
-                    "INSERT INTO releases (release_id, order_id, hub_id, scanner_id, created_at, erase_after) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&fresh.release_id)
-                .bind(&fresh.order_id)
-                .bind(&fresh.hub_id)
-                .bind(&fresh.scanner_id)
-                .bind(fresh.created_at)
-                .bind(fresh.erase_after)
-                .execute(&mut *tx)
-                .await)?;
-                db(sqlx::query("UPDATE orders SET status = 'released' WHERE order_id = $1 AND status = 'created'")
-                    .bind(&fresh.order_id)
-                    .execute(&mut *tx)
-                    .await)?;
-                fresh.clone()
+    ) -> Result<Recorded> {
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = record_release_in(&mut tx, fresh, address_id, now).await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
             }
-        };
-        db(sqlx::query(
-            "INSERT INTO release_audit (release_id, order_id, hub_id, scanner_id, address_id, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&release.release_id)
-        .bind(&release.order_id)
-        .bind(&release.hub_id)
-        .bind(&fresh.scanner_id)
-        .bind(address_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await)?;
-        db(tx.commit().await)?;
-        Ok(release)
+        }
     }
 
     /// A release by id.
@@ -113,7 +86,7 @@ impl Directory {
              FROM releases WHERE release_id = $1",
         )
         .bind(release_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.store.pool())
         .await)
     }
 
@@ -128,7 +101,7 @@ impl Directory {
              WHERE a.order_id = $1 ORDER BY a.audit_id",
         )
         .bind(order_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.store.pool())
         .await)
     }
 
@@ -143,7 +116,70 @@ impl Directory {
              WHERE o.buyer_id = $1 ORDER BY a.audit_id",
         )
         .bind(buyer_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.store.pool())
         .await)
     }
+}
+
+/// The release transaction, race-free at `READ COMMITTED`:
+/// 1. the order's row is updated first, which locks it: a twin release or a delivery of the
+///    same order waits here, and a delivered order is refused on the state it now sees;
+/// 2. the release is inserted unless this hub has one (`ON CONFLICT DO NOTHING`), and the
+///    order's release to this hub is read back — ours, or the one committed before;
+/// 3. the audit row of this answer.
+async fn record_release_in(
+    conn: &mut AnyConnection,
+    fresh: &ReleaseRow,
+    address_id: &str,
+    now: i64,
+) -> std::result::Result<Recorded, sqlx::Error> {
+    let open = sqlx::query(
+        "UPDATE orders SET status = CASE WHEN status = 'created' THEN 'released' ELSE status END \
+         WHERE order_id = $1 AND status <> 'delivered'",
+    )
+    .bind(&fresh.order_id)
+    .execute(&mut *conn)
+    .await?;
+    if open.rows_affected() == 0 {
+        return Ok(Recorded::Closed);
+    }
+    let inserted: Option<ReleaseRow> = sqlx::query_as(
+        "INSERT INTO releases (release_id, order_id, hub_id, scanner_id, created_at, erase_after) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id, hub_id) DO NOTHING \
+         RETURNING release_id, order_id, hub_id, scanner_id, created_at, erase_after",
+    )
+    .bind(&fresh.release_id)
+    .bind(&fresh.order_id)
+    .bind(&fresh.hub_id)
+    .bind(&fresh.scanner_id)
+    .bind(fresh.created_at)
+    .bind(fresh.erase_after)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let release = match inserted {
+        Some(release) => release,
+        None => {
+            sqlx::query_as(
+                "SELECT release_id, order_id, hub_id, scanner_id, created_at, erase_after \
+                 FROM releases WHERE order_id = $1 AND hub_id = $2",
+            )
+            .bind(&fresh.order_id)
+            .bind(&fresh.hub_id)
+            .fetch_one(&mut *conn)
+            .await?
+        }
+    };
+    sqlx::query(
+        "INSERT INTO release_audit (release_id, order_id, hub_id, scanner_id, address_id, at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&release.release_id)
+    .bind(&release.order_id)
+    .bind(&release.hub_id)
+    .bind(&fresh.scanner_id)
+    .bind(address_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Recorded::Released(release))
 }
