@@ -7,7 +7,9 @@
 //! - `scans`: non-final hop scans through the edge (`POST /v1/scans/hop`), 1, 8 and 32 clients,
 //!   every scan a new hop its order's object decides and writes;
 //! - `releases`: final-hop releases at the origin (`POST /internal/v1/releases`, signed as the
-//!   edge signs it), one per order, 1, 8 and 32 clients, on SQLite and on PostgreSQL.
+//!   edge signs it), one per order, 1, 8 and 32 clients, on SQLite and on PostgreSQL;
+//! - `registrations` and `orders` at the origin alone (signed internal calls), 1 and 8 clients,
+//!   on both backends: the origin's share of the edge's figures.
 //!
 //! Each client is a thread with its own blocking HTTP connection, sending its next request as
 //! soon as the previous one is answered. Throughput is answered requests over wall time.
@@ -56,9 +58,10 @@ fn main() {
     let stack = Stack::spawn(options).unwrap();
     let w = World::new(&stack);
     edge_figures(&w, registrations, scans, &mut figures);
-    figures.extend(release_figures(
+    figures.extend(origin_figures(
         "sqlite",
         &InternalOrigin::new(&stack.origin),
+        registrations,
         releases,
     ));
     drop(stack);
@@ -77,9 +80,10 @@ fn main() {
         options.stores = Some(stores);
         options.binary = Some(origin_binary);
         let origin = OriginProcess::spawn(options).unwrap();
-        figures.extend(release_figures(
+        figures.extend(origin_figures(
             "postgres",
             &InternalOrigin::new(&origin),
+            registrations,
             releases,
         ));
     }
@@ -181,39 +185,84 @@ fn edge_figures(w: &World, registrations: usize, scans: usize, figures: &mut Vec
     }
 }
 
-/// Final-hop releases at one origin, one per order, at 1, 8 and 32 clients.
-fn release_figures(backend: &'static str, origin: &InternalOrigin, releases: usize) -> Vec<Figure> {
+/// At one origin, without the edge: registrations and orders at 1 and 8 clients (to tell the
+/// origin's share of the edge's figures), then final-hop releases, one per order, at 1, 8 and
+/// 32 clients.
+fn origin_figures(
+    backend: &'static str,
+    origin: &InternalOrigin,
+    registrations: usize,
+    releases: usize,
+) -> Vec<Figure> {
+    let mut figures = Vec::new();
     let seller = origin.register_seller("Release Shop");
     let final_hub = origin.scanner("110105", "hub");
-    let buyers: Vec<Buyer> = (0..16)
-        .map(|i| origin.register_buyer(&person(i, &format!("rel-{backend}"))))
-        .collect();
+    let _ = origin.register_buyer(&person(0, &format!("warm-{backend}")));
+    let mut buyers = Vec::new();
+    for clients in [1, 8] {
+        let people: Vec<Person> = (0..registrations)
+            .map(|i| person(i, &format!("o{clients}-{backend}")))
+            .collect();
+        let registered = Mutex::new(Vec::new());
+        figures.push(Figure::measure(
+            "registrations",
+            "origin",
+            backend,
+            clients,
+            &people,
+            |p, s| {
+                let reply = s.time(|| origin.register_buyer_reply(p));
+                if reply.status == 201 {
+                    registered
+                        .lock()
+                        .unwrap()
+                        .push(Buyer::registered(&reply, p));
+                }
+            },
+        ));
+        buyers.extend(registered.into_inner().unwrap());
+    }
     let levels = [1, 8, 32];
-    let tasks: Vec<usize> = (0..releases * levels.len()).collect();
-    let orders = Mutex::new(Vec::new());
-    drop(Figure::measure(
-        "setup",
-        "origin",
-        backend,
-        8,
-        &tasks,
-        |i, _| {
-            let order = origin.create_order(&buyers[i % buyers.len()], &seller);
-            orders.lock().unwrap().push(order);
-        },
-    ));
-    let orders = orders.into_inner().unwrap();
+    // One more than the measured releases: the first warms the release path.
+    let needed = releases * levels.len() + 1;
+    let mut orders = Vec::new();
+    for (clients, count) in [(1, needed / 8), (8, needed - needed / 8)] {
+        let tasks: Vec<&Buyer> = (0..count).map(|i| &buyers[i % buyers.len()]).collect();
+        let created = Mutex::new(Vec::new());
+        figures.push(Figure::measure(
+            "orders",
+            "origin",
+            backend,
+            clients,
+            &tasks,
+            |b, s| {
+                let reply = s.time(|| origin.create_order_reply(b, &seller));
+                if reply.status == 201 {
+                    created.lock().unwrap().push(order_created(&reply));
+                }
+            },
+        ));
+        orders.extend(created.into_inner().unwrap());
+    }
+    assert!(
+        orders.len() >= needed,
+        "too few orders were created for the releases"
+    );
     let _ = origin.release(&final_hub, &orders[0]);
-    levels
-        .into_iter()
-        .enumerate()
-        .map(|(level, clients)| {
-            let mine = &orders[level * releases..(level + 1) * releases];
-            Figure::measure("releases", "origin", backend, clients, mine, |o, s| {
+    for (level, clients) in levels.into_iter().enumerate() {
+        let mine = &orders[1 + level * releases..1 + (level + 1) * releases];
+        figures.push(Figure::measure(
+            "releases",
+            "origin",
+            backend,
+            clients,
+            mine,
+            |o, s| {
                 s.time(|| origin.release(&final_hub, o));
-            })
-        })
-        .collect()
+            },
+        ));
+    }
+    figures
 }
 
 /// A buyer in Beijing's Chaoyang district with personal data unique to `(tag, i)`.
