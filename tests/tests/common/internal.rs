@@ -3,6 +3,7 @@
 //! origin without the Worker in front: registrations, orders and — the one place to change when
 //! the release call changes — final-hop releases.
 
+use lasthop_core::api::paths;
 use lasthop_core::keys::{MasterKeyRing, OriginKeys, RequestKey};
 use lasthop_core::signing::{sign_request, RequestNonce};
 use lasthop_core::time::Timestamp;
@@ -83,7 +84,7 @@ impl InternalOrigin {
     pub fn register_buyer_reply(&self, person: &Person) -> Reply {
         self.send(
             "POST",
-            "/internal/v1/buyers",
+            paths::INTERNAL_BUYERS,
             Some(&person.registration()),
             None,
         )
@@ -97,7 +98,7 @@ impl InternalOrigin {
     /// A registered seller; panics unless the origin answers 201.
     pub fn register_seller(&self, name: &str) -> Seller {
         let body = json!({"platform_id": "demo", "name": name});
-        Seller::registered(&self.send("POST", "/internal/v1/sellers", Some(&body), None))
+        Seller::registered(&self.send("POST", paths::INTERNAL_SELLERS, Some(&body), None))
     }
 
     /// `POST /internal/v1/orders` for the buyer's first address, whatever it answers.
@@ -105,7 +106,7 @@ impl InternalOrigin {
         let body = json!({"seller_id": seller.id, "address_id": buyer.address_id});
         self.send(
             "POST",
-            "/internal/v1/orders",
+            paths::INTERNAL_ORDERS,
             Some(&body),
             Some(&buyer.token),
         )
@@ -120,6 +121,6 @@ impl InternalOrigin {
     pub fn release(&self, scanner: &Scanner, order_id: &str) -> Reply {
         let body =
             json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner.token});
-        self.send("POST", "/internal/v1/releases", Some(&body), None)
+        self.send("POST", paths::INTERNAL_RELEASES, Some(&body), None)
     }
 }
