@@ -22,19 +22,8 @@ fn main() {
     let stack = spawn_stack("hop-latency", &[("SCANNER_RATE_PER_MINUTE", "1000000")]);
     let w = World::new(&stack);
     let seller = w.register_seller("Bench Shop");
-    let buyer = w.register_buyer(&Person {
-        name: "测试基准买家".into(),
-        phone: "13500135005".into(),
-        region: "110105".into(),
-        line: "朝阳基准路505号".into(),
-        postal_code: "100020".into(),
-    });
-    let pickup = w.scanner("330108", "pickup");
-    let hubs = [
-        w.scanner("330108", "hub"),
-        w.scanner("3301", "hub"),
-        w.scanner("1101", "hub"),
-    ];
+    let buyer = w.register_buyer(&Person::chaoyang("基准", "13500135005"));
+    let (pickup, hubs) = w.courier_route();
     let orders: Vec<String> = (0..SCANS.div_ceil(HOPS_PER_ORDER))
         .map(|_| {
             let order = w.create_order(&buyer, &seller);

@@ -34,13 +34,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::internal::InternalOrigin;
-use common::{order_created, state_dir, Buyer, Person, Scanner, Seller, World};
-use lasthop_e2e::postgres::{self, PgCluster, PgOptions, StoreRole};
-use lasthop_e2e::{OriginOptions, OriginProcess, Reply, Stack, StackOptions, StoreUrls, Workspace};
+use common::{order_created, state_dir, Buyer, Person, Seller, World, HANGZHOU_TO_BEIJING};
+use lasthop_e2e::postgres::{self, PgCluster, PgOptions};
+use lasthop_e2e::{OriginOptions, OriginProcess, Reply, Stack, StackOptions, Workspace};
 use serde_json::json;
-
-/// Non-final hops of a Hangzhou → Beijing journey: 330108 forward_up, 3301 and 1101 route_to.
-const HOPS: [&str; 3] = ["330108", "3301", "1101"];
 
 fn main() {
     let registrations = size("LASTHOP_LOAD_REGISTRATIONS", 200);
@@ -68,14 +65,7 @@ fn main() {
 
     if postgres::required().unwrap() {
         let cluster = PgCluster::primary(PgOptions::throwaway(state_dir("load-pg"))).unwrap();
-        let stores = StoreUrls {
-            directory: cluster
-                .create_store_database(StoreRole::Directory, "directory")
-                .unwrap(),
-            vault: cluster
-                .create_store_database(StoreRole::Vault, "vault")
-                .unwrap(),
-        };
+        let stores = cluster.create_store_databases("lasthop").unwrap();
         let mut options = OriginOptions::new(state_dir("load-pg-origin"));
         options.stores = Some(stores);
         options.binary = Some(origin_binary);
@@ -104,8 +94,7 @@ fn main() {
 /// Registrations, orders and non-final scans through the edge on the stack's origin (SQLite).
 fn edge_figures(w: &World, registrations: usize, scans: usize, figures: &mut Vec<Figure>) {
     let seller = w.register_seller("Load Shop");
-    let pickup = w.scanner("330108", "pickup");
-    let hubs: Vec<Scanner> = HOPS.iter().map(|code| w.scanner(code, "hub")).collect();
+    let (pickup, hubs) = w.courier_route();
     let _ = w.register_buyer(&person(0, "warm"));
 
     let mut buyers = Vec::new();
@@ -135,7 +124,7 @@ fn edge_figures(w: &World, registrations: usize, scans: usize, figures: &mut Vec
     }
 
     // Orders for the scans: one per three scans per client count, spread over the buyers.
-    let per_level = scans.div_ceil(HOPS.len());
+    let per_level = scans.div_ceil(HANGZHOU_TO_BEIJING.len());
     let order_count = per_level * 3;
     let mut orders = Vec::new();
     for (clients, count) in [(1, order_count / 4), (8, order_count - order_count / 4)] {

@@ -37,19 +37,8 @@ fn main() {
     let proxy = stack.edge.client();
 
     let seller = w.register_seller("Profile Shop");
-    let buyer = w.register_buyer(&Person {
-        name: "剖析买家".into(),
-        phone: "13500135099".into(),
-        region: "110105".into(),
-        line: "朝阳剖析路9号".into(),
-        postal_code: "100020".into(),
-    });
-    let pickup = w.scanner("330108", "pickup");
-    let hubs = [
-        w.scanner("330108", "hub"),
-        w.scanner("3301", "hub"),
-        w.scanner("1101", "hub"),
-    ];
+    let buyer = w.register_buyer(&Person::chaoyang("剖析", "13500135099"));
+    let (pickup, hubs) = w.courier_route();
     // Enough fresh hops for both `new hop` steps and their warm-ups (three per order), and one
     // order for the repeated hop.
     let orders: Vec<String> = (0..(2 * samples + 2).div_ceil(3) + 1)

@@ -22,7 +22,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
 use crate::service::run_to_completion;
-use crate::{free_port, procfs, LaunchError};
+use crate::{free_port, procfs, LaunchError, StoreUrls};
 
 /// The superuser of every cluster (also the replication user).
 pub const SUPERUSER: &str = "lasthop";
@@ -483,6 +483,19 @@ impl PgCluster {
             &format!("REVOKE ALL ON DATABASE {database} FROM PUBLIC"),
         )?;
         Ok(self.store_url(role, database))
+    }
+
+    /// A directory and a vault database (`<prefix>_directory`, `<prefix>_vault`), each owned
+    /// by its store role and closed to everyone else; the URLs an origin is started with.
+    ///
+    /// # Errors
+    /// When a statement fails (e.g. the databases exist).
+    pub fn create_store_databases(&self, prefix: &str) -> Result<StoreUrls, LaunchError> {
+        Ok(StoreUrls {
+            directory: self
+                .create_store_database(StoreRole::Directory, &format!("{prefix}_directory"))?,
+            vault: self.create_store_database(StoreRole::Vault, &format!("{prefix}_vault"))?,
+        })
     }
 
     /// `database` owned by `role`, created unless it exists; returns the role's URL.

@@ -19,8 +19,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{order_created, state_dir, text, Buyer, Person, Scanner, Seller, World};
-use lasthop_e2e::postgres::{self, PgCluster, PgOptions, StoreRole};
-use lasthop_e2e::{Reply, Stack, StackOptions, StoreUrls};
+use lasthop_e2e::postgres::{self, PgCluster, PgOptions};
+use lasthop_e2e::{Reply, Stack, StackOptions};
 
 const CLIENTS: usize = 16;
 /// Addresses several buyers register at the same time; they must end up with one number each.
@@ -40,14 +40,7 @@ fn sixteen_clients_of_mixed_journeys_on_postgres_get_no_5xx_and_lose_nothing() {
         return;
     }
     let cluster = PgCluster::primary(PgOptions::throwaway(state_dir("concurrency-pg"))).unwrap();
-    let stores = StoreUrls {
-        directory: cluster
-            .create_store_database(StoreRole::Directory, "directory")
-            .unwrap(),
-        vault: cluster
-            .create_store_database(StoreRole::Vault, "vault")
-            .unwrap(),
-    };
+    let stores = cluster.create_store_databases("lasthop").unwrap();
     let mut options = StackOptions::new(state_dir("concurrency-postgres"));
     options.edge_vars = vec![("SCANNER_RATE_PER_MINUTE".into(), "100000000".into())];
     options.origin_stores = Some(stores);
@@ -89,12 +82,10 @@ impl Ledger {
 fn run_and_check(stack: &Stack) {
     let w = World::new(stack);
     let seller = w.register_seller("Concurrent Shop");
+    let (pickup, hops) = w.courier_route();
     let route = Route {
-        pickup: w.scanner("330108", "pickup"),
-        hops: ["330108", "3301", "1101"]
-            .iter()
-            .map(|code| w.scanner(code, "hub"))
-            .collect(),
+        pickup,
+        hops,
         last: w.scanner("110105", "hub"),
     };
     // One journey first, alone: the Worker's and the gates' first requests are slow (cold

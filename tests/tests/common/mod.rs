@@ -303,6 +303,35 @@ pub fn issue_scanner(origin: &Client, ops_token: &str, code: &str, role: &str) -
     }
 }
 
+/// The hubs before the last of a Hangzhou (330108) → Beijing (110105) journey: the seller's
+/// district (forward_up), the seller's city and the buyer's city (both route_to).
+pub const HANGZHOU_TO_BEIJING: [&str; 3] = ["330108", "3301", "1101"];
+
+impl World<'_> {
+    /// A pickup scanner at 330108 and one hub scanner at each of [`HANGZHOU_TO_BEIJING`].
+    pub fn courier_route(&self) -> (Scanner, Vec<Scanner>) {
+        let pickup = self.scanner("330108", "pickup");
+        let hubs = HANGZHOU_TO_BEIJING
+            .iter()
+            .map(|code| self.scanner(code, "hub"))
+            .collect();
+        (pickup, hubs)
+    }
+}
+
+impl Person {
+    /// A buyer in Beijing's Chaoyang district (110105) whose data carries `tag`.
+    pub fn chaoyang(tag: &str, phone: &str) -> Self {
+        Self {
+            name: format!("朝阳买家{tag}"),
+            phone: phone.to_owned(),
+            region: "110105".into(),
+            line: format!("朝阳{tag}路9号"),
+            postal_code: "100020".into(),
+        }
+    }
+}
+
 pub fn text(body: &Value, field: &str) -> String {
     body[field]
         .as_str()
