@@ -86,6 +86,10 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
     phases.run("build edge (release)", || {
         edge::build(root, &tools).map(|_| ())
     })?;
+    // The production bundle, as `wrangler deploy --env production` would upload it.
+    phases.run("edge bundle (wrangler deploy --dry-run)", || {
+        edge::dry_run_deploy(root, &edge::PLATFORM_LIMIT).map(drop)
+    })?;
     // The end-to-end launchers run these binaries; building them here keeps compiler output
     // out of the test run and makes the launchers' own `cargo build` a no-op.
     phases.run("build origin and xtask", || {
