@@ -88,6 +88,10 @@ pub fn run(root: &Path, needs: Needs) -> anyhow::Result<Tools> {
         Needs::Everything => (postgres()?, Some(chromium()?)),
         Needs::WorkerBuild => (None, None),
     };
+    if postgres_bin.is_some() {
+        // The operator's guide test (on PostgreSQL) runs the guide's commands, which use these.
+        guide_tools()?;
+    }
     Ok(Tools {
         worker_build,
         wasm_bindgen,
@@ -264,21 +268,8 @@ fn postgres() -> anyhow::Result<Option<PathBuf>> {
         println!("setup: PostgreSQL server binaries: {}", dir.display());
         return Ok(Some(dir));
     }
-    let apt = which("apt-get");
-    if nix::unistd::geteuid().is_root() && apt.is_some() {
-        println!("setup: PostgreSQL server binaries: missing: installing {POSTGRES_PACKAGE}");
-        let install = || {
-            cmd::run(
-                Command::new("apt-get")
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .args(["install", "-y", "--no-install-recommends", POSTGRES_PACKAGE]),
-            )
-        };
-        if install().is_err() {
-            // A fresh image often has no package lists yet.
-            cmd::run(Command::new("apt-get").arg("update"))?;
-            install()?;
-        }
+    println!("setup: PostgreSQL server binaries: missing");
+    if apt_install(&[POSTGRES_PACKAGE])? {
         if let Some(dir) = postgres_bin_dir() {
             return Ok(Some(dir));
         }
@@ -308,24 +299,8 @@ fn chromium() -> anyhow::Result<PathBuf> {
         println!("setup: Chromium, chromedriver and a CJK font: installed");
         return Ok(debian);
     }
-    if nix::unistd::geteuid().is_root() && which("apt-get").is_some() {
-        println!(
-            "setup: Chromium: missing: installing {}",
-            CHROMIUM_PACKAGES.join(" ")
-        );
-        let install = || {
-            cmd::run(
-                Command::new("apt-get")
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .args(["install", "-y", "--no-install-recommends"])
-                    .args(CHROMIUM_PACKAGES),
-            )
-        };
-        if install().is_err() {
-            // A fresh image often has no package lists yet.
-            cmd::run(Command::new("apt-get").arg("update"))?;
-            install()?;
-        }
+    println!("setup: Chromium: missing");
+    if apt_install(&CHROMIUM_PACKAGES)? {
         if debian.is_file() {
             return Ok(debian);
         }
@@ -339,6 +314,47 @@ fn chromium() -> anyhow::Result<PathBuf> {
          (`sudo apt-get install chromium chromium-driver fonts-wqy-microhei`) or set \
          {CHROMIUM_ENV} to a Chromium binary"
     )
+}
+
+/// `jq` and `curl`, which `docs/operations.md` uses (its test runs the guide's commands).
+fn guide_tools() -> anyhow::Result<()> {
+    for tool in ["jq", "curl"] {
+        if let Some(path) = which(tool) {
+            println!("setup: {tool}: {}", path.display());
+        } else {
+            println!("setup: {tool}: missing");
+            if !apt_install(&[tool])? {
+                bail!(
+                    "{tool} is missing; the operator's guide (docs/operations.md) and its test use \
+                     it: install it (Debian/Ubuntu: `sudo apt-get install {tool}`)"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Installs Debian packages with apt-get when running as root; false when that is not
+/// possible here (not root, or no apt-get).
+fn apt_install(packages: &[&str]) -> anyhow::Result<bool> {
+    if !nix::unistd::geteuid().is_root() || which("apt-get").is_none() {
+        return Ok(false);
+    }
+    println!("setup: installing {} with apt-get", packages.join(" "));
+    let install = || {
+        cmd::run(
+            Command::new("apt-get")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(packages),
+        )
+    };
+    if install().is_err() {
+        // A fresh image often has no package lists yet.
+        cmd::run(Command::new("apt-get").arg("update"))?;
+        install()?;
+    }
+    Ok(true)
 }
 
 /// `pg_ctl` and `initdb` on PATH, else the newest `/usr/lib/postgresql/<major>/bin`.

@@ -129,11 +129,22 @@ pub async fn provision(plan: &Plan) -> anyhow::Result<Report> {
     }
     for (store, other) in stores {
         // Never let one store's role act as the other.
-        exec(
-            &mut conn,
-            &format!("REVOKE {} FROM {}", other.role, store.role),
+        let member = sqlx::query(
+            "SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid \
+             JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = $1 AND u.rolname = $2",
         )
+        .bind(other.role.as_str())
+        .bind(store.role.as_str())
+        .fetch_optional(&mut conn)
         .await?;
+        if member.is_some() {
+            exec(
+                &mut conn,
+                &format!("REVOKE {} FROM {}", other.role, store.role),
+            )
+            .await?;
+            steps.push(format!("role {}: removed from {}", store.role, other.role));
+        }
     }
     for (store, other) in stores {
         steps.push(ensure_database(&mut conn, store, other).await?);

@@ -31,9 +31,23 @@ pub fn spawn_stack(name: &str, edge_vars: &[(&str, &str)]) -> Stack {
     Stack::spawn(options).expect("origin and edge start")
 }
 
-/// The test's view of a running stack.
+/// The test's view of a running stack: the [`Shop`] calls (through `Deref`) plus the stack.
 pub struct World<'a> {
     pub stack: &'a Stack,
+    shop: Shop,
+}
+
+impl std::ops::Deref for World<'_> {
+    type Target = Shop;
+    fn deref(&self) -> &Shop {
+        &self.shop
+    }
+}
+
+/// The contract calls a journey is made of, on an edge and an origin however they were
+/// started (by a [`Stack`], or by the operator's guide in `operations_guide.rs`).
+#[derive(Clone)]
+pub struct Shop {
     pub edge: Client,
     pub origin: Client,
     ops_token: String,
@@ -88,8 +102,16 @@ impl<'a> World<'a> {
         let ops_token = stack.origin.ops_token().expect("ops token");
         Self {
             stack,
-            edge: stack.edge.client(),
-            origin: stack.origin.client(),
+            shop: Shop::new(stack.edge.client(), stack.origin.client(), ops_token),
+        }
+    }
+}
+
+impl Shop {
+    pub fn new(edge: Client, origin: Client, ops_token: String) -> Self {
+        Self {
+            edge,
+            origin,
             ops_token,
         }
     }
