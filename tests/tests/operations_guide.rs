@@ -512,7 +512,16 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
     let stop = Arc::new(AtomicBool::new(false));
     let acks = Arc::new(Mutex::new(Acks::default()));
     let loaders = load(&shop, 2, &stop, &acks);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while acks.lock().unwrap().releases.len() < 6 {
+        assert!(
+            loaders.iter().all(|l| !l.is_finished()),
+            "a load thread stopped early (its panic follows when joined)"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the load made no 6 releases in 120 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let backup_started = Instant::now();
