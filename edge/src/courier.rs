@@ -65,7 +65,8 @@ pub async fn deliver(mut req: Request, ctx: RouteContext<()>) -> Result<Response
 
 /// Verifies the scanner credential, passes the scanner's gate, then checks the role. The gate
 /// comes before the role so that every attempt of a stolen scanner counts against its rate.
-async fn admit(
+/// (The bench build's plaintext baseline admits its scans the same way.)
+pub(crate) async fn admit(
     req: &Request,
     ctx: &RouteContext<()>,
     role: ScannerRole,
@@ -91,7 +92,7 @@ async fn admit(
     Ok((token, claims))
 }
 
-fn hub_of(claims: &ScannerClaims) -> ScanningHub {
+pub(crate) fn hub_of(claims: &ScannerClaims) -> ScanningHub {
     ScanningHub {
         hub_id: claims.hub_id.clone(),
         hub: claims.hub,

@@ -15,6 +15,8 @@
 //!
 //! # Layout
 //!
+//! - `bench` (cargo feature `bench`, never deployed): the plaintext baseline and the endpoints
+//!   `cargo xtask bench` drives.
 //! - [`config`]: binding names and settings, read in one place.
 //! - [`error`]: the one error type, answered in the contract's format.
 //! - [`http`]: bounded body reading, JSON answers, bearer tokens, the clock.
@@ -26,6 +28,8 @@
 //! - [`order_object`]: `OrderObject`, one Durable Object per order.
 //! - [`scanner_gate`]: `ScannerGate`, one Durable Object per scanner (revocation, rate limit).
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod config;
 pub mod courier;
 pub mod error;
@@ -70,6 +74,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 fn router() -> Router<'static, ()> {
+    let router = routes();
+    #[cfg(feature = "bench")]
+    let router = bench::routes(router);
+    router
+}
+
+fn routes() -> Router<'static, ()> {
     Router::new()
         .get_async("/healthz", |req, ctx| serve("/healthz", req, ctx, healthz))
         .get_async("/openapi.json", |req, ctx| {

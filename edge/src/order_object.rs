@@ -204,6 +204,11 @@ impl DurableObject for OrderObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        #[cfg(feature = "bench")]
+        if req.path() == crate::bench::baseline::OBJECT_PATH {
+            let result = crate::bench::baseline::object_fetch(&self.state, req).await;
+            return Ok(result.unwrap_or_else(EdgeError::into_response));
+        }
         let result = match req.json::<OrderCommand>().await {
             Ok(command) => self.handle(command).await,
             Err(_) => Err(EdgeError::internal(

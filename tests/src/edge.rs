@@ -32,6 +32,9 @@ pub struct EdgeOptions {
     /// When set and raised (e.g. by a signal handler), waiting for readiness stops early with
     /// [`LaunchError::Cancelled`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The Worker's entry module; `None` runs the deployed build,
+    /// [`Workspace::worker_shim`]. `cargo xtask bench` points it at the bench build.
+    pub worker_shim: Option<PathBuf>,
 }
 
 impl EdgeOptions {
@@ -50,6 +53,7 @@ impl EdgeOptions {
             vars: Vec::new(),
             startup_timeout: crate::startup_timeout(),
             cancel: None,
+            worker_shim: None,
         }
     }
 }
@@ -73,7 +77,10 @@ impl EdgeProcess {
     pub fn spawn(mut options: EdgeOptions) -> Result<Self, LaunchError> {
         let workspace = Workspace::locate()?;
         options.state_dir = prepare_state_dir(&options.state_dir)?;
-        let shim = workspace.worker_shim();
+        let shim = options
+            .worker_shim
+            .clone()
+            .unwrap_or_else(|| workspace.worker_shim());
         if !shim.is_file() {
             return Err(LaunchError::Layout(format!(
                 "the Worker is not built ({} is missing): run `cargo xtask build-edge`",

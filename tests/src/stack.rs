@@ -30,6 +30,8 @@ pub struct StackOptions {
     pub startup_timeout: Duration,
     /// Raised to abandon startup early (see [`crate::OriginOptions::cancel`]).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The Worker to run (see [`crate::EdgeOptions::worker_shim`]).
+    pub worker_shim: Option<PathBuf>,
 }
 
 impl StackOptions {
@@ -45,6 +47,7 @@ impl StackOptions {
             origin_binary: None,
             startup_timeout: crate::startup_timeout(),
             cancel: None,
+            worker_shim: None,
         }
     }
 }
@@ -86,6 +89,7 @@ impl Stack {
         edge_options.vars = options.edge_vars;
         edge_options.startup_timeout = options.startup_timeout;
         edge_options.cancel = options.cancel;
+        edge_options.worker_shim = options.worker_shim;
         let edge = EdgeProcess::spawn(edge_options)?;
         Ok(Self { edge, origin })
     }

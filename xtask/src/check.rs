@@ -62,13 +62,16 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
             "warnings",
         ]))
     })?;
-    // The edge's decision glue also has native unit tests; lint them like every other test.
+    // The edge's decision glue also has native unit tests; lint them like every other test,
+    // with the bench build's code (`--features bench`), which only `cargo xtask bench` runs.
     phases.run("clippy (edge tests, host)", || {
         cmd::run(&mut cargo(&[
             "clippy",
             "-p",
             "lasthop-edge",
             "--all-targets",
+            "--features",
+            "bench",
             "--",
             "-D",
             "warnings",
@@ -112,7 +115,14 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
         }
         cmd::run(&mut test)?;
         // Not a default member (it only deploys as wasm32), so named explicitly.
-        cmd::run(&mut cargo(&["test", "-p", "lasthop-edge", "--lib"]))
+        cmd::run(&mut cargo(&[
+            "test",
+            "-p",
+            "lasthop-edge",
+            "--lib",
+            "--features",
+            "bench",
+        ]))
     })?;
     Ok(())
 }

@@ -28,6 +28,34 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Run like [`run`], printing the child's stdout as it comes, and return that stdout too (the
+/// benchmarks print their figures as JSON lines for the report).
+pub fn run_capture(command: &mut Command) -> anyhow::Result<String> {
+    use std::io::{BufRead as _, BufReader};
+    let line = describe(command);
+    println!("$ {line}");
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting `{line}`"))?;
+    let mut captured = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        for text in BufReader::new(stdout).lines() {
+            let text = text.with_context(|| format!("reading the output of `{line}`"))?;
+            println!("{text}");
+            captured.push_str(&text);
+            captured.push('\n');
+        }
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for `{line}`"))?;
+    if !status.success() {
+        bail!("`{line}` failed ({status})");
+    }
+    Ok(captured)
+}
+
 /// Run quietly and return stdout; `None` when the program is missing or fails (used to probe
 /// installed tools).
 pub fn probe(command: &mut Command) -> Option<String> {
@@ -109,6 +137,13 @@ mod tests {
             .lines()
             .any(|l| l.contains("broken") && l.ends_with("FAILED")));
         assert!(summary.contains("total"));
+    }
+
+    #[test]
+    fn run_capture_returns_stdout_and_fails_on_a_failing_command() {
+        let out = run_capture(Command::new("printf").arg("a\\nb\\n")).unwrap();
+        assert_eq!(out, "a\nb\n");
+        assert!(run_capture(&mut Command::new("false")).is_err());
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!   Ctrl-C or SIGTERM stops both, with everything they spawned.
 //! - `cargo xtask test` — setup, fmt, clippy (host and wasm32), wasm32 check of the core, the
 //!   Worker's release build, all tests including end to end; each phase timed.
-//! - `cargo xtask bench` — run the benchmarks that exist and name the ones that do not.
+//! - `cargo xtask bench` — build the Worker and its bench-only variant, run every benchmark in
+//!   release mode, and write `BENCHMARKS.md` (machine, date, commit, figures, ratios, goals).
 //!
 //! Opt-out: `LASTHOP_SKIP_POSTGRES=1` skips installing PostgreSQL (the origin's PostgreSQL tests
 //! then skip themselves).
@@ -24,13 +25,14 @@
 //! - `browser`: the pages' wasm build (`lasthop-browser` → `pages/pkg/`) and its size report.
 //! - `dev`: the development stack and its signal handling.
 //! - `check`: `cargo xtask test`, phase by phase.
-//! - `bench`: the benchmark runner.
+//! - `bench`: the benchmark runner; `bench_report`: `BENCHMARKS.md` from its figures.
 //! - `cmd`: running child commands with a printed command line, and timing phases.
 
 // Tests may unwrap: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bench;
+mod bench_report;
 mod browser;
 mod check;
 mod cmd;
@@ -64,7 +66,7 @@ enum Command {
     Dev(dev::DevArgs),
     /// Everything CI checks: fmt, clippy, wasm32 checks, the Worker build, all tests.
     Test,
-    /// Run the benchmarks that exist.
+    /// Run every benchmark and write BENCHMARKS.md.
     Bench,
 }
 
