@@ -31,6 +31,8 @@ pub fn run(root: &Path) -> anyhow::Result<ExitCode> {
     let tools = setup::run(root, setup::Needs::Everything)?;
     let date = probe_line(Command::new("date").arg("-u")).unwrap_or_else(|| "unknown".into());
     let load_before = load_average();
+    // Read now: the report is about the tree the benchmarks were built from.
+    let commit = commit(root);
     let worker = edge::build(root, &tools)?;
     edge::build_variant(root, &tools, Variant::Bench)?;
     let benches = bench_targets(root)?;
@@ -81,7 +83,7 @@ pub fn run(root: &Path) -> anyhow::Result<ExitCode> {
 
     let report = Report {
         date,
-        commit: commit(root),
+        commit,
         machine: machine(load_before),
         worker,
         hop_native,
