@@ -63,98 +63,190 @@ pub const NO_ENDPOINT_MESSAGE: &str = "There is no endpoint for this method and 
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let path = req.path();
     let response = router().run(req, env).await?;
-    // The router answers a known path with another method itself, in plain text.
+    // The router answers a known path with another method itself, in plain text and without
+    // `Allow`: answer in the contract's format, naming the methods the path does answer.
     if response.status_code() == 405 {
-        return Ok(
-            EdgeError::with_message(ErrorCode::NotFound, NO_ENDPOINT_MESSAGE).into_response(),
-        );
+        let mut answer = EdgeError::code(ErrorCode::MethodNotAllowed).into_response();
+        let _ = answer
+            .headers_mut()
+            .set("allow", &allowed_methods(&path).join(", "));
+        return Ok(answer);
     }
     Ok(response)
 }
 
-fn router() -> Router<'static, ()> {
-    let router = routes();
-    #[cfg(feature = "bench")]
-    let router = bench::routes(router);
-    router
+/// A route's handler, its future boxed (see [`serve`]).
+pub type Handler = fn(Request, RouteContext<()>) -> Handled;
+
+/// One API route: the router and the `Allow` of a 405 are both built from these.
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// The method it answers, upper case.
+    pub method: &'static str,
+    /// The router's pattern (`:name` for a parameter).
+    pub pattern: &'static str,
+    /// The name logged for it (the OpenAPI path).
+    pub name: &'static str,
+    /// The handler.
+    pub handler: Handler,
 }
 
-fn routes() -> Router<'static, ()> {
-    Router::new()
-        .get_async("/healthz", |req, ctx| serve("/healthz", req, ctx, healthz))
-        .get_async("/openapi.json", |req, ctx| {
-            serve("/openapi.json", req, ctx, openapi)
-        })
-        .post_async("/v1/buyers", |req, ctx| {
-            serve("/v1/buyers", req, ctx, shop::register_buyer)
-        })
-        .post_async("/v1/buyers/me/addresses", |req, ctx| {
-            serve("/v1/buyers/me/addresses", req, ctx, shop::add_address)
-        })
-        .get_async("/v1/buyers/me", |req, ctx| {
-            serve("/v1/buyers/me", req, ctx, shop::buyer_profile)
-        })
-        .post_async("/v1/sellers", |req, ctx| {
-            serve("/v1/sellers", req, ctx, shop::register_seller)
-        })
-        .post_async("/v1/orders", |req, ctx| {
-            serve("/v1/orders", req, ctx, shop::create_order)
-        })
-        .get_async("/v1/seller/orders", |req, ctx| {
-            serve("/v1/seller/orders", req, ctx, shop::seller_orders)
-        })
-        .get_async("/v1/seller/orders/:order_id/label", |req, ctx| {
-            serve("/v1/seller/orders/{order_id}/label", req, ctx, shop::label)
-        })
-        .get_async("/v1/orders/:order_id/tracking", |req, ctx| {
-            serve("/v1/orders/{order_id}/tracking", req, ctx, shop::tracking)
-        })
-        .post_async("/v1/scans/pickup", |req, ctx| {
-            serve("/v1/scans/pickup", req, ctx, courier::pickup)
-        })
-        .post_async("/v1/scans/hop", |req, ctx| {
-            serve("/v1/scans/hop", req, ctx, courier::hop)
-        })
-        .post_async("/v1/scans/deliver", |req, ctx| {
-            serve("/v1/scans/deliver", req, ctx, courier::deliver)
-        })
-        .post_async("/internal/v1/revocations", |req, ctx| {
-            serve("/internal/v1/revocations", req, ctx, revocations::revoke)
-        })
-        .get_async("/", |req, ctx| serve("page", req, ctx, pages::serve))
+/// Every route of the Worker but the pages' catch-all (which serves any other path).
+const ROUTES: [Route; 15] = [
+    Route {
+        method: "GET",
+        pattern: "/healthz",
+        name: "/healthz",
+        handler: |req, ctx| Box::pin(healthz(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/openapi.json",
+        name: "/openapi.json",
+        handler: |req, ctx| Box::pin(openapi(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/buyers",
+        name: "/v1/buyers",
+        handler: |req, ctx| Box::pin(shop::register_buyer(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/buyers/me/addresses",
+        name: "/v1/buyers/me/addresses",
+        handler: |req, ctx| Box::pin(shop::add_address(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/buyers/me",
+        name: "/v1/buyers/me",
+        handler: |req, ctx| Box::pin(shop::buyer_profile(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/sellers",
+        name: "/v1/sellers",
+        handler: |req, ctx| Box::pin(shop::register_seller(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/orders",
+        name: "/v1/orders",
+        handler: |req, ctx| Box::pin(shop::create_order(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/seller/orders",
+        name: "/v1/seller/orders",
+        handler: |req, ctx| Box::pin(shop::seller_orders(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/seller/orders/:order_id/label",
+        name: "/v1/seller/orders/{order_id}/label",
+        handler: |req, ctx| Box::pin(shop::label(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/orders/:order_id/tracking",
+        name: "/v1/orders/{order_id}/tracking",
+        handler: |req, ctx| Box::pin(shop::tracking(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/scans/pickup",
+        name: "/v1/scans/pickup",
+        handler: |req, ctx| Box::pin(courier::pickup(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/scans/hop",
+        name: "/v1/scans/hop",
+        handler: |req, ctx| Box::pin(courier::hop(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/v1/scans/deliver",
+        name: "/v1/scans/deliver",
+        handler: |req, ctx| Box::pin(courier::deliver(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/internal/v1/revocations",
+        name: "/internal/v1/revocations",
+        handler: |req, ctx| Box::pin(revocations::revoke(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/",
+        name: "page",
+        handler: |req, ctx| Box::pin(pages::serve(req, ctx)),
+    },
+];
+
+/// The API routes, with the bench build's own when it is one.
+fn all_routes() -> impl Iterator<Item = Route> {
+    let routes = ROUTES.into_iter();
+    #[cfg(feature = "bench")]
+    let routes = routes.chain(bench::ROUTES);
+    routes
+}
+
+fn router() -> Router<'static, ()> {
+    let mut router = Router::new();
+    for route in all_routes() {
+        let run = move |req: Request, ctx: RouteContext<()>| {
+            let method = req.method();
+            serve(route.name, method, (route.handler)(req, ctx))
+        };
+        router = match route.method {
+            "GET" => router.get_async(route.pattern, run),
+            "DELETE" => router.delete_async(route.pattern, run),
+            "PUT" => router.put_async(route.pattern, run),
+            "PATCH" => router.patch_async(route.pattern, run),
+            _ => router.post_async(route.pattern, run),
+        };
+    }
+    router
         // Any other path: a page or one of its files for GET and HEAD, else the JSON 404.
-        .or_else_any_method_async("/*path", |req, ctx| serve("page", req, ctx, pages::serve))
+        .or_else_any_method_async("/*path", |req, ctx| {
+            let method = req.method();
+            serve("page", method, Box::pin(pages::serve(req, ctx)))
+        })
+}
+
+/// The methods the routes whose pattern matches `path` answer, for `Allow`.
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = all_routes()
+        .filter(|route| pattern_matches(route.pattern, path))
+        .map(|route| route.method)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// Whether a router pattern (`/a/:id/b`) matches a path segment by segment.
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let mut wanted = pattern.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with(':') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Runs one handler, turns its error into the contract's answer, and logs one structured line
-/// (method, route pattern, status, milliseconds): never a body, a header or a query.
-///
-/// Generic only in name: it boxes the handler's future and hands it to [`serve_boxed`], so the
-/// answer-and-log code exists once in the Worker instead of once per route (it is a large part
-/// of the wasm otherwise).
-fn serve<F, Fut>(
-    route: &'static str,
-    req: Request,
-    ctx: RouteContext<()>,
-    handler: F,
-) -> impl Future<Output = worker::Result<Response>>
-where
-    F: FnOnce(Request, RouteContext<()>) -> Fut,
-    Fut: Future<Output = Result<Response, EdgeError>> + 'static,
-{
-    let method = req.method();
-    serve_boxed(route, method, Box::pin(handler(req, ctx)))
-}
-
-/// A handler's answer, boxed so that [`serve_boxed`] is compiled once.
-type Handled = Pin<Box<dyn Future<Output = Result<Response, EdgeError>>>>;
-
-async fn serve_boxed(
-    route: &'static str,
-    method: Method,
-    handled: Handled,
-) -> worker::Result<Response> {
+/// (method, route name, status, milliseconds): never a body, a header or a query. Handlers are
+/// boxed so that this code exists once in the Worker instead of once per route.
+async fn serve(route: &'static str, method: Method, handled: Handled) -> worker::Result<Response> {
     let started = Date::now().as_millis();
     let response = handled.await.unwrap_or_else(EdgeError::into_response);
     let elapsed = Date::now().as_millis().saturating_sub(started);
@@ -165,10 +257,31 @@ async fn serve_boxed(
     Ok(response)
 }
 
+/// A handler's answer, boxed so that [`serve`] is compiled once.
+pub type Handled = Pin<Box<dyn Future<Output = Result<Response, EdgeError>>>>;
+
 async fn healthz(_req: Request, _ctx: RouteContext<()>) -> Result<Response, EdgeError> {
     Ok(Response::ok("ok")?)
 }
 
 async fn openapi(_req: Request, _ctx: RouteContext<()>) -> Result<Response, EdgeError> {
     Ok(http::raw_json(200, OPENAPI_JSON.as_bytes().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_names_the_methods_of_the_routes_a_path_matches() {
+        assert_eq!(allowed_methods("/v1/scans/hop"), ["POST"]);
+        assert_eq!(
+            allowed_methods("/v1/orders/o_0000000000000000/tracking"),
+            ["GET"]
+        );
+        assert_eq!(allowed_methods("/v1/buyers/me"), ["GET"]);
+        assert!(allowed_methods("/v1/orders//tracking").is_empty());
+        assert!(allowed_methods("/v1/scans/hop/more").is_empty());
+        assert!(allowed_methods("/nothing").is_empty());
+    }
 }

@@ -23,6 +23,7 @@ use crate::metrics::RequestLabels;
 use crate::state::{AppState, Clock, StateParts};
 use crate::store::Stores;
 use crate::{outbox, routes};
+use lasthop_core::api::{ErrorBody, ErrorCode};
 use lasthop_core::keys::{MasterKeyRing, OriginKeys};
 
 /// Largest accepted request body.
@@ -47,7 +48,7 @@ pub fn app(state: AppState) -> Router {
 /// Logs one line per request (method, route template, status, latency; never bodies or
 /// paths with ids) and counts it.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    let method = crate::metrics::method_label(request.method()).to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -85,14 +86,9 @@ async fn contract_errors(request: Request, next: Next) -> Response {
     match response.status() {
         StatusCode::NOT_FOUND => ApiError::NotFound("no such resource").into_response(),
         StatusCode::METHOD_NOT_ALLOWED => {
-            // The contract's format, but a code beyond the contract's list (and the core's
-            // `ErrorCode`): only the framework answers it, for a method no route takes.
             let mut r = (
                 StatusCode::METHOD_NOT_ALLOWED,
-                axum::Json(serde_json::json!({
-                    "error": "method_not_allowed",
-                    "message": "this method is not allowed on this path",
-                })),
+                axum::Json(ErrorBody::from_code(ErrorCode::MethodNotAllowed)),
             )
                 .into_response();
             if let Some(allow) = response.headers().get(header::ALLOW) {

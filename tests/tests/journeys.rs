@@ -582,6 +582,21 @@ fn openapi_paths_are_routed(w: &World) {
                     == Some("There is no endpoint for this method and path.".to_owned());
             assert!(!unrouted, "{method} {path} is not routed by the Worker");
         }
+        // Any other method: 405 in the contract's format, `Allow` naming the documented ones.
+        let reply = w.edge.request("PATCH", &concrete).send().unwrap();
+        assert_error(&reply, 405, "method_not_allowed");
+        let mut documented: Vec<String> = operations
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|m| m.to_uppercase())
+            .collect();
+        documented.sort();
+        assert_eq!(
+            reply.header("allow"),
+            Some(documented.join(", ").as_str()),
+            "PATCH {path}"
+        );
     }
 }
 

@@ -26,12 +26,13 @@ use lasthop_core::region::{Directory, HubLevel, HubRegion, RegionCode};
 use lasthop_core::tokens::tokenise_order;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
-use worker::{Request, Response, RouteContext, Router};
+use worker::{Request, Response, RouteContext};
 
 use crate::config::EdgeConfig;
 use crate::error::EdgeError;
 use crate::http;
 use crate::order_object::{self, OrderCommand, ScanningHub};
+use crate::Route;
 use lasthop_core::api::ErrorCode;
 
 /// The most orders one seed request may create (each is one or two object calls).
@@ -39,19 +40,27 @@ const MAX_SEED_ORDERS: usize = 500;
 /// The most decisions one request may take (a few seconds of CPU at worst).
 const MAX_DECISIONS: u32 = 100_000;
 
-/// Adds the bench routes to the Worker's router.
-pub fn routes(router: Router<'static, ()>) -> Router<'static, ()> {
-    router
-        .post_async("/bench/v1/decisions", |req, ctx| {
-            crate::serve("/bench/v1/decisions", req, ctx, decisions)
-        })
-        .post_async("/bench/v1/seed", |req, ctx| {
-            crate::serve("/bench/v1/seed", req, ctx, seed)
-        })
-        .post_async("/bench/v1/baseline/scans/hop", |req, ctx| {
-            crate::serve("/bench/v1/baseline/scans/hop", req, ctx, baseline::hop)
-        })
-}
+/// The bench routes, added to the Worker's own.
+pub const ROUTES: [Route; 3] = [
+    Route {
+        method: "POST",
+        pattern: "/bench/v1/decisions",
+        name: "/bench/v1/decisions",
+        handler: |req, ctx| Box::pin(decisions(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/bench/v1/seed",
+        name: "/bench/v1/seed",
+        handler: |req, ctx| Box::pin(seed(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: "/bench/v1/baseline/scans/hop",
+        name: "/bench/v1/baseline/scans/hop",
+        handler: |req, ctx| Box::pin(baseline::hop(req, ctx)),
+    },
+];
 
 #[derive(Deserialize)]
 struct DecisionsRequest {

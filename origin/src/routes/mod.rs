@@ -6,33 +6,49 @@ pub mod internal;
 pub mod ops;
 pub mod public;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use crate::state::AppState;
 
 /// All routes, without the outer middleware (see [`crate::startup::app`]).
 pub fn router(state: AppState) -> Router {
-    let internal = Router::new()
-        .route("/internal/v1/buyers", post(internal::register_buyer))
-        .route("/internal/v1/buyers/me", get(internal::buyer_profile))
-        .route(
-            "/internal/v1/buyers/me/addresses",
-            post(internal::add_address),
-        )
-        .route("/internal/v1/sellers", post(internal::register_seller))
-        .route("/internal/v1/orders", post(internal::create_order))
-        .route("/internal/v1/seller/orders", get(internal::seller_orders))
-        .route(
-            "/internal/v1/seller/orders/{order_id}",
-            get(internal::seller_order_detail),
-        )
-        .route("/internal/v1/releases", post(internal::release))
-        .route("/internal/v1/deliveries", post(internal::deliver))
-        .route_layer(axum::middleware::from_fn_with_state(
+    // The signature check wraps each method's handler, not the path: a known internal path
+    // with another method answers 405 like every other path, not 401.
+    let signed = |route: MethodRouter<AppState>| {
+        route.route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::verify_edge_signature,
-        ));
+        ))
+    };
+    let internal = Router::new()
+        .route(
+            "/internal/v1/buyers",
+            signed(post(internal::register_buyer)),
+        )
+        .route(
+            "/internal/v1/buyers/me",
+            signed(get(internal::buyer_profile)),
+        )
+        .route(
+            "/internal/v1/buyers/me/addresses",
+            signed(post(internal::add_address)),
+        )
+        .route(
+            "/internal/v1/sellers",
+            signed(post(internal::register_seller)),
+        )
+        .route("/internal/v1/orders", signed(post(internal::create_order)))
+        .route(
+            "/internal/v1/seller/orders",
+            signed(get(internal::seller_orders)),
+        )
+        .route(
+            "/internal/v1/seller/orders/{order_id}",
+            signed(get(internal::seller_order_detail)),
+        )
+        .route("/internal/v1/releases", signed(post(internal::release)))
+        .route("/internal/v1/deliveries", signed(post(internal::deliver)));
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/readyz", get(public::readyz))

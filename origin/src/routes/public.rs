@@ -1,10 +1,11 @@
-//! Unauthenticated endpoints: health, metrics and the OpenAPI document.
+//! Health, readiness and the OpenAPI document (unauthenticated), and the metrics (ops token).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::extract::Ops;
 use crate::health::Readiness;
 use crate::routes::dto::{ErrorBody, HealthResponse};
 use crate::state::AppState;
@@ -38,16 +39,22 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     crate::startup::no_store((status, axum::Json(readiness)).into_response())
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "public",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// The metrics' content type: OpenMetrics text, which Prometheus scrapes.
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Prometheus text exposition, for operators: the ops token is required. The series carry no
+/// personal data, but traffic and refusal counts by route say how the service is used and
+/// attacked, so they are not public.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    security(("ops_token" = [])),
+    responses(
+        (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        (status = 401, description = "unauthorized: no or a wrong ops token", body = ErrorBody),
+    ))]
+pub async fn metrics(_ops: Ops, State(state): State<AppState>) -> Response {
     (
         StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
         state.metrics().render(),
     )
         .into_response()

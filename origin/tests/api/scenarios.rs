@@ -810,9 +810,7 @@ pub async fn ops_calls_need_the_ops_token(app: &TestApp) {
         .send(Request::get("/healthz").body(Body::empty()).unwrap())
         .await;
     assert_eq!(health.status, StatusCode::OK);
-    let metrics = app
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await;
+    let metrics = app.ops(Method::GET, "/metrics", None).await;
     let text = metrics.body.as_str().unwrap_or_default().to_owned();
     assert!(
         text.contains("lasthop_origin_http_requests_total"),

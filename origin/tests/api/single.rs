@@ -292,3 +292,87 @@ async fn the_application_serves_health_on_a_real_socket() {
         "{answer}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_path_with_another_method_answers_405_with_allow_on_every_kind_of_route() {
+    let app = TestApp::sqlite().await;
+    for (method, path, allowed) in [
+        (Method::GET, "/internal/v1/releases", "POST"),
+        (Method::DELETE, "/internal/v1/buyers/me", "GET"),
+        (Method::PUT, "/v1/ops/hubs", "POST"),
+        (Method::POST, "/healthz", "GET"),
+    ] {
+        let reply = app
+            .send(
+                Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.error(), "method_not_allowed", "{method} {path}");
+        let allow = reply
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(allow.contains(allowed), "{method} {path}: Allow {allow:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_ops_token_and_made_up_methods_add_no_series() {
+    let app = TestApp::sqlite().await;
+    let reply = app
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error(), "unauthorized");
+    let wrong = app
+        .send(
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, "Bearer not-the-ops-token")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    for junk in ["BREW", "PROPFIND", "X-LASTHOP"] {
+        for path in ["/v1/ops/hubs", "/no/such/path"] {
+            let method = Method::from_bytes(junk.as_bytes()).unwrap();
+            let reply = app
+                .send(
+                    Request::builder()
+                        .method(method)
+                        .uri(path)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert!(
+                reply.status.is_client_error(),
+                "{junk} {path}: {}",
+                reply.status
+            );
+        }
+    }
+    let metrics = app.ops(Method::GET, "/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert_eq!(
+        metrics.headers.get(header::CONTENT_TYPE).unwrap(),
+        lasthop_origin::routes::public::METRICS_CONTENT_TYPE
+    );
+    let text = metrics.body.as_str().unwrap_or_default();
+    for junk in ["BREW", "PROPFIND", "X-LASTHOP", "/no/such/path"] {
+        assert!(!text.contains(junk), "{junk} became a label:\n{text}");
+    }
+    assert!(text.contains("method=\"other\""), "{text}");
+}

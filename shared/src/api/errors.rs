@@ -26,6 +26,8 @@ pub enum ErrorCode {
     OffRoute,
     /// 404: unknown id.
     NotFound,
+    /// 405: a known path, with a method it does not answer (`Allow` lists those it does).
+    MethodNotAllowed,
     /// 409: the buyer id does not belong to the order.
     LabelMismatch,
     /// 409: the order is not in a state that allows this.
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::WrongRole => "wrong_role",
             Self::OffRoute => "off_route",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::LabelMismatch => "label_mismatch",
             Self::WrongState => "wrong_state",
             Self::NotPickedUp => "not_picked_up",
@@ -74,6 +77,7 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden | Self::WrongRole | Self::OffRoute => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::LabelMismatch | Self::WrongState | Self::NotPickedUp => 409,
             Self::OrderClosed => 410,
             Self::PayloadTooLarge => 413,
@@ -93,6 +97,7 @@ impl ErrorCode {
             Self::WrongRole => "This scanner's role does not allow that scan.",
             Self::OffRoute => "This hub is not on the parcel's route.",
             Self::NotFound => "Nothing was found with that id.",
+            Self::MethodNotAllowed => "This path does not answer that method.",
             Self::LabelMismatch => {
                 "The buyer id does not match the order; ask the seller to check the label."
             }
