@@ -7,8 +7,9 @@
 //! - `lasthop-e2e/worker_costs`: the bench Worker under `wrangler dev` — the decision inside
 //!   wasm, non-final scans against the plaintext baseline at 1, 8 and 32 scanners, scans as
 //!   stored orders grow;
-//! - `lasthop-e2e/load` (the load generator), when it exists: registrations, orders, scans and
-//!   final-hop releases at the origin on SQLite and PostgreSQL.
+//! - `lasthop-e2e/load` (the load generator): registrations, orders, scans and final-hop
+//!   releases at the origin on SQLite and PostgreSQL;
+//! - `lasthop-e2e/scan_profile`: where one hop scan's time goes, step by step.
 //!
 //! A benchmark that fails stops the run (no partial report); one that does not exist yet is
 //! named under "Not measured in this run".
@@ -71,6 +72,11 @@ pub fn run(root: &Path) -> anyhow::Result<ExitCode> {
             "lasthop-e2e",
             "load",
             "the load generator (registrations, orders, scans, releases on SQLite and PostgreSQL)",
+        ),
+        (
+            "lasthop-e2e",
+            "scan_profile",
+            "where one hop scan's time goes",
         ),
     ] {
         if !benches.iter().any(|(p, b)| p == package && b == bench) {

@@ -441,6 +441,42 @@ pub fn render(report: &Report) -> String {
         }
     }
 
+    let profile: Vec<&Value> = report
+        .figures
+        .iter()
+        .filter(|v| is(v, "bench", "scan_profile"))
+        .collect();
+    if !profile.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Where one hop scan's time goes (`tests/benches/scan_profile.rs`)\n"
+        );
+        let _ = writeln!(
+            md,
+            "Sequential requests, each step doing a little more than the one before; the \
+             difference of medians is that step's cost.\n"
+        );
+        let _ = writeln!(
+            md,
+            "| step | samples | p50 ms | p99 ms | p50 minus the step before |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|");
+        let mut previous: Option<f64> = None;
+        for v in profile {
+            let p50 = num(v, "p50_ms");
+            let delta = previous.map_or_else(|| "—".to_owned(), |p| format!("{:+.2}", p50 - p));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.2} | {:.2} | {delta} |",
+                text(v, "step"),
+                v["samples"],
+                p50,
+                num(v, "p99_ms")
+            );
+            previous = Some(p50);
+        }
+    }
+
     if !report.missing.is_empty() {
         let _ = writeln!(md, "\n## Not measured in this run\n");
         for m in &report.missing {
