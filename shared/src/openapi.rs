@@ -842,8 +842,12 @@ mod tests {
         );
         let document = document();
         let codes = &document["components"]["schemas"]["ErrorCode"]["enum"];
-        assert_eq!(codes.as_array().unwrap().len(), 15);
+        assert_eq!(codes.as_array().unwrap().len(), 16);
         assert!(codes.as_array().unwrap().contains(&json!("label_mismatch")));
+        assert!(codes
+            .as_array()
+            .unwrap()
+            .contains(&json!("method_not_allowed")));
         assert!(codes.as_array().unwrap().contains(&json!("internal")));
     }
 
