@@ -419,6 +419,24 @@ fn collect<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
     T::schemas(schemas);
 }
 
+/// What `ids::parse_body` accepts: the prefix in either case, then 16 characters of the
+/// Crockford alphabet in either case, with the look-alikes `o`, `i` and `l` (only `u` is out).
+fn id_pattern(prefix: &str) -> String {
+    let mut pattern = String::from("^");
+    for c in prefix.chars() {
+        if c.is_ascii_alphabetic() {
+            pattern.push('[');
+            pattern.push(c.to_ascii_uppercase());
+            pattern.push(c.to_ascii_lowercase());
+            pattern.push(']');
+        } else {
+            pattern.push(c);
+        }
+    }
+    pattern.push_str("[0-9A-TV-Za-tv-z]{16}$");
+    pattern
+}
+
 macro_rules! id_schemas {
     ($($ty:ident => $what:literal, $example:literal;)*) => {$(
         impl PartialSchema for $ty {
@@ -432,6 +450,7 @@ macro_rules! id_schemas {
                     ),
                     $example,
                 )
+                .pattern(Some(id_pattern($ty::PREFIX)))
                 .into()
             }
         }
@@ -849,6 +868,40 @@ mod tests {
             .unwrap()
             .contains(&json!("method_not_allowed")));
         assert!(codes.as_array().unwrap().contains(&json!("internal")));
+    }
+
+    #[test]
+    fn id_patterns_accept_exactly_what_the_id_parsers_accept() {
+        macro_rules! agree {
+            ($($ty:ty),*) => {$(
+                let pattern = id_pattern(<$ty>::PREFIX);
+                let re = regex::Regex::new(&pattern).unwrap();
+                let body = "8f3k2m7q9x4t1v6n";
+                let prefix = <$ty>::PREFIX;
+                let upper = prefix.to_uppercase();
+                for candidate in [
+                    format!("{prefix}{body}"),
+                    format!("{upper}{}", body.to_uppercase()),
+                    format!("{prefix}8f3k2m7q9x4t1v6o"),
+                    format!("{prefix}8f3k2m7q9x4t1v6i"),
+                    format!("{prefix}8f3k2m7q9x4t1v6u"),
+                    format!("{prefix}8f3k2m7q9x4t1v6"),
+                    format!("{prefix}8f3k2m7q9x4t1v6nn"),
+                    format!("{prefix}8f3k2m7q9x4t1v-n"),
+                    format!("x{prefix}{body}"),
+                    format!("{prefix}{body}\n"),
+                    body.to_owned(),
+                    String::new(),
+                ] {
+                    assert_eq!(
+                        re.is_match(&candidate),
+                        <$ty>::parse(&candidate).is_ok(),
+                        "{pattern} and the parser disagree on {candidate:?}"
+                    );
+                }
+            )*};
+        }
+        agree!(BuyerId, SellerId, OrderId, AddressId, HubId, ScannerId, ReleaseId);
     }
 
     #[test]
