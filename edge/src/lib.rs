@@ -23,6 +23,8 @@
 //! - [`shop`]: buyer, seller, order, label and tracking endpoints.
 //! - [`courier`]: pickup, hop and deliver scans.
 //! - [`pages`]: the buyer, seller and terminal pages (static assets) with their security headers.
+//! - [`sealed`]: the pages' sealed buyer endpoints (intake key, sealed registration, sealed
+//!   addresses, sealed profile): ciphertext relayed, nothing opened.
 //! - [`revocations`]: the origin's signed revocation push.
 //! - [`origin_client`]: signed calls to the origin's internal endpoints.
 //! - [`order_object`]: `OrderObject`, one Durable Object per order.
@@ -39,12 +41,13 @@ pub mod origin_client;
 pub mod pages;
 pub mod revocations;
 pub mod scanner_gate;
+pub mod sealed;
 pub mod shop;
 
 use std::future::Future;
 use std::pin::Pin;
 
-use lasthop_core::api::ErrorCode;
+use lasthop_core::api::{paths, ErrorCode};
 use worker::{
     console_log, event, Context, Date, Env, Method, Request, Response, RouteContext, Router,
 };
@@ -94,7 +97,7 @@ pub struct Route {
 }
 
 /// Every route of the Worker but the pages' catch-all (which serves any other path).
-const ROUTES: [Route; 15] = [
+const ROUTES: [Route; 19] = [
     Route {
         method: "GET",
         pattern: "/healthz",
@@ -124,6 +127,30 @@ const ROUTES: [Route; 15] = [
         pattern: "/v1/buyers/me",
         name: "/v1/buyers/me",
         handler: |req, ctx| Box::pin(shop::buyer_profile(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: paths::INTAKE_KEY,
+        name: paths::INTAKE_KEY,
+        handler: |req, ctx| Box::pin(sealed::intake_key(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: paths::BUYERS_SEALED,
+        name: paths::BUYERS_SEALED,
+        handler: |req, ctx| Box::pin(sealed::register_buyer(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: paths::BUYER_ADDRESSES_SEALED,
+        name: paths::BUYER_ADDRESSES_SEALED,
+        handler: |req, ctx| Box::pin(sealed::add_address(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: paths::BUYER_PROFILE_SEALED,
+        name: paths::BUYER_PROFILE_SEALED,
+        handler: |req, ctx| Box::pin(sealed::buyer_profile(req, ctx)),
     },
     Route {
         method: "POST",

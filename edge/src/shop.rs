@@ -211,7 +211,7 @@ pub async fn tracking(req: Request, ctx: RouteContext<()>) -> Result<Response, E
 }
 
 /// How an origin answer may be handled by caches.
-enum Sensitivity {
+pub(crate) enum Sensitivity {
     /// Ids only.
     Plain,
     /// Carries a fresh credential.
@@ -220,7 +220,7 @@ enum Sensitivity {
     PersonalData,
 }
 
-fn relay(reply: OriginReply, sensitivity: Sensitivity) -> Result<Response, EdgeError> {
+pub(crate) fn relay(reply: OriginReply, sensitivity: Sensitivity) -> Result<Response, EdgeError> {
     if !(200..300).contains(&reply.status) {
         return Err(reply.into_error());
     }
@@ -231,7 +231,7 @@ fn relay(reply: OriginReply, sensitivity: Sensitivity) -> Result<Response, EdgeE
     })
 }
 
-fn origin(config: &EdgeConfig) -> OriginClient<'_> {
+pub(crate) fn origin(config: &EdgeConfig) -> OriginClient<'_> {
     OriginClient::new(
         &config.origin_url,
         &config.secrets.edge_request,
@@ -258,7 +258,10 @@ fn session(req: &Request, config: &EdgeConfig) -> Result<(String, SessionClaims)
     Ok((token, claims))
 }
 
-fn buyer_session(req: &Request, config: &EdgeConfig) -> Result<(String, SessionClaims), EdgeError> {
+pub(crate) fn buyer_session(
+    req: &Request,
+    config: &EdgeConfig,
+) -> Result<(String, SessionClaims), EdgeError> {
     let (token, claims) = session(req, config)?;
     match claims.subject {
         Subject::Buyer(_) => Ok((token, claims)),

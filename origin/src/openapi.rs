@@ -11,7 +11,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{dto, internal, ops, public};
+use crate::routes::{dto, internal, ops, public, sealed};
 
 /// The document.
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use crate::routes::{dto, internal, ops, public};
         ops::create_hub, ops::issue_scanner, ops::revoke_scanner, ops::audit, ops::rotate_address,
         internal::register_buyer, internal::add_address, internal::buyer_profile, internal::register_seller,
         internal::create_order, internal::seller_orders, internal::seller_order_detail, internal::release, internal::deliver,
+        sealed::intake_key, sealed::register_buyer, sealed::add_address, sealed::buyer_profile,
     ),
     components(schemas(dto::ErrorBody)),
     modifiers(&Security, &MiddlewareStatuses),

@@ -81,6 +81,9 @@ export function setupLanguage(onChange = () => {}) {
       const url = new URL(location.href);
       url.searchParams.delete('lang');
       history.replaceState(null, '', url);
+      // A message shown in the old language would stay in it: clear it.
+      const status = document.getElementById('status');
+      if (status) status.textContent = '';
       applyLanguage();
       onChange();
     });

@@ -254,23 +254,36 @@ async function readCode(raw) {
   return { order_id: text, platform_id: null, buyer_id: null };
 }
 
-async function scan(raw) {
+/** Opens the recipient sealed to this device; `null` when there is none that opens here. */
+async function openRecipient(label, answer) {
+  if (!answer.sealed_recipient) return null;
+  try {
+    const wasm = await core();
+    const record = await device.load();
+    return wasm.openRecipient(record.box_secret, answer.release_id, label.order_id, answer.sealed_recipient);
+  } catch {
+    return null;
+  }
+}
+
+async function scan(label) {
   const record = await device.load();
   const form = document.getElementById('scan-form');
-  const label = await readCode(raw);
-  const platform_id = label.platform_id || record.claims.platform_id || 'demo';
+  const platform_id = label.platform_id || form.platform_id.value.trim();
+  let answer;
   if (record.claims.role === 'pickup') {
     const buyer_id = label.buyer_id || form.buyer_id.value.trim();
-    const answer = await courier('/v1/scans/pickup', {
+    answer = await courier('/v1/scans/pickup', {
       platform_id,
       order_id: label.order_id,
       buyer_id,
       waybill: form.waybill.value.trim(),
     });
-    return { label: { ...label, platform_id }, answer };
+  } else {
+    answer = await courier('/v1/scans/hop', { platform_id, order_id: label.order_id });
   }
-  const answer = await courier('/v1/scans/hop', { platform_id, order_id: label.order_id });
-  return { label: { ...label, platform_id }, answer };
+  label.platform_id = platform_id;
+  return answer;
 }
 
 document.getElementById('scan-form').addEventListener('submit', async (event) => {
@@ -279,12 +292,21 @@ document.getElementById('scan-form').addEventListener('submit', async (event) =>
   await busy(document.getElementById('scan-submit'), async () => {
     say(status, '');
     try {
-      const { label, answer } = await scan(form.code.value);
+      let label;
+      try {
+        label = await readCode(form.code.value);
+      } catch {
+        showVerdict('error', t('terminal.unreadable_code'), 'refused');
+        return;
+      }
+      const answer = await scan(label);
       const [word, plain, kind] = verdictOf(answer);
       if (answer.verdict === 'deliver') {
-        const wasm = await core();
-        const record = await device.load();
-        const recipient = wasm.openRecipient(record.box_secret, answer.release_id, label.order_id, answer.sealed_recipient);
+        const recipient = await openRecipient(label, answer);
+        if (!recipient) {
+          showVerdict(word, t('terminal.cannot_open'), 'refused');
+          return;
+        }
         showRecipient(label, answer, recipient);
         showVerdict(word, plain, kind, t('verdict.deliver_detail', { when: when(answer.erase_after) }));
       } else {
@@ -293,11 +315,7 @@ document.getElementById('scan-form').addEventListener('submit', async (event) =>
       form.code.value = '';
       form.code.focus();
     } catch (error) {
-      if (error instanceof ApiError) {
-        showVerdict(error.code, describeError(error), 'refused');
-      } else {
-        showVerdict('error', t('terminal.unreadable_code'), 'refused');
-      }
+      showVerdict(error.code || 'error', describeError(error), 'refused');
     }
   });
 });

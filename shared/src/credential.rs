@@ -264,21 +264,7 @@ impl CredentialVerifier {
         now: Timestamp,
     ) -> Result<ScannerClaims, CredentialError> {
         let json = verify(&self.scanner, KIND_SCANNER, token)?;
-        let wire: ScannerWire =
-            serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
-        let expires_at = check_expiry(wire.exp, now)?;
-        let hub = Directory::china()
-            .hub_region(wire.hub_level, wire.hub_code)
-            .map_err(|_| CredentialError::Malformed)?;
-        Ok(ScannerClaims {
-            scanner_id: wire.scanner_id,
-            hub_id: wire.hub_id,
-            hub,
-            role: wire.role,
-            expires_at,
-            token_id: wire.tid,
-            device: wire.dev,
-        })
+        scanner_claims(&json, Some(now))
     }
 
     /// Verifies a session credential at `now`.
@@ -339,12 +325,16 @@ impl CredentialVerifier {
     }
 }
 
-/// Checks format, kind and signature; returns the claims JSON.
-fn verify(
-    keys: &BTreeMap<String, VerifyingKey>,
-    kind: &str,
-    token: &str,
-) -> Result<Vec<u8>, CredentialError> {
+/// A credential taken apart: the claims JSON, the signed text's length and the signature.
+struct Parts {
+    json: Vec<u8>,
+    header: Header,
+    signed_len: usize,
+    signature: Signature,
+}
+
+/// Checks the format (`lh1.<claims>.<signature>`, base64url, JSON with `kind` and `kid`).
+fn split(token: &str) -> Result<Parts, CredentialError> {
     let mut parts = token.trim().split('.');
     let (Some(prefix), Some(claims_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -358,18 +348,73 @@ fn verify(
         .decode(claims_b64)
         .map_err(|_| CredentialError::Malformed)?;
     let header: Header = serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
-    if header.kind != kind {
-        return Err(CredentialError::WrongKind);
-    }
     let signature = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .map_err(|_| CredentialError::Malformed)?;
     let signature = Signature::from_slice(&signature).map_err(|_| CredentialError::Malformed)?;
-    let key = keys.get(&header.kid).ok_or(CredentialError::BadSignature)?;
-    let signed_len = prefix.len() + 1 + claims_b64.len();
-    key.verify_strict(&token.trim().as_bytes()[..signed_len], &signature)
-        .map_err(|_| CredentialError::BadSignature)?;
-    Ok(json)
+    Ok(Parts {
+        json,
+        header,
+        signed_len: prefix.len() + 1 + claims_b64.len(),
+        signature,
+    })
+}
+
+/// Checks format, kind and signature; returns the claims JSON.
+fn verify(
+    keys: &BTreeMap<String, VerifyingKey>,
+    kind: &str,
+    token: &str,
+) -> Result<Vec<u8>, CredentialError> {
+    let parts = split(token)?;
+    if parts.header.kind != kind {
+        return Err(CredentialError::WrongKind);
+    }
+    let key = keys
+        .get(&parts.header.kid)
+        .ok_or(CredentialError::BadSignature)?;
+    key.verify_strict(
+        &token.trim().as_bytes()[..parts.signed_len],
+        &parts.signature,
+    )
+    .map_err(|_| CredentialError::BadSignature)?;
+    Ok(parts.json)
+}
+
+/// A scanner device's own reading of its credential — hub, role, `tid`, `dev` and expiry —
+/// so it can sign its scans and show where it works. Nothing is verified (a device holds no
+/// verifying key) and nothing here is trusted: the edge and the origin verify the credential
+/// on every request.
+///
+/// # Errors
+/// [`CredentialError::Malformed`] or [`CredentialError::WrongKind`].
+pub fn read_scanner_claims(token: &str) -> Result<ScannerClaims, CredentialError> {
+    let parts = split(token)?;
+    if parts.header.kind != KIND_SCANNER {
+        return Err(CredentialError::WrongKind);
+    }
+    scanner_claims(&parts.json, None)
+}
+
+/// Scanner claims from their JSON; `now` checks the expiry when given.
+fn scanner_claims(json: &[u8], now: Option<Timestamp>) -> Result<ScannerClaims, CredentialError> {
+    let wire: ScannerWire = serde_json::from_slice(json).map_err(|_| CredentialError::Malformed)?;
+    let expires_at = match now {
+        Some(now) => check_expiry(wire.exp, now)?,
+        None => Timestamp::from_unix_seconds(wire.exp),
+    };
+    let hub = Directory::china()
+        .hub_region(wire.hub_level, wire.hub_code)
+        .map_err(|_| CredentialError::Malformed)?;
+    Ok(ScannerClaims {
+        scanner_id: wire.scanner_id,
+        hub_id: wire.hub_id,
+        hub,
+        role: wire.role,
+        expires_at,
+        token_id: wire.tid,
+        device: wire.dev,
+    })
 }
 
 fn check_expiry(exp: i64, now: Timestamp) -> Result<Timestamp, CredentialError> {
@@ -523,5 +568,29 @@ mod tests {
             assert!(verifier.verify_scanner(bad, now).is_err(), "{bad}");
             assert!(verifier.verify_session(bad, now).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_device_reads_its_own_credential_without_verifying_it_and_trusts_nothing_else() {
+        let origin = issuer(9);
+        let claims = scanner_claims();
+        let token = origin.issue_scanner(&claims);
+        assert_eq!(read_scanner_claims(&token).unwrap(), claims);
+        // Read, not verified: a tampered credential reads too, and the edge refuses it.
+        let forged = issuer(10).issue_scanner(&claims);
+        assert_eq!(read_scanner_claims(&forged).unwrap(), claims);
+        assert!(origin
+            .verifier()
+            .verify_scanner(&forged, Timestamp::from_unix_seconds(0))
+            .is_err());
+        let session = origin.issue_session(&session_claims());
+        assert_eq!(
+            read_scanner_claims(&session),
+            Err(CredentialError::WrongKind)
+        );
+        assert_eq!(
+            read_scanner_claims("lh1.x.y"),
+            Err(CredentialError::Malformed)
+        );
     }
 }

@@ -21,6 +21,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 pub use crate::credential::{CredentialIssuer, CredentialVerifier};
 use crate::seal::{self, SealError, SealingKey};
+use crate::sealed_box::{self, BoxPublicKey, BoxSecretKey, Purpose, SealedBox, SealedBoxError};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -38,6 +39,7 @@ pub(crate) mod purpose {
     pub const SESSION_CREDENTIAL: &str = "session-credential";
     pub const VAULT_RECORD: &str = "vault-record";
     pub const BLIND_INDEX: &str = "blind-index";
+    pub const VAULT_INTAKE: &str = "vault-intake";
 }
 
 /// The version of a master key and of everything derived from it.
@@ -438,6 +440,53 @@ impl BlindIndexKey {
     }
 }
 
+/// The vault's X25519 keys for personal data sealed in the buyer's browser (`vault-intake`),
+/// one per master version: pages seal to the current public key and say which version they
+/// used, so boxes made just before a rotation still open.
+#[derive(Clone)]
+pub struct IntakeKeys {
+    current: KeyVersion,
+    keys: BTreeMap<KeyVersion, BoxSecretKey>,
+}
+
+impl fmt::Debug for IntakeKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IntakeKeys(current {}, [redacted])", self.current)
+    }
+}
+
+impl IntakeKeys {
+    /// The version pages should seal to, with its public key.
+    pub fn current_public(&self) -> (KeyVersion, BoxPublicKey) {
+        let public = self
+            .keys
+            .get(&self.current)
+            .map(BoxSecretKey::public_key)
+            // The current version is always present (derived from the same ring).
+            .unwrap_or_else(|| BoxPublicKey::from_bytes([0; 32]));
+        (self.current, public)
+    }
+
+    /// Whether `version` is one of the ring's.
+    pub fn has_version(&self, version: KeyVersion) -> bool {
+        self.keys.contains_key(&version)
+    }
+
+    /// Opens a box sealed to the key of `version`.
+    ///
+    /// # Errors
+    /// [`SealedBoxError::Open`] for a version this ring never had, a wrong `aad` or tampering.
+    pub fn open(
+        &self,
+        version: KeyVersion,
+        aad: &[u8],
+        sealed: &SealedBox,
+    ) -> Result<Zeroizing<Vec<u8>>, SealedBoxError> {
+        let key = self.keys.get(&version).ok_or(SealedBoxError::Open)?;
+        sealed_box::open(key, Purpose::Intake, aad, sealed)
+    }
+}
+
 /// Everything the origin derives from the master key ring.
 #[derive(Clone, Debug)]
 pub struct OriginKeys {
@@ -457,6 +506,8 @@ pub struct OriginKeys {
     pub blind_index: BlindIndexKey,
     /// Issues scanner and session credentials (private keys).
     pub credentials: CredentialIssuer,
+    /// Opens personal data sealed in buyers' browsers.
+    pub intake: IntakeKeys,
 }
 
 impl OriginKeys {
@@ -499,6 +550,14 @@ impl OriginKeys {
                 &seeds(purpose::SCANNER_CREDENTIAL),
                 &seeds(purpose::SESSION_CREDENTIAL),
             ),
+            // Every 32-byte string is an X25519 private key (clamped when used).
+            intake: IntakeKeys {
+                current,
+                keys: seeds(purpose::VAULT_INTAKE)
+                    .into_iter()
+                    .map(|(v, seed)| (v, BoxSecretKey::from_bytes(*seed)))
+                    .collect(),
+            },
         }
     }
 }
@@ -735,5 +794,50 @@ mod tests {
         assert_eq!(a.blind_index.index("x"), a.blind_index.index("x"));
         assert_ne!(a.blind_index.index("x"), a.blind_index.index("y"));
         assert_ne!(a.blind_index.index("x"), b.blind_index.index("x"));
+    }
+
+    #[test]
+    fn intake_boxes_open_with_the_version_they_were_sealed_to_and_survive_a_rotation() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let mut ring = ring();
+        let before = OriginKeys::derive(&ring);
+        let (v1, public) = before.intake.current_public();
+        assert_eq!(v1, KeyVersion(1));
+        let sealed = sealed_box::seal(&public, Purpose::Intake, b"aad", b"name", &mut rng).unwrap();
+        ring.rotate(&mut rng);
+        let after = OriginKeys::derive(&ring);
+        let (v2, public2) = after.intake.current_public();
+        assert_eq!(v2, KeyVersion(2));
+        assert_ne!(public2, public);
+        assert_eq!(
+            after.intake.open(v1, b"aad", &sealed).unwrap().as_slice(),
+            b"name"
+        );
+        assert!(after.intake.open(v2, b"aad", &sealed).is_err());
+        assert!(after.intake.open(v1, b"other", &sealed).is_err());
+        assert!(after.intake.open(KeyVersion(9), b"aad", &sealed).is_err());
+    }
+
+    #[test]
+    fn the_intake_key_is_its_own_purpose_and_never_reaches_the_edge() {
+        let origin = OriginKeys::derive(&ring());
+        let (_, public) = origin.intake.current_public();
+        let secret = origin.intake.keys.values().next().unwrap().to_bytes();
+        for other in [
+            purpose::VAULT_RECORD,
+            purpose::ROUTE_SEAL,
+            purpose::BLIND_INDEX,
+        ] {
+            assert_ne!(
+                ring().derive(other, KeyVersion(1)).unwrap().bytes(),
+                &*secret
+            );
+        }
+        let edge = EdgeSecrets::from_origin_keys(&origin).encode();
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(edge.as_str()).unwrap()).unwrap();
+        assert!(!json.contains(&STANDARD.encode(*secret)));
+        assert!(!json.contains(&URL_SAFE_NO_PAD.encode(*secret)));
+        assert!(format!("{:?}", origin.intake).contains("[redacted]"));
+        assert!(!format!("{:?}", origin.intake).contains(&public.to_base64()));
     }
 }

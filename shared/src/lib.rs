@@ -14,6 +14,8 @@
 //! - [`keys`]: the master key ring and every purpose-derived key (HKDF-SHA256), zeroized.
 //! - [`tokens`]: record-bound region tags and the buyer-to-order binding tag.
 //! - [`credential`]: Ed25519-signed scanner and session credentials (`lh1.…`).
+//! - [`intake`]: personal data sealed in the buyer's browser for the vault, and the profile
+//!   sealed back to the browser (HPKE through [`sealed_box`]).
 //! - [`signing`]: HMAC-signed internal requests between edge and origin.
 //! - [`seal`]: XChaCha20-Poly1305 sealing for the vault and the edge's route log.
 //! - [`sealed_box`]: HPKE (RFC 9180) sealing to a device's or browser's public key.
@@ -58,6 +60,7 @@ pub mod credential;
 pub mod custody;
 pub mod device;
 pub mod ids;
+pub mod intake;
 pub mod keys;
 pub mod label;
 #[cfg(feature = "openapi")]

@@ -46,6 +46,10 @@ use crate::tokens::TokenisedOrder;
         paths::register_buyer,
         paths::add_address,
         paths::buyer_profile,
+        paths::intake_key,
+        paths::register_buyer_sealed,
+        paths::add_address_sealed,
+        paths::buyer_profile_sealed,
         paths::register_seller,
         paths::create_order,
         paths::seller_orders,
@@ -134,8 +138,9 @@ mod paths {
     use crate::api::{
         AddAddressRequest, AddAddressResponse, BuyerProfile, CreateOrderRequest,
         CreateOrderResponse, DeliverResponse, DeliverScanRequest, HopResponse, HopScanRequest,
-        PickupScanRequest, RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest,
-        RegisterSellerResponse, RevocationRequest, SellerOrdersResponse, StatusResponse,
+        IntakeKeyResponse, PickupScanRequest, RegisterBuyerRequest, RegisterBuyerResponse,
+        RegisterSellerRequest, RegisterSellerResponse, RevocationRequest, SealedAddressRequest,
+        SealedProfileResponse, SealedRegisterBuyerRequest, SellerOrdersResponse, StatusResponse,
         TrackingResponse,
     };
     use crate::ids::OrderId;
@@ -196,6 +201,68 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn buyer_profile() {}
+
+    /// The vault's intake key
+    ///
+    /// The X25519 public key pages seal a buyer's name, phone and addresses to (HPKE, info
+    /// `lasthop/intake/v1`), relayed from the origin. Not secret.
+    #[utoipa::path(get, path = "/v1/vault/intake-key", tag = "shop",
+        responses(
+            (status = 200, description = "The current key", body = IntakeKeyResponse),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn intake_key() {}
+
+    /// Register a buyer, sealed in the browser
+    ///
+    /// The pages' registration: `sealed` holds `{"name","phone","address","profile_key"}` sealed
+    /// to the intake key with associated data `lasthop/intake/register\0{platform_id}`. The edge
+    /// relays ciphertext only. The buyer's profile is afterwards only answered sealed to
+    /// `profile_key` (`GET /v1/buyers/me/sealed`); `GET /v1/buyers/me` answers 403 for them.
+    #[utoipa::path(post, path = "/v1/buyers/sealed", tag = "shop",
+        request_body = SealedRegisterBuyerRequest,
+        responses(
+            (status = 201, description = "Registered", body = RegisterBuyerResponse,
+                headers(("Cache-Control" = String, description = "`no-store`"))),
+            (status = 400, response = BadRequest),
+            (status = 413, response = PayloadTooLarge),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn register_buyer_sealed() {}
+
+    /// Add an address, sealed in the browser
+    ///
+    /// `sealed` holds `{"address"}` sealed to the intake key with associated data
+    /// `lasthop/intake/address\0{buyer_id}`: a box sealed for one buyer is refused for another.
+    #[utoipa::path(post, path = "/v1/buyers/me/addresses/sealed", tag = "shop",
+        security(("session_token" = [])),
+        request_body = SealedAddressRequest,
+        responses(
+            (status = 201, description = "Added", body = AddAddressResponse),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 413, response = PayloadTooLarge),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn add_address_sealed() {}
+
+    /// The buyer's own profile, sealed to their page's key
+    ///
+    /// The same profile as `GET /v1/buyers/me` (with the buyer's orders), sealed with HPKE (info
+    /// `lasthop/profile/v1`, associated data `lasthop/profile\0{buyer_id}`) to the profile key
+    /// registered sealed. 409 for a buyer registered in plaintext.
+    #[utoipa::path(get, path = "/v1/buyers/me/sealed", tag = "shop",
+        security(("session_token" = [])),
+        responses(
+            (status = 200, description = "Sealed profile", body = SealedProfileResponse,
+                headers(("Cache-Control" = String, description = "`no-store`"))),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 409, response = Conflict),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn buyer_profile_sealed() {}
 
     /// Register a seller
     #[utoipa::path(post, path = "/v1/sellers", tag = "shop",
@@ -774,12 +841,16 @@ mod tests {
                 "get /healthz",
                 "get /openapi.json",
                 "get /v1/buyers/me",
+                "get /v1/buyers/me/sealed",
                 "get /v1/orders/{order_id}/tracking",
                 "get /v1/seller/orders",
                 "get /v1/seller/orders/{order_id}/label",
+                "get /v1/vault/intake-key",
                 "post /internal/v1/revocations",
                 "post /v1/buyers",
                 "post /v1/buyers/me/addresses",
+                "post /v1/buyers/me/addresses/sealed",
+                "post /v1/buyers/sealed",
                 "post /v1/orders",
                 "post /v1/scans/deliver",
                 "post /v1/scans/hop",
@@ -1016,6 +1087,7 @@ mod tests {
                 release_id: release_id.clone(),
                 at,
             }],
+            orders: Vec::new(),
         };
         assert_fits(&document, "BuyerProfile", &profile);
         assert_fits(

@@ -1,4 +1,5 @@
-//! The browser wasm (`lasthop-browser`): built for wasm32, bound for `--target web` with our own
+//! The browser wasm (`lasthop-browser`): built for wasm32 with the Worker's size-first profile,
+//! bound for `--target web` with our own
 //! `wasm-bindgen` CLI and shrunk with our own `wasm-opt` (nothing downloaded), into `pages/pkg/`
 //! where the edge serves it with the pages.
 
@@ -8,7 +9,7 @@ use std::process::Command;
 use anyhow::{bail, Context};
 
 use crate::cmd;
-use crate::edge::{gzip_len, kib};
+use crate::edge::{gzip_len, kib, PROFILE};
 use crate::setup::{Tools, WASM_TARGET};
 
 /// The crate's package and the stem of the files it produces.
@@ -20,9 +21,11 @@ pub const PKG_DIR: &str = "pages/pkg";
 
 /// Build `lasthop-browser` into `pages/pkg/` and print its wasm size, raw and gzip-compressed.
 pub fn build(root: &Path, tools: &Tools) -> anyhow::Result<()> {
+    // The Worker's size-first profile: the pages download this module on every visit.
     cmd::run(Command::new("cargo").current_dir(root).args([
         "build",
-        "--release",
+        "--profile",
+        PROFILE,
         "--target",
         WASM_TARGET,
         "-p",
@@ -30,7 +33,7 @@ pub fn build(root: &Path, tools: &Tools) -> anyhow::Result<()> {
     ]))?;
     let built = target_dir(root)
         .join(WASM_TARGET)
-        .join("release")
+        .join(PROFILE)
         .join(format!("{STEM}.wasm"));
     if !built.is_file() {
         bail!("cargo finished but {} is missing", built.display());

@@ -24,7 +24,7 @@ use crate::cmd;
 use crate::setup::Tools;
 
 /// The cargo profile of the Worker (see the root `Cargo.toml`): size over build time.
-const PROFILE: &str = "edge-release";
+pub const PROFILE: &str = "edge-release";
 
 /// The most the deployed Worker may weigh, gzip-compressed (wasm plus its JavaScript glue,
 /// each compressed as Workers count an upload). The goal of issue 13 is 300 KiB; the Worker

@@ -10,6 +10,7 @@ use lasthop_core::credential::{SessionClaims, Subject};
 use lasthop_core::ids::{AddressId, BuyerId, OrderId, PlatformId, ReleaseId, SellerId};
 use lasthop_core::progress::OrderStatus;
 use lasthop_core::region::{Directory, RegionCode};
+use lasthop_core::sealed_box::BoxPublicKey;
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
 use sha2::{Digest as _, Sha256};
@@ -21,14 +22,14 @@ use crate::metrics::ReleaseLabels;
 use crate::records::{self, AddressPlain, ContactPlain, Provenance};
 use crate::routes::dto::{
     stored, AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView,
-    BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody, InternalCreateOrderResponse,
-    InternalSellerOrder, InternalSellerOrdersResponse, Recipient, RegisterBuyerRequest,
-    RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse, ReleaseRequest,
-    ReleaseResponse, StatusResponse,
+    BuyerOrder, BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody,
+    InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse, Recipient,
+    RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
+    ReleaseRequest, ReleaseResponse, StatusResponse,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
-use crate::store::{NewOrder, OrderRow, Recorded, ReleaseRow};
+use crate::store::{BuyerRow, NewBuyer, NewOrder, OrderRow, Recorded, ReleaseRow};
 
 /// Buyer and seller session lifetime.
 const SESSION_DAYS: i64 = 30;
@@ -154,14 +155,28 @@ pub async fn register_buyer(
     State(state): State<AppState>,
     Json(body): Json<RegisterBuyerRequest>,
 ) -> Result<Response, ApiError> {
-    let platform_id = platform(&state, &body.platform_id)?;
+    let created = register(&state, &body, None).await?;
+    Ok(no_store(
+        (StatusCode::CREATED, axum::Json(created)).into_response(),
+    ))
+}
+
+/// Registers a buyer from the contract's body: sent in plaintext, or opened from a sealed
+/// intake together with the profile key its page made (then the profile is only ever answered
+/// sealed to that key).
+pub(crate) async fn register(
+    state: &AppState,
+    body: &RegisterBuyerRequest,
+    profile_key: Option<&BoxPublicKey>,
+) -> Result<RegisterBuyerResponse, ApiError> {
+    let platform_id = platform(state, &body.platform_id)?;
     let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e.reason))?;
     let phone =
         PhoneNumber::parse(&body.phone).map_err(|e| ApiError::invalid("phone", e.reason))?;
     let address = parse_address(&body.address, "address")?;
     let buyer_id = BuyerId::generate(&mut OsRng);
     let now = state.now();
-    let address_id = address_number(&state, &address.postal, buyer_id.as_str()).await?;
+    let address_id = address_number(state, &address.postal, buyer_id.as_str()).await?;
     let provenance = Provenance {
         channel: "shop".to_owned(),
         by: buyer_id.to_string(),
@@ -179,26 +194,25 @@ pub async fn register_buyer(
         .vault
         .put_contact(buyer_id.as_str(), &sealed)
         .await?;
+    let profile_key = profile_key.map(BoxPublicKey::to_base64);
     state
         .stores()
         .directory
-        .insert_buyer(
-            buyer_id.as_str(),
-            platform_id.as_str(),
-            address_id.as_str(),
-            &address.label,
-            now.unix_millis(),
-        )
+        .insert_buyer(&NewBuyer {
+            buyer_id: buyer_id.as_str(),
+            platform_id: platform_id.as_str(),
+            address_id: address_id.as_str(),
+            label: &address.label,
+            profile_key: profile_key.as_deref(),
+            now: now.unix_millis(),
+        })
         .await?;
-    let buyer_token = session_token(&state, Subject::Buyer(buyer_id.clone()), platform_id);
-    let body = RegisterBuyerResponse {
+    let buyer_token = session_token(state, Subject::Buyer(buyer_id.clone()), platform_id);
+    Ok(RegisterBuyerResponse {
         buyer_id,
         address_id,
         buyer_token,
-    };
-    Ok(no_store(
-        (StatusCode::CREATED, axum::Json(body)).into_response(),
-    ))
+    })
 }
 
 /// Adds an address for the calling buyer.
@@ -212,21 +226,7 @@ pub async fn add_address(
     State(state): State<AppState>,
     Json(body): Json<AddAddressRequest>,
 ) -> Result<Response, ApiError> {
-    let address = parse_address(&body.address, "address")?;
-    let directory = &state.stores().directory;
-    directory
-        .buyer(buyer.buyer_id.as_str())
-        .await?
-        .ok_or(ApiError::Unauthorized("the buyer no longer exists"))?;
-    let address_id = address_number(&state, &address.postal, buyer.buyer_id.as_str()).await?;
-    directory
-        .link_address(
-            buyer.buyer_id.as_str(),
-            address_id.as_str(),
-            &address.label,
-            state.now().unix_millis(),
-        )
-        .await?;
+    let address_id = add_address_for(&state, &buyer.buyer_id, &body).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AddAddressResponse { address_id }),
@@ -234,23 +234,65 @@ pub async fn add_address(
         .into_response())
 }
 
-/// The calling buyer's profile, addresses and access log.
+/// Adds an address (plaintext, or opened from a sealed intake) for `buyer_id`.
+pub(crate) async fn add_address_for(
+    state: &AppState,
+    buyer_id: &BuyerId,
+    body: &AddAddressRequest,
+) -> Result<AddressId, ApiError> {
+    let address = parse_address(&body.address, "address")?;
+    let directory = &state.stores().directory;
+    buyer_row(state, buyer_id).await?;
+    let address_id = address_number(state, &address.postal, buyer_id.as_str()).await?;
+    directory
+        .link_address(
+            buyer_id.as_str(),
+            address_id.as_str(),
+            &address.label,
+            state.now().unix_millis(),
+        )
+        .await?;
+    Ok(address_id)
+}
+
+/// The calling buyer's profile, addresses, orders and access log — in plaintext only for a
+/// buyer who registered through the plaintext path; a buyer who registered sealed gets it
+/// sealed only (`GET /internal/v1/buyers/me/sealed`), so a relayed token reads nothing here.
 #[utoipa::path(get, path = "/internal/v1/buyers/me", tag = "internal", security(("session_token" = [])),
-    responses((status = 200, body = BuyerProfile), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = BuyerProfile), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn buyer_profile(
     buyer: BuyerSession,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
-    let directory = &state.stores().directory;
-    let row = directory
-        .buyer(buyer.buyer_id.as_str())
+    let row = buyer_row(&state, &buyer.buyer_id).await?;
+    if row.profile_key.is_some() {
+        return Err(ApiError::Forbidden(
+            "this buyer's profile is only answered sealed to the key their page registered",
+        ));
+    }
+    let body = profile_of(&state, &row).await?;
+    Ok(no_store(axum::Json(body).into_response()))
+}
+
+/// The buyer's directory row, or 401 when the buyer no longer exists.
+pub(crate) async fn buyer_row(state: &AppState, buyer_id: &BuyerId) -> Result<BuyerRow, ApiError> {
+    state
+        .stores()
+        .directory
+        .buyer(buyer_id.as_str())
         .await?
-        .ok_or(ApiError::Unauthorized("the buyer no longer exists"))?;
-    let contact = open_contact(&state, &row.buyer_id).await?;
+        .ok_or(ApiError::Unauthorized("the buyer no longer exists"))
+}
+
+/// The buyer's profile in plaintext: contact, addresses, access log and orders.
+pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<BuyerProfile, ApiError> {
+    let directory = &state.stores().directory;
+    let contact = open_contact(state, &row.buyer_id).await?;
     let mut addresses = Vec::new();
     for (address_id, label) in directory.buyer_addresses(&row.buyer_id).await? {
-        let plain = open_address(&state, &address_id).await?;
+        let plain = open_address(state, &address_id).await?;
         addresses.push(AddressView {
             region: delivery_code(&plain)?.to_string(),
             address_id: stored(&address_id)?,
@@ -275,15 +317,28 @@ pub async fn buyer_profile(
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let body = BuyerProfile {
+    let orders = directory
+        .buyer_orders(&row.buyer_id)
+        .await?
+        .into_iter()
+        .map(|o| {
+            Ok(BuyerOrder {
+                order_id: stored(&o.order_id)?,
+                seller_id: stored(&o.seller_id)?,
+                address_id: stored(&o.address_id)?,
+                created_at: Timestamp::from_unix_millis(o.created_at),
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(BuyerProfile {
         buyer_id: stored(&row.buyer_id)?,
         platform_id: stored(&row.platform_id)?,
         name: contact.name.clone(),
         phone: contact.phone.clone().unwrap_or_default(),
         addresses,
         access_log,
-    };
-    Ok(no_store(axum::Json(body).into_response()))
+        orders,
+    })
 }
 
 /// Registers a seller.

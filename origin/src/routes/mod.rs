@@ -5,9 +5,11 @@ pub mod dto;
 pub mod internal;
 pub mod ops;
 pub mod public;
+pub mod sealed;
 
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
+use lasthop_core::api::paths;
 
 use crate::state::AppState;
 
@@ -46,6 +48,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/internal/v1/seller/orders/{order_id}",
             signed(get(internal::seller_order_detail)),
+        )
+        .route(paths::INTERNAL_INTAKE_KEY, signed(get(sealed::intake_key)))
+        .route(
+            paths::INTERNAL_BUYERS_SEALED,
+            signed(post(sealed::register_buyer)),
+        )
+        .route(
+            paths::INTERNAL_BUYER_ADDRESSES_SEALED,
+            signed(post(sealed::add_address)),
+        )
+        .route(
+            paths::INTERNAL_BUYER_PROFILE_SEALED,
+            signed(get(sealed::buyer_profile)),
         )
         .route("/internal/v1/releases", signed(post(internal::release)))
         .route("/internal/v1/deliveries", signed(post(internal::deliver)));

@@ -11,6 +11,7 @@ mod helpers;
 mod pg;
 mod provision;
 mod scenarios;
+mod sealed_intake;
 mod service;
 mod single;
 
@@ -56,4 +57,7 @@ on_both_backends!(
     a_scanner_enrolled_with_a_device_gets_a_device_bound_credential,
     concurrent_releases_all_succeed_each_with_exactly_its_audit_rows,
     one_address_registered_by_many_buyers_at_once_gets_one_number,
+    a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
+    a_buyer_registered_in_plaintext_has_no_sealed_profile,
+    sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_name,
 );

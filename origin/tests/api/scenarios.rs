@@ -10,6 +10,11 @@ use lasthop_core::region::{Directory, HubLevel, RegionCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{Person, TestApp};
+pub use crate::sealed_intake::{
+    a_buyer_registered_in_plaintext_has_no_sealed_profile,
+    a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
+    sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_name,
+};
 
 // The racing-writes scenarios live in their own file; the backend macro finds them here.
 pub use crate::contention::*;

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contact::{AddressLabel, PersonName, PhoneNumber, PostalAddress};
-use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, ReleaseId};
+use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, ReleaseId, SellerId};
+use crate::sealed_box::{BoxPublicKey, SealedBox};
 use crate::time::Timestamp;
 
 use super::errors::FieldError;
@@ -178,7 +179,21 @@ pub struct AccessLogEntry {
     pub at: Timestamp,
 }
 
-/// `GET /v1/buyers/me` answer.
+/// One of the buyer's own orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuyerOrder {
+    /// The order.
+    pub order_id: OrderId,
+    /// Who sells it.
+    pub seller_id: SellerId,
+    /// Where it goes.
+    pub address_id: AddressId,
+    /// When it was placed.
+    pub created_at: Timestamp,
+}
+
+/// `GET /v1/buyers/me` answer (and, sealed, `GET /v1/buyers/me/sealed`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BuyerProfile {
@@ -194,4 +209,55 @@ pub struct BuyerProfile {
     pub addresses: Vec<AddressView>,
     /// Access log.
     pub access_log: Vec<AccessLogEntry>,
+    /// The buyer's orders, newest first (ids only; status comes from tracking).
+    #[serde(default)]
+    pub orders: Vec<BuyerOrder>,
+}
+
+/// `GET /v1/vault/intake-key` answer: the vault's public key that pages seal personal data to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct IntakeKeyResponse {
+    /// The master key version the key belongs to; sealed bodies name it back.
+    pub key_version: u32,
+    /// X25519 public key, base64url without padding.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub public_key: BoxPublicKey,
+}
+
+/// `POST /v1/buyers/sealed` body: registration with name, phone, address and the page's
+/// profile key sealed in the browser (HPKE, info `lasthop/intake/v1`) to the vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SealedRegisterBuyerRequest {
+    /// The shop.
+    #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
+    pub platform_id: String,
+    /// The `key_version` of the intake key the box was sealed to.
+    pub key_version: u32,
+    /// `{"name","phone","address","profile_key"}` sealed to the vault.
+    pub sealed: SealedBox,
+}
+
+/// `POST /v1/buyers/me/addresses/sealed` body: an address sealed in the browser to the vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SealedAddressRequest {
+    /// The `key_version` of the intake key the box was sealed to.
+    pub key_version: u32,
+    /// `{"address"}` sealed to the vault, bound to the buyer's id.
+    pub sealed: SealedBox,
+}
+
+/// `GET /v1/buyers/me/sealed` answer: the profile sealed to the key the buyer's page made at
+/// registration (HPKE, info `lasthop/profile/v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SealedProfileResponse {
+    /// The [`BuyerProfile`] as JSON, sealed.
+    pub profile: SealedBox,
 }

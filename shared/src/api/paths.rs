@@ -1,5 +1,6 @@
-//! Every path the edge and the origin call each other on, and the courier paths whose requests
-//! the devices sign: one constant each, never a string literal in several files.
+//! Every path the edge and the origin call each other on, the courier paths whose requests
+//! the devices sign, and the pages' sealed buyer paths: one constant each, never a string
+//! literal in several files.
 //!
 //! Paths with an id take it as `{name}` (axum's syntax); [`with_id`] fills it in.
 
@@ -25,6 +26,24 @@ pub const INTERNAL_DELIVERIES: &str = "/internal/v1/deliveries";
 pub const INTERNAL_SCANNER_RENEWALS: &str = "/internal/v1/scanner-renewals";
 /// `POST`: the origin pushes a scanner's revocation (origin → edge).
 pub const INTERNAL_REVOCATIONS: &str = "/internal/v1/revocations";
+
+/// `GET`: the vault's intake key (the pages seal personal data to it).
+pub const INTERNAL_INTAKE_KEY: &str = "/internal/v1/vault/intake-key";
+/// `POST`: a buyer registers with name, phone and address sealed in the browser.
+pub const INTERNAL_BUYERS_SEALED: &str = "/internal/v1/buyers/sealed";
+/// `POST`: the calling buyer adds an address sealed in the browser.
+pub const INTERNAL_BUYER_ADDRESSES_SEALED: &str = "/internal/v1/buyers/me/addresses/sealed";
+/// `GET`: the calling buyer's profile, sealed to the key their page registered.
+pub const INTERNAL_BUYER_PROFILE_SEALED: &str = "/internal/v1/buyers/me/sealed";
+
+/// `GET`: the vault's intake key, relayed by the edge for the pages.
+pub const INTAKE_KEY: &str = "/v1/vault/intake-key";
+/// `POST`: sealed registration, from the buyer's page.
+pub const BUYERS_SEALED: &str = "/v1/buyers/sealed";
+/// `POST`: a sealed new address, from the buyer's page.
+pub const BUYER_ADDRESSES_SEALED: &str = "/v1/buyers/me/addresses/sealed";
+/// `GET`: the buyer's profile sealed to their page's key.
+pub const BUYER_PROFILE_SEALED: &str = "/v1/buyers/me/sealed";
 
 /// `POST`: a pickup scan (device-signed).
 pub const SCAN_PICKUP: &str = "/v1/scans/pickup";

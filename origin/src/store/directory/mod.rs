@@ -15,7 +15,7 @@ use super::StoreError;
 
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
-pub use people::{BuyerRow, SellerRow};
+pub use people::{BuyerRow, NewBuyer, SellerRow};
 pub use releases::{AuditRow, Recorded, ReleaseRow};
 
 type Result<T> = std::result::Result<T, StoreError>;

@@ -44,6 +44,13 @@ pub struct NewOrder<'a> {
     pub created_at: i64,
 }
 
+/// Whose orders to list.
+#[derive(Debug, Clone, Copy)]
+enum OrderParty {
+    Buyer,
+    Seller,
+}
+
 impl Directory {
     /// Creates an order in state `created`.
     ///
@@ -84,13 +91,30 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn seller_orders(&self, seller_id: &str) -> Result<Vec<OrderRow>> {
-        db(sqlx::query_as(
+        self.orders_by(OrderParty::Seller, seller_id).await
+    }
+
+    /// A buyer's orders, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn buyer_orders(&self, buyer_id: &str) -> Result<Vec<OrderRow>> {
+        self.orders_by(OrderParty::Buyer, buyer_id).await
+    }
+
+    async fn orders_by(&self, party: OrderParty, id: &str) -> Result<Vec<OrderRow>> {
+        let column = match party {
+            OrderParty::Buyer => "buyer_id",
+            OrderParty::Seller => "seller_id",
+        };
+        let sql = format!(
             "SELECT order_id, platform_id, buyer_id, seller_id, address_id, status, created_at \
-             FROM orders WHERE seller_id = $1 ORDER BY created_at DESC, order_id",
-        )
-        .bind(seller_id)
-        .fetch_all(self.store.pool())
-        .await)
+             FROM orders WHERE {column} = $1 ORDER BY created_at DESC, order_id"
+        );
+        db(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_all(self.store.pool())
+            .await)
     }
 
     /// Closes an order, keeping only a digest of the proof of receipt. Returns false if the

@@ -15,6 +15,26 @@ pub struct BuyerRow {
     pub buyer_id: String,
     /// The shop platform the buyer registered on.
     pub platform_id: String,
+    /// The X25519 key (base64url) the profile is sealed to, for a buyer who registered sealed.
+    pub profile_key: Option<String>,
+}
+
+/// A new buyer, as [`Directory::insert_buyer`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewBuyer<'a> {
+    /// `b_…`
+    pub buyer_id: &'a str,
+    /// The shop platform.
+    pub platform_id: &'a str,
+    /// The first address number.
+    pub address_id: &'a str,
+    /// Its label.
+    pub label: &'a str,
+    /// The profile key of a buyer who registered sealed (written in the same transaction, so
+    /// such a buyer never exists without it).
+    pub profile_key: Option<&'a str>,
+    /// Unix milliseconds.
+    pub now: i64,
 }
 
 /// A registered seller.
@@ -55,23 +75,16 @@ impl Directory {
         Ok(row.is_some())
     }
 
-    /// Registers a buyer together with their first address number, atomically.
+    /// Registers a buyer together with their first address number (and profile key),
+    /// atomically.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] if the buyer id exists; otherwise unavailability.
-    pub async fn insert_buyer(
-        &self,
-        buyer_id: &str,
-        platform_id: &str,
-        address_id: &str,
-        label: &str,
-        now: i64,
-    ) -> Result<()> {
+    pub async fn insert_buyer(&self, buyer: &NewBuyer<'_>) -> Result<()> {
         let mut attempts = self.store.transactions();
         loop {
             let mut tx = attempts.begin().await?;
-            let outcome =
-                insert_buyer_in(&mut tx, buyer_id, platform_id, address_id, label, now).await;
+            let outcome = insert_buyer_in(&mut tx, buyer).await;
             if let Some(done) = attempts.settle(tx, outcome).await? {
                 return Ok(done);
             }
@@ -83,12 +96,12 @@ impl Directory {
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn buyer(&self, buyer_id: &str) -> Result<Option<BuyerRow>> {
-        db(
-            sqlx::query_as("SELECT buyer_id, platform_id FROM buyers WHERE buyer_id = $1")
-                .bind(buyer_id)
-                .fetch_optional(self.store.pool())
-                .await,
+        db(sqlx::query_as(
+            "SELECT buyer_id, platform_id, profile_key FROM buyers WHERE buyer_id = $1",
         )
+        .bind(buyer_id)
+        .fetch_optional(self.store.pool())
+        .await)
     }
 
     /// Links an address number to a buyer under a label; linking again updates the label.
@@ -179,25 +192,24 @@ impl Directory {
 /// Write-only (no read to race with): the buyer and their first link.
 async fn insert_buyer_in(
     conn: &mut AnyConnection,
-    buyer_id: &str,
-    platform_id: &str,
-    address_id: &str,
-    label: &str,
-    now: i64,
+    buyer: &NewBuyer<'_>,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO buyers (buyer_id, platform_id, created_at) VALUES ($1, $2, $3)")
-        .bind(buyer_id)
-        .bind(platform_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO buyers (buyer_id, platform_id, created_at, profile_key) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(buyer.buyer_id)
+    .bind(buyer.platform_id)
+    .bind(buyer.now)
+    .bind(buyer.profile_key)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4)",
     )
-    .bind(buyer_id)
-    .bind(address_id)
-    .bind(label)
-    .bind(now)
+    .bind(buyer.buyer_id)
+    .bind(buyer.address_id)
+    .bind(buyer.label)
+    .bind(buyer.now)
     .execute(&mut *conn)
     .await?;
     Ok(())
