@@ -46,19 +46,23 @@ impl Bench {
             .method(method.clone())
             .uri(path)
             .header(header::CONTENT_TYPE, "application/json");
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
         if signed {
             for (name, value) in lasthop_origin::signing::sign(
                 &self.edge.edge_request,
-                method.as_str(),
-                path,
-                &bytes,
+                &lasthop_core::signing::SignedRequest {
+                    method: method.as_str(),
+                    path_and_query: path,
+                    body: &bytes,
+                    authorization: authorization.as_deref(),
+                },
                 self.state.now(),
             ) {
                 request = request.header(name, value);
             }
         }
-        if let Some(token) = bearer {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
         }
         let response = self
             .router

@@ -9,17 +9,19 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lasthop_core::credential::{CredentialError, ScannerClaims, ScannerRole, Subject};
 use lasthop_core::ids::{BuyerId, PlatformId, SellerId};
+use lasthop_core::signing::SignedRequest;
 
 use crate::error::ApiError;
 use crate::extract::bearer;
 use crate::startup::BODY_LIMIT;
 use crate::state::AppState;
+use crate::store::ScannerRow;
 
 /// Seconds an edge request's timestamp may differ from our clock.
 pub const SIGNATURE_WINDOW_SECONDS: i64 = 60;
 
-/// Checks the edge's HMAC signature over method, path, timestamp, nonce and body digest,
-/// the ±60 s window, and that the nonce is new. The body is buffered (up to the body
+/// Checks the edge's HMAC signature over method, path, timestamp, nonce, body digest and the
+/// `Authorization` header, the ±60 s window, and that the nonce is new. The body is buffered (up to the body
 /// limit) and handed on unchanged.
 pub async fn verify_edge_signature(
     State(state): State<AppState>,
@@ -44,12 +46,24 @@ async fn check_signature(state: &AppState, parts: &Parts, body: &[u8]) -> Result
         .path_and_query()
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
     let now = state.now();
+    let authorization = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::Unauthorized("the credential is malformed"))
+        })
+        .transpose()?;
+    let request = SignedRequest {
+        method: parts.method.as_str(),
+        path_and_query,
+        body,
+        authorization,
+    };
     let nonce = crate::signing::verify(
         &state.keys().edge_request,
-        parts.method.as_str(),
-        path_and_query,
+        &request,
         |name| parts.headers.get(name).and_then(|v| v.to_str().ok()),
-        body,
         now,
         SIGNATURE_WINDOW_SECONDS,
     )
@@ -139,13 +153,16 @@ impl FromRequestParts<AppState> for SellerSession {
     }
 }
 
-/// Verifies a hub scanner credential (signature, expiry, role) and that the directory
-/// still knows it as issued, unrevoked and bound to the same hub.
+/// Verifies a scanner credential (signature, expiry) and that the directory still knows it
+/// as issued, unrevoked, bound to the same hub and, for a device-bound credential, to the same
+/// device. Returns the claims and the scanner's row (with its device keys).
 ///
 /// # Errors
-/// `unauthorized` for a forged, expired, revoked or unknown credential, `wrong_role` for a
-/// pickup scanner.
-pub async fn hub_scanner(state: &AppState, token: &str) -> Result<ScannerClaims, ApiError> {
+/// `unauthorized` for a forged, expired, revoked or unknown credential.
+pub async fn scanner(
+    state: &AppState,
+    token: &str,
+) -> Result<(ScannerClaims, ScannerRow), ApiError> {
     let claims = state
         .verifier()
         .verify_scanner(token, state.now())
@@ -162,11 +179,28 @@ pub async fn hub_scanner(state: &AppState, token: &str) -> Result<ScannerClaims,
     if row.revoked_at.is_some() {
         return Err(ApiError::Unauthorized("the scanner has been revoked"));
     }
-    if row.hub_id != claims.hub_id.as_str() {
+    let same_device = match (&claims.device, &row.sign_key) {
+        (None, None) => true,
+        (Some(key), Some(enrolled)) => key.to_base64() == *enrolled,
+        _ => false,
+    };
+    if row.hub_id != claims.hub_id.as_str() || !same_device {
         return Err(ApiError::Unauthorized("the scanner token is not valid"));
     }
+    Ok((claims, row))
+}
+
+/// [`scanner`], for a hub scanner only.
+///
+/// # Errors
+/// As [`scanner`], and `wrong_role` for a pickup scanner.
+pub async fn hub_scanner(
+    state: &AppState,
+    token: &str,
+) -> Result<(ScannerClaims, ScannerRow), ApiError> {
+    let (claims, row) = scanner(state, token).await?;
     if claims.role != ScannerRole::Hub {
         return Err(ApiError::WrongRole("only a hub scanner can do this"));
     }
-    Ok(claims)
+    Ok((claims, row))
 }

@@ -186,9 +186,25 @@ pub struct ServeOptions {
     /// Seconds a terminal may keep a released recipient [default: 86400].
     #[arg(long, env = "LASTHOP_RELEASE_TTL_SECS")]
     pub release_ttl_secs: Option<u64>,
-    /// Days a scanner credential stays valid [default: 30].
+    /// Days a credential of a scanner without a device stays valid [default: 30].
     #[arg(long, env = "LASTHOP_SCANNER_TTL_DAYS")]
     pub scanner_ttl_days: Option<u64>,
+    /// Seconds a device-bound scanner credential lives (one shift; the device renews it, which
+    /// a revoked scanner cannot): the longest a revoked scanner keeps working at an edge that
+    /// no revocation push reached [default: 43200].
+    #[arg(long = "scanner-ttl", env = "LASTHOP_SCANNER_TTL_SECS")]
+    pub scanner_ttl: Option<u64>,
+    /// Releases a scanner may ask for a minute, with the same burst [default: 60].
+    #[arg(long, env = "LASTHOP_RELEASE_RATE_PER_MINUTE")]
+    pub release_rate_per_minute: Option<u32>,
+    /// LEGACY, INSECURE: answer the recipient in plaintext to scanners enrolled without a
+    /// device, on the final hub check alone (no chain of custody). Off unless set.
+    #[arg(long, env = "LASTHOP_LEGACY_PLAINTEXT_RECIPIENTS", num_args = 0..=1, default_missing_value = "true")]
+    pub legacy_plaintext_recipients: Option<bool>,
+    /// PEM file of a CA certificate to trust for the edge URL, besides the system's roots (an
+    /// edge with a private certificate).
+    #[arg(long, env = "LASTHOP_EDGE_CA_FILE")]
+    pub edge_ca_file: Option<PathBuf>,
     /// Log format [default: json].
     #[arg(long, env = "LASTHOP_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -216,6 +232,10 @@ impl ServeOptions {
             platforms,
             release_ttl_secs,
             scanner_ttl_days,
+            scanner_ttl,
+            release_rate_per_minute,
+            legacy_plaintext_recipients,
+            edge_ca_file,
             log_format,
             shutdown_grace_secs,
         } = lower;
@@ -251,6 +271,12 @@ impl ServeOptions {
             platforms: self.platforms.or(platforms),
             release_ttl_secs: self.release_ttl_secs.or(release_ttl_secs),
             scanner_ttl_days: self.scanner_ttl_days.or(scanner_ttl_days),
+            scanner_ttl: self.scanner_ttl.or(scanner_ttl),
+            release_rate_per_minute: self.release_rate_per_minute.or(release_rate_per_minute),
+            legacy_plaintext_recipients: self
+                .legacy_plaintext_recipients
+                .or(legacy_plaintext_recipients),
+            edge_ca_file: self.edge_ca_file.or(edge_ca_file),
             log_format: self.log_format.or(log_format),
             shutdown_grace_secs: self.shutdown_grace_secs.or(shutdown_grace_secs),
         }
@@ -354,8 +380,16 @@ pub struct Settings {
     pub platforms: Vec<String>,
     /// How long a terminal may keep a released recipient.
     pub release_ttl: Duration,
-    /// How long a scanner credential stays valid.
+    /// How long a credential of a scanner without a device stays valid.
     pub scanner_ttl: Duration,
+    /// How long a device-bound scanner credential lives (one shift).
+    pub device_scanner_ttl: Duration,
+    /// Releases a scanner may ask for a minute (and burst).
+    pub release_rate_per_minute: u32,
+    /// Plaintext recipients for scanners without a device (legacy, insecure; off by default).
+    pub legacy_plaintext_recipients: bool,
+    /// A CA certificate (PEM file) to trust for the edge URL.
+    pub edge_ca_file: Option<PathBuf>,
     /// How often the revocation outbox is retried.
     pub outbox_interval: Duration,
     /// How long requests in flight may take to finish once shutdown starts.
@@ -383,6 +417,10 @@ impl Settings {
             platforms: vec!["demo".to_owned()],
             release_ttl: Duration::from_secs(86_400),
             scanner_ttl: Duration::from_secs(30 * 86_400),
+            device_scanner_ttl: Duration::from_secs(12 * 3600),
+            release_rate_per_minute: 60,
+            legacy_plaintext_recipients: false,
+            edge_ca_file: None,
             outbox_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             log_format: LogFormat::Json,
@@ -444,6 +482,15 @@ impl Settings {
                 .map_or(defaults.scanner_ttl, |days| {
                     Duration::from_secs(days.saturating_mul(86_400))
                 }),
+            device_scanner_ttl: options
+                .scanner_ttl
+                .map_or(defaults.device_scanner_ttl, Duration::from_secs),
+            release_rate_per_minute: options
+                .release_rate_per_minute
+                .filter(|rate| *rate > 0)
+                .unwrap_or(defaults.release_rate_per_minute),
+            legacy_plaintext_recipients: options.legacy_plaintext_recipients.unwrap_or(false),
+            edge_ca_file: options.edge_ca_file,
             shutdown_grace: options
                 .shutdown_grace_secs
                 .map_or(defaults.shutdown_grace, Duration::from_secs),

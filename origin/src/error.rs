@@ -46,6 +46,9 @@ pub enum ApiError {
     /// 413 `payload_too_large`.
     #[error("the request body is larger than 64 KiB")]
     PayloadTooLarge,
+    /// 429 `rate_limited`, with `Retry-After` (seconds).
+    #[error("too many requests from this scanner; retry later")]
+    RateLimited(u32),
     /// 503 `unavailable`, with `Retry-After`.
     #[error("{0}")]
     Unavailable(&'static str),
@@ -68,6 +71,7 @@ impl ApiError {
             Self::WrongState(_) => ErrorCode::WrongState,
             Self::OrderClosed(_) => ErrorCode::OrderClosed,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal => ErrorCode::Internal,
         }
@@ -95,10 +99,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody::new(self.error_code(), self.to_string());
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if matches!(self, Self::Unavailable(_)) {
+        let retry_after = match self {
+            Self::Unavailable(_) => Some(RETRY_AFTER_SECONDS),
+            Self::RateLimited(seconds) => Some(seconds.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

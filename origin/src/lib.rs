@@ -24,6 +24,8 @@
 //! - [`auth`]: the edge signature check, buyer/seller sessions and scanner credentials.
 //! - [`extract`]: the contract-format JSON extractor and the ops-token check.
 //! - [`error`]: [`error::ApiError`], the only error a handler returns.
+//! - [`services`]: the logic behind the handlers: the vault's records ([`services::vault`]) and
+//!   the chain of custody's releases, deliveries and renewals ([`services::custody`]).
 //! - [`records`]: vault record plaintexts and their sealing (AAD = record id + key version).
 //! - [`store`]: the directory and vault adapters over `sqlx::Any`, with per-backend migrations.
 //! - [`outbox`]: pushes scanner revocations to the edge until acknowledged.
@@ -47,6 +49,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod records;
 pub mod routes;
+pub mod services;
 pub mod signing;
 pub mod startup;
 pub mod state;

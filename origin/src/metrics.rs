@@ -42,6 +42,15 @@ pub struct ReleaseLabels {
     pub outcome: String,
 }
 
+/// Labels of one refused release, delivery or renewal.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `release`, `delivery` or `renewal`.
+    pub endpoint: String,
+    /// A fixed reason word.
+    pub reason: String,
+}
+
 /// The origin's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -51,6 +60,8 @@ pub struct Metrics {
     pub latency: Family<RequestLabels, Histogram>,
     /// Release attempts by outcome.
     pub releases: Family<ReleaseLabels, Counter>,
+    /// Refused custody calls by endpoint and reason.
+    pub custody_refusals: Family<RefusalLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -68,11 +79,18 @@ impl Default for Metrics {
             latency.clone(),
         );
         registry.register("releases", "Release attempts by outcome", releases.clone());
+        let custody_refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "custody_refusals",
+            "Refused releases, deliveries and renewals by reason",
+            custody_refusals.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             releases,
+            custody_refusals,
         }
     }
 }

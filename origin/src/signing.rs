@@ -3,7 +3,7 @@
 
 use lasthop_core::keys::RequestKey;
 use lasthop_core::signing::{
-    sign_request, verify_request, RequestNonce, SignatureError, SignedHeaders,
+    sign_request, verify_request, RequestNonce, SignatureError, SignedHeaders, SignedRequest,
 };
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
@@ -15,36 +15,23 @@ use rand::rngs::OsRng;
 /// The core's [`SignatureError`]; callers answer every case the same way.
 pub fn verify<'a>(
     key: &RequestKey,
-    method: &str,
-    path_and_query: &str,
+    request: &SignedRequest<'_>,
     lookup: impl FnMut(&str) -> Option<&'a str>,
-    body: &[u8],
     now: Timestamp,
     window_seconds: i64,
 ) -> Result<String, SignatureError> {
     let headers = SignedHeaders::from_lookup(lookup)?;
-    verify_request(
-        key,
-        method,
-        path_and_query,
-        body,
-        &headers,
-        now,
-        window_seconds,
-    )
-    .map(|nonce| nonce.to_hex())
+    verify_request(key, request, &headers, now, window_seconds).map(|nonce| nonce.to_hex())
 }
 
 /// The `(name, value)` headers that sign a request with a fresh nonce.
 pub fn sign(
     key: &RequestKey,
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
+    request: &SignedRequest<'_>,
     now: Timestamp,
 ) -> Vec<(&'static str, String)> {
     let nonce = RequestNonce::generate(&mut OsRng);
-    let headers = sign_request(key, method, path_and_query, body, now, &nonce);
+    let headers = sign_request(key, request, now, &nonce);
     headers
         .pairs()
         .into_iter()

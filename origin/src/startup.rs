@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::config::{ExposeSecret as _, Settings};
 use crate::error::ApiError;
 use crate::metrics::RequestLabels;
-use crate::state::{AppState, Clock, StateParts};
+use crate::state::{AppState, Clock, CustodySettings, StateParts};
 use crate::store::Stores;
 use crate::{outbox, routes};
 use lasthop_core::api::{ErrorBody, ErrorCode};
@@ -120,7 +120,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     port: u16,
-    edge_url: Option<String>,
+    edge: Option<(String, reqwest::Client)>,
     outbox_interval: Duration,
     shutdown_grace: Duration,
 }
@@ -161,8 +161,23 @@ impl Application {
             platforms: settings.platforms.clone(),
             release_ttl: settings.release_ttl,
             scanner_ttl: settings.scanner_ttl,
+            custody: CustodySettings {
+                device_scanner_ttl: settings.device_scanner_ttl,
+                release_rate_per_minute: settings.release_rate_per_minute,
+                legacy_plaintext_recipients: settings.legacy_plaintext_recipients,
+            },
             clock,
         });
+        if settings.legacy_plaintext_recipients {
+            tracing::warn!(
+                "legacy plaintext recipients are ON: scanners without a device get the \
+                 recipient in the clear, without a chain of custody"
+            );
+        }
+        let edge = settings
+            .edge_url
+            .map(|url| outbox::client(settings.edge_ca_file.as_deref()).map(|client| (url, client)))
+            .transpose()?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .context("binding the listen address")?;
@@ -172,7 +187,7 @@ impl Application {
             router: app(state.clone()),
             state,
             port,
-            edge_url: settings.edge_url,
+            edge,
             outbox_interval: settings.outbox_interval,
             shutdown_grace: settings.shutdown_grace,
         })
@@ -204,7 +219,7 @@ impl Application {
             &tasks,
             shutdown.clone(),
             self.state.clone(),
-            self.edge_url.clone(),
+            self.edge.clone(),
             self.outbox_interval,
         );
         tasks.spawn(prune_nonces(self.state.clone(), shutdown.clone()));
@@ -246,6 +261,9 @@ async fn prune_nonces(state: AppState, shutdown: CancellationToken) {
         let cutoff = state.now().unix_millis() - 2 * crate::auth::SIGNATURE_WINDOW_SECONDS * 1000;
         if let Err(err) = state.stores().directory.prune_nonces(cutoff).await {
             tracing::warn!(error = %err, "pruning edge nonces failed");
+        }
+        if let Err(err) = state.stores().directory.prune_device_nonces(cutoff).await {
+            tracing::warn!(error = %err, "pruning device nonces failed");
         }
     }
 }

@@ -36,6 +36,30 @@ impl Clock {
     }
 }
 
+/// The chain of custody's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CustodySettings {
+    /// How long a device-bound scanner credential lives (one shift).
+    pub device_scanner_ttl: Duration,
+    /// Releases a scanner may ask for a minute (and burst).
+    pub release_rate_per_minute: u32,
+    /// Plaintext recipients for scanners without a device (legacy, insecure).
+    pub legacy_plaintext_recipients: bool,
+}
+
+impl Default for CustodySettings {
+    fn default() -> Self {
+        Self {
+            device_scanner_ttl: Duration::from_secs(12 * 3600),
+            release_rate_per_minute: 60,
+            legacy_plaintext_recipients: false,
+        }
+    }
+}
+
+/// A rate limiter per scanner id (GCRA, in memory: a restarted origin starts with full buckets).
+pub type ScannerRateLimiter = governor::DefaultKeyedRateLimiter<String>;
+
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -48,6 +72,8 @@ struct Inner {
     platforms: Vec<String>,
     release_ttl: Duration,
     scanner_ttl: Duration,
+    custody: CustodySettings,
+    release_limiter: ScannerRateLimiter,
     clock: Clock,
     metrics: Metrics,
     outbox_wake: tokio::sync::Notify,
@@ -67,6 +93,8 @@ pub struct StateParts {
     pub release_ttl: Duration,
     /// How long a scanner credential stays valid.
     pub scanner_ttl: Duration,
+    /// The chain of custody's settings.
+    pub custody: CustodySettings,
     /// The clock.
     pub clock: Clock,
 }
@@ -82,6 +110,11 @@ impl AppState {
             platforms: parts.platforms,
             release_ttl: parts.release_ttl,
             scanner_ttl: parts.scanner_ttl,
+            release_limiter: governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(parts.custody.release_rate_per_minute)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+            )),
+            custody: parts.custody,
             clock: parts.clock,
             metrics: Metrics::default(),
             outbox_wake: tokio::sync::Notify::new(),
@@ -121,6 +154,16 @@ impl AppState {
     /// Scanner credential lifetime.
     pub fn scanner_ttl(&self) -> Duration {
         self.0.scanner_ttl
+    }
+
+    /// The chain of custody's settings.
+    pub fn custody(&self) -> &CustodySettings {
+        &self.0.custody
+    }
+
+    /// The per-scanner release rate limiter.
+    pub fn release_limiter(&self) -> &ScannerRateLimiter {
+        &self.0.release_limiter
     }
 
     /// The current time.

@@ -1,5 +1,8 @@
 //! Signed internal requests between edge and origin. The signature is hex HMAC-SHA256 over
-//! `METHOD \n path-and-query \n timestamp \n nonce \n hex(sha256(body))`, sent in four headers.
+//! `METHOD \n path-and-query \n timestamp \n nonce \n hex(sha256(body)) \n authorization`, sent
+//! in four headers, where `authorization` is `hex(sha256(Authorization header value))`, or `-`
+//! without that header: a relayed buyer, seller or scanner token is bound to the one request
+//! the edge signed, so it cannot be moved to another.
 //! Receivers accept timestamps within a window (±60 s by design) and must reject a nonce seen
 //! before; [`verify_request`] returns the nonce so the caller can record it.
 
@@ -134,14 +137,31 @@ pub enum SignatureError {
     BadSignature,
 }
 
+/// What a request signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path and query.
+    pub path_and_query: &'a str,
+    /// The exact body.
+    pub body: &'a [u8],
+    /// The `Authorization` header's value, if the request has one.
+    pub authorization: Option<&'a str>,
+}
+
 fn signature(
     key: &RequestKey,
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
+    request: &SignedRequest<'_>,
     timestamp: i64,
     nonce: &RequestNonce,
 ) -> [u8; 32] {
+    let SignedRequest {
+        method,
+        path_and_query,
+        body,
+        authorization,
+    } = *request;
     let mut mac = key.hmac();
     mac.update(method.to_ascii_uppercase().as_bytes());
     mac.update(b"\n");
@@ -152,6 +172,11 @@ fn signature(
     mac.update(nonce.to_hex().as_bytes());
     mac.update(b"\n");
     mac.update(hex::encode(Sha256::digest(body)).as_bytes());
+    mac.update(b"\n");
+    match authorization {
+        Some(value) => mac.update(hex::encode(Sha256::digest(value.as_bytes())).as_bytes()),
+        None => mac.update(b"-"),
+    }
     mac.finalize().into_bytes().into()
 }
 
@@ -164,9 +189,7 @@ pub fn within_window(now: Timestamp, timestamp: i64, window_secs: i64) -> bool {
 /// Signs a request.
 pub fn sign_request(
     key: &RequestKey,
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
+    request: &SignedRequest<'_>,
     timestamp: Timestamp,
     nonce: &RequestNonce,
 ) -> SignedHeaders {
@@ -175,7 +198,7 @@ pub fn sign_request(
         key_id: key.key_id(),
         timestamp: seconds.to_string(),
         nonce: nonce.to_hex(),
-        signature: hex::encode(signature(key, method, path_and_query, body, seconds, nonce)),
+        signature: hex::encode(signature(key, request, seconds, nonce)),
     }
 }
 
@@ -186,9 +209,7 @@ pub fn sign_request(
 /// [`SignatureError`]: malformed headers, unknown key, stale timestamp or bad signature.
 pub fn verify_request(
     key: &RequestKey,
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
+    request: &SignedRequest<'_>,
     headers: &SignedHeaders,
     now: Timestamp,
     window_secs: i64,
@@ -207,7 +228,7 @@ pub fn verify_request(
     if !within_window(now, timestamp, window_secs) {
         return Err(SignatureError::Stale);
     }
-    let expected = signature(key, method, path_and_query, body, timestamp, &nonce);
+    let expected = signature(key, request, timestamp, &nonce);
     if bool::from(expected.ct_eq(&given)) {
         Ok(nonce)
     } else {
@@ -226,26 +247,27 @@ mod tests {
         OriginKeys::derive(&MasterKeyRing::generate(&mut StdRng::seed_from_u64(8)))
     }
 
+    fn req<'a>(method: &'a str, path: &'a str, body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method,
+            path_and_query: path,
+            body,
+            authorization: None,
+        }
+    }
+
     #[test]
     fn signed_requests_verify_within_the_window() {
         let keys = keys();
         let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
         let at = Timestamp::from_unix_seconds(1_000);
-        let headers = sign_request(
-            &keys.edge_request,
-            "post",
-            "/internal/v1/releases?x=1",
-            b"{}",
-            at,
-            &nonce,
-        );
+        let request = req("post", "/internal/v1/releases?x=1", b"{}");
+        let headers = sign_request(&keys.edge_request, &request, at, &nonce);
         assert_eq!(headers.key_id, "edge-request-v1");
         assert_eq!(headers.nonce.len(), 32);
         let ok = verify_request(
             &keys.edge_request,
-            "POST",
-            "/internal/v1/releases?x=1",
-            b"{}",
+            &req("POST", "/internal/v1/releases?x=1", b"{}"),
             &headers,
             at.plus_seconds(60),
             DEFAULT_WINDOW_SECS,
@@ -258,36 +280,33 @@ mod tests {
         let keys = keys();
         let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
         let at = Timestamp::from_unix_seconds(1_000);
-        let headers = sign_request(&keys.edge_request, "POST", "/p", b"body", at, &nonce);
-        let verify = |method, path, body: &[u8], headers: &SignedHeaders, now| {
+        let headers = sign_request(&keys.edge_request, &req("POST", "/p", b"body"), at, &nonce);
+        let verify = |request: SignedRequest<'_>, headers: &SignedHeaders, now| {
             verify_request(
                 &keys.edge_request,
-                method,
-                path,
-                body,
+                &request,
                 headers,
                 now,
                 DEFAULT_WINDOW_SECS,
             )
         };
+        for changed in [
+            req("GET", "/p", b"body"),
+            req("POST", "/q", b"body"),
+            req("POST", "/p", b"bodY"),
+        ] {
+            assert_eq!(
+                verify(changed, &headers, at),
+                Err(SignatureError::BadSignature)
+            );
+        }
+        let same = req("POST", "/p", b"body");
         assert_eq!(
-            verify("GET", "/p", b"body", &headers, at),
-            Err(SignatureError::BadSignature)
-        );
-        assert_eq!(
-            verify("POST", "/q", b"body", &headers, at),
-            Err(SignatureError::BadSignature)
-        );
-        assert_eq!(
-            verify("POST", "/p", b"bodY", &headers, at),
-            Err(SignatureError::BadSignature)
-        );
-        assert_eq!(
-            verify("POST", "/p", b"body", &headers, at.plus_seconds(61)),
+            verify(same, &headers, at.plus_seconds(61)),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify("POST", "/p", b"body", &headers, at.plus_seconds(-61)),
+            verify(same, &headers, at.plus_seconds(-61)),
             Err(SignatureError::Stale)
         );
         let other_nonce = SignedHeaders {
@@ -295,7 +314,7 @@ mod tests {
             ..headers.clone()
         };
         assert_eq!(
-            verify("POST", "/p", b"body", &other_nonce, at),
+            verify(same, &other_nonce, at),
             Err(SignatureError::BadSignature)
         );
         let bad_hex = SignedHeaders {
@@ -303,21 +322,58 @@ mod tests {
             ..headers.clone()
         };
         assert_eq!(
-            verify("POST", "/p", b"body", &bad_hex, at),
+            verify(same, &bad_hex, at),
             Err(SignatureError::Malformed(HEADER_SIGNATURE))
         );
         // The origin's push key is a different key.
-        let pushed = sign_request(&keys.origin_push, "POST", "/p", b"body", at, &nonce);
-        assert_eq!(
-            verify("POST", "/p", b"body", &pushed, at),
-            Err(SignatureError::UnknownKey)
-        );
+        let pushed = sign_request(&keys.origin_push, &same, at, &nonce);
+        assert_eq!(verify(same, &pushed, at), Err(SignatureError::UnknownKey));
         let forged = SignedHeaders {
             key_id: headers.key_id.clone(),
             ..pushed
         };
+        assert_eq!(verify(same, &forged, at), Err(SignatureError::BadSignature));
+    }
+
+    #[test]
+    fn the_signature_covers_the_authorization_header() {
+        let keys = keys();
+        let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(2));
+        let at = Timestamp::from_unix_seconds(1_000);
+        let with_token = SignedRequest {
+            authorization: Some("Bearer lh1.buyer-a"),
+            ..req("GET", "/internal/v1/buyers/me", b"")
+        };
+        let headers = sign_request(&keys.edge_request, &with_token, at, &nonce);
+        let verify = |request: SignedRequest<'_>| {
+            verify_request(
+                &keys.edge_request,
+                &request,
+                &headers,
+                at,
+                DEFAULT_WINDOW_SECS,
+            )
+        };
+        assert_eq!(verify(with_token), Ok(nonce));
+        // Another buyer's token relayed under the same signature, or none at all: refused.
+        let swapped = SignedRequest {
+            authorization: Some("Bearer lh1.buyer-b"),
+            ..with_token
+        };
+        assert_eq!(verify(swapped), Err(SignatureError::BadSignature));
+        let stripped = SignedRequest {
+            authorization: None,
+            ..with_token
+        };
+        assert_eq!(verify(stripped), Err(SignatureError::BadSignature));
+        // Absent and empty are different.
+        let bare = sign_request(&keys.edge_request, &req("GET", "/p", b""), at, &nonce);
+        let empty = SignedRequest {
+            authorization: Some(""),
+            ..req("GET", "/p", b"")
+        };
         assert_eq!(
-            verify("POST", "/p", b"body", &forged, at),
+            verify_request(&keys.edge_request, &empty, &bare, at, DEFAULT_WINDOW_SECS),
             Err(SignatureError::BadSignature)
         );
     }
@@ -327,21 +383,15 @@ mod tests {
         let keys = keys();
         let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
         let at = Timestamp::from_unix_seconds(1_000);
-        let headers = sign_request(&keys.edge_request, "POST", "/p", b"", at, &nonce);
+        let request = req("POST", "/p", b"");
+        let headers = sign_request(&keys.edge_request, &request, at, &nonce);
         for extreme in [i64::MIN, i64::MIN + 1, i64::MAX] {
             let bad = SignedHeaders {
                 timestamp: extreme.to_string(),
                 ..headers.clone()
             };
-            let result = verify_request(
-                &keys.edge_request,
-                "POST",
-                "/p",
-                b"",
-                &bad,
-                at,
-                DEFAULT_WINDOW_SECS,
-            );
+            let result =
+                verify_request(&keys.edge_request, &request, &bad, at, DEFAULT_WINDOW_SECS);
             assert_eq!(result, Err(SignatureError::Stale), "{extreme}");
         }
         assert!(within_window(at, 1_060, 60));
@@ -359,9 +409,7 @@ mod tests {
         let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
         let headers = sign_request(
             &keys.origin_push,
-            "POST",
-            "/p",
-            b"",
+            &req("POST", "/p", b""),
             Timestamp::from_unix_seconds(5),
             &nonce,
         );

@@ -11,8 +11,8 @@ pub use lasthop_core::api::{
     HealthResponse, IntakeKeyResponse, InternalCreateOrderResponse, InternalSellerOrder,
     InternalSellerOrdersResponse, Recipient, RegisterBuyerRequest, RegisterBuyerResponse,
     RegisterSellerRequest, RegisterSellerResponse, ReleaseRequest, ReleaseResponse,
-    RotateAddressResponse, SealedAddressRequest, SealedProfileResponse, SealedRegisterBuyerRequest,
-    StatusResponse,
+    RotateAddressResponse, ScannerRenewalRequest, ScannerRenewalResponse, SealedAddressRequest,
+    SealedProfileResponse, SealedRegisterBuyerRequest, StatusResponse,
 };
 
 /// A value read back from the directory as the core type it was written from. Rows are only

@@ -7,34 +7,33 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lasthop_core::contact::{AddressLabel, PersonName, PhoneNumber, PostalAddress};
 use lasthop_core::credential::{SessionClaims, Subject};
-use lasthop_core::ids::{AddressId, BuyerId, OrderId, PlatformId, ReleaseId, SellerId};
+use lasthop_core::ids::{AddressId, BuyerId, OrderId, PlatformId, SellerId};
 use lasthop_core::progress::OrderStatus;
-use lasthop_core::region::{Directory, RegionCode};
+use lasthop_core::region::Directory;
 use lasthop_core::sealed_box::BoxPublicKey;
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
-use sha2::{Digest as _, Sha256};
 
-use crate::auth::{hub_scanner, BuyerSession, SellerSession};
+use crate::auth::{BuyerSession, SellerSession};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::metrics::ReleaseLabels;
-use crate::records::{self, AddressPlain, ContactPlain, Provenance};
+use crate::records::{self, ContactPlain, Provenance};
 use crate::routes::dto::{
     stored, AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView,
     BuyerOrder, BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody,
-    InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse, Recipient,
+    InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
     RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
-    ReleaseRequest, ReleaseResponse, StatusResponse,
+    ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse, StatusResponse,
 };
+use crate::services::custody;
+use crate::services::vault::{address_number, delivery_code, open_address, open_contact};
 use crate::startup::no_store;
 use crate::state::AppState;
-use crate::store::{BuyerRow, NewBuyer, NewOrder, OrderRow, Recorded, ReleaseRow};
+use crate::store::{BuyerRow, NewBuyer, NewOrder, OrderRow};
 
 /// Buyer and seller session lifetime.
 const SESSION_DAYS: i64 = 30;
-/// Longest accepted proof of receipt.
-const MAX_SIGNATURE: usize = 4096;
 
 fn platform(state: &AppState, raw: &str) -> Result<PlatformId, ApiError> {
     let platform = PlatformId::parse(raw).map_err(|e| ApiError::invalid("platform_id", e))?;
@@ -70,46 +69,6 @@ fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, Ap
     })
 }
 
-/// The address number of `postal`: the existing one when an identical address (after
-/// normalisation) is stored, by anyone, otherwise a new sealed record. The lookup goes
-/// through the keyed blind index only, in the same statement that stores a new record, so
-/// two registrations of one address at the same moment share one number.
-async fn address_number(
-    state: &AppState,
-    postal: &PostalAddress,
-    by: &str,
-) -> Result<AddressId, ApiError> {
-    let blind_index = state.keys().blind_index.index(&postal.normalised_key());
-    let now = state.now();
-    let provenance = Provenance {
-        channel: "shop".to_owned(),
-        by: by.to_owned(),
-        at: now,
-    };
-    let region = postal.region();
-    let (province, city, district) = region.path();
-    let mut region_path = vec![province.to_string(), city.to_string()];
-    if let Some(district) = district {
-        region_path.push(district.to_string());
-    }
-    let plain = AddressPlain {
-        country: postal.country().as_str().to_owned(),
-        region_path,
-        line: postal.line().as_str().to_owned(),
-        postal_code: postal.postal_code().as_str().to_owned(),
-        registered: provenance.clone(),
-        modified: provenance,
-    };
-    let address_id = AddressId::generate(&mut OsRng);
-    let sealed = records::seal(&state.keys().vault, address_id.as_str(), &plain);
-    let number = state
-        .stores()
-        .vault
-        .insert_or_share_address(address_id.as_str(), &blind_index, &sealed)
-        .await?;
-    AddressId::parse(&number).map_err(|_| ApiError::Internal)
-}
-
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
     let expires_at = state.now().plus_seconds(SESSION_DAYS * 86_400);
     state.keys().credentials.issue_session(&SessionClaims {
@@ -117,33 +76,6 @@ fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) ->
         platform_id,
         expires_at,
     })
-}
-
-async fn open_address(state: &AppState, address_id: &str) -> Result<AddressPlain, ApiError> {
-    let sealed = state
-        .stores()
-        .vault
-        .address(address_id)
-        .await?
-        .ok_or(ApiError::NotFound("no such address"))?;
-    records::open(&state.keys().vault, address_id, &sealed).map_err(|_| ApiError::Internal)
-}
-
-async fn open_contact(state: &AppState, contact_id: &str) -> Result<ContactPlain, ApiError> {
-    let sealed = state
-        .stores()
-        .vault
-        .contact(contact_id)
-        .await?
-        .ok_or(ApiError::Internal)?;
-    records::open(&state.keys().vault, contact_id, &sealed).map_err(|_| ApiError::Internal)
-}
-
-fn delivery_code(plain: &AddressPlain) -> Result<RegionCode, ApiError> {
-    plain
-        .delivery_code()
-        .and_then(|c| RegionCode::parse(c).ok())
-        .ok_or(ApiError::Internal)
 }
 
 /// Registers a buyer with a first address.
@@ -503,20 +435,20 @@ pub async fn seller_order_detail(
     }
 }
 
-/// Releases the recipient of an order to its final hub. Checks the scanner credential, the
-/// order's state and, on the plaintext, that the hub is the buyer's delivery region; then
-/// commits the release and its audit row, and only then opens the contact record.
+/// Releases the recipient of an order to its final hub: the chain of custody must hold, and the
+/// recipient is sealed to the final hub's device (see [`crate::services::custody`]).
 #[utoipa::path(post, path = "/internal/v1/releases", tag = "internal", request_body = ReleaseRequest,
     responses((status = 200, body = ReleaseResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 410, body = ErrorBody), (status = 429, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn release(
     State(state): State<AppState>,
     Json(body): Json<ReleaseRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = release_recipient(&state, &body).await;
+    let outcome = custody::release(&state, &body).await;
     let label = match &outcome {
         Ok(_) => "released",
         Err(err) => err.code(),
@@ -531,69 +463,8 @@ pub async fn release(
     outcome.map(|released| no_store(axum::Json(released).into_response()))
 }
 
-async fn release_recipient(
-    state: &AppState,
-    body: &ReleaseRequest,
-) -> Result<ReleaseResponse, ApiError> {
-    let platform_id = platform(state, &body.platform_id)?;
-    let order_id = OrderId::parse(&body.order_id).map_err(|e| ApiError::invalid("order_id", e))?;
-    let claims = hub_scanner(state, &body.scanner_token).await?;
-    let directory = &state.stores().directory;
-    let order = match directory.order(order_id.as_str()).await? {
-        Some(order) if order.platform_id == platform_id.as_str() => order,
-        _ => return Err(ApiError::NotFound("no such order")),
-    };
-    if order.status == "delivered" {
-        return Err(ApiError::OrderClosed("the order has been delivered"));
-    }
-    // Even an edge that lies about the hop decision cannot pull this address to another
-    // hub: the final hub is checked against the plaintext region here.
-    let address = open_address(state, &order.address_id).await?;
-    let region = Directory::china()
-        .delivery_region(delivery_code(&address)?)
-        .map_err(|_| ApiError::Internal)?;
-    if region.final_hub() != claims.hub {
-        return Err(ApiError::OffRoute("this hub is not the order's final hub"));
-    }
-    let now = state.now();
-    let ttl = i64::try_from(state.release_ttl().as_secs()).unwrap_or(i64::MAX);
-    let fresh = ReleaseRow {
-        release_id: ReleaseId::generate(&mut OsRng).to_string(),
-        order_id: order.order_id.clone(),
-        hub_id: claims.hub_id.to_string(),
-        scanner_id: claims.scanner_id.to_string(),
-        created_at: now.unix_millis(),
-        erase_after: now.plus_seconds(ttl).unix_millis(),
-    };
-    // Fail closed: without a committed audit row nothing is released.
-    let recorded = directory
-        .record_release(&fresh, &order.address_id, now.unix_millis())
-        .await
-        .map_err(|_| {
-            ApiError::Unavailable(
-                "the release could not be audited, nothing was released; try again shortly",
-            )
-        })?;
-    let Recorded::Released(release) = recorded else {
-        return Err(ApiError::OrderClosed("the order has been delivered"));
-    };
-    let contact = open_contact(state, &order.buyer_id).await?;
-    Ok(ReleaseResponse {
-        release_id: stored(&release.release_id)?,
-        erase_after: Timestamp::from_unix_millis(release.erase_after),
-        recipient: Some(Recipient {
-            name: contact.name.clone(),
-            phone: contact.phone.clone().unwrap_or_default(),
-            country: address.country.clone(),
-            region: region.code().to_string(),
-            line: address.line.clone(),
-            postal_code: address.postal_code.clone(),
-        }),
-        sealed_recipient: None,
-    })
-}
-
-/// Closes an order after the final hub delivered it; no release is answered afterwards.
+/// Closes an order after the final hub delivered it; a retry with the same release and proof
+/// answers 200 again.
 #[utoipa::path(post, path = "/internal/v1/deliveries", tag = "internal", request_body = DeliveryRequest,
     responses((status = 200, body = StatusResponse), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -603,49 +474,24 @@ pub async fn deliver(
     State(state): State<AppState>,
     Json(body): Json<DeliveryRequest>,
 ) -> Result<Response, ApiError> {
-    let platform_id = platform(&state, &body.platform_id)?;
-    let order_id = OrderId::parse(&body.order_id).map_err(|e| ApiError::invalid("order_id", e))?;
-    let release_id =
-        ReleaseId::parse(&body.release_id).map_err(|e| ApiError::invalid("release_id", e))?;
-    if body.signature.is_empty() || body.signature.len() > MAX_SIGNATURE {
-        return Err(ApiError::invalid(
-            "signature",
-            format!("must be 1 to {MAX_SIGNATURE} bytes"),
-        ));
-    }
-    let claims = hub_scanner(&state, &body.scanner_token).await?;
-    let directory = &state.stores().directory;
-    let order = match directory.order(order_id.as_str()).await? {
-        Some(order) if order.platform_id == platform_id.as_str() => order,
-        _ => return Err(ApiError::NotFound("no such order")),
-    };
-    if order.status == "delivered" {
-        return Err(ApiError::OrderClosed(
-            "the order has already been delivered",
-        ));
-    }
-    match directory.release(release_id.as_str()).await? {
-        Some(release) if release.order_id == order.order_id => {
-            if release.hub_id != claims.hub_id.as_str() {
-                return Err(ApiError::Forbidden(
-                    "only the hub the order was released to can deliver it",
-                ));
-            }
-        }
-        _ => return Err(ApiError::NotFound("no such release for this order")),
-    }
-    // Only a digest of the proof is kept: enough to match a later dispute, nothing more.
-    let digest = hex::encode(Sha256::digest(body.signature.as_bytes()));
-    if !directory
-        .deliver(order.order_id.as_str(), &digest, state.now().unix_millis())
-        .await?
-    {
-        return Err(ApiError::OrderClosed(
-            "the order has already been delivered",
-        ));
-    }
+    custody::deliver(&state, &body).await?;
     Ok(axum::Json(StatusResponse {
         status: OrderStatus::Delivered,
     })
     .into_response())
+}
+
+/// Renews a device-bound scanner credential for one more shift (device-signed; refused for a
+/// revoked scanner).
+#[utoipa::path(post, path = "/internal/v1/scanner-renewals", tag = "internal",
+    request_body = ScannerRenewalRequest,
+    responses((status = 200, body = ScannerRenewalResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn renew_scanner(
+    State(state): State<AppState>,
+    Json(body): Json<ScannerRenewalRequest>,
+) -> Result<Response, ApiError> {
+    let renewed = custody::renew(&state, &body).await?;
+    Ok(no_store(axum::Json(renewed).into_response()))
 }

@@ -25,28 +25,28 @@ pub fn router(state: AppState) -> Router {
     };
     let internal = Router::new()
         .route(
-            "/internal/v1/buyers",
+            paths::INTERNAL_BUYERS,
             signed(post(internal::register_buyer)),
         )
         .route(
-            "/internal/v1/buyers/me",
+            paths::INTERNAL_BUYER_PROFILE,
             signed(get(internal::buyer_profile)),
         )
         .route(
-            "/internal/v1/buyers/me/addresses",
+            paths::INTERNAL_BUYER_ADDRESSES,
             signed(post(internal::add_address)),
         )
         .route(
-            "/internal/v1/sellers",
+            paths::INTERNAL_SELLERS,
             signed(post(internal::register_seller)),
         )
-        .route("/internal/v1/orders", signed(post(internal::create_order)))
+        .route(paths::INTERNAL_ORDERS, signed(post(internal::create_order)))
         .route(
-            "/internal/v1/seller/orders",
+            paths::INTERNAL_SELLER_ORDERS,
             signed(get(internal::seller_orders)),
         )
         .route(
-            "/internal/v1/seller/orders/{order_id}",
+            paths::INTERNAL_SELLER_ORDER,
             signed(get(internal::seller_order_detail)),
         )
         .route(paths::INTERNAL_INTAKE_KEY, signed(get(sealed::intake_key)))
@@ -62,8 +62,12 @@ pub fn router(state: AppState) -> Router {
             paths::INTERNAL_BUYER_PROFILE_SEALED,
             signed(get(sealed::buyer_profile)),
         )
-        .route("/internal/v1/releases", signed(post(internal::release)))
-        .route("/internal/v1/deliveries", signed(post(internal::deliver)));
+        .route(paths::INTERNAL_RELEASES, signed(post(internal::release)))
+        .route(paths::INTERNAL_DELIVERIES, signed(post(internal::deliver)))
+        .route(
+            paths::INTERNAL_SCANNER_RENEWALS,
+            signed(post(internal::renew_scanner)),
+        );
     Router::new()
         .route("/healthz", get(public::healthz))
         .route("/readyz", get(public::readyz))

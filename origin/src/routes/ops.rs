@@ -92,8 +92,9 @@ pub async fn issue_scanner(
         .ok_or(ApiError::NotFound("no such hub"))?;
     let region = hub_region(&hub)?;
     let now = state.now();
-    let ttl = i64::try_from(state.scanner_ttl().as_secs()).unwrap_or(i64::MAX);
-    let expires_at = now.plus_seconds(ttl);
+    // A device-bound credential lives one shift and is renewed by its device; without a device
+    // (legacy) the long lifetime stays.
+    let expires_at = crate::services::custody::credential_lifetime(&state, device.is_some());
     let scanner_id = ScannerId::generate(&mut OsRng);
     let token = state.keys().credentials.issue_scanner(&ScannerClaims {
         scanner_id: scanner_id.clone(),

@@ -21,8 +21,8 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, Recorded, ReleaseRow,
-    ScannerRow, SellerRow,
+    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, Recorded, RefusalRow,
+    ReleaseRow, ScannerRow, SellerRow,
 };
 use pool::StorePool;
 pub use vault::{SealedRecord, Vault};

@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
+use lasthop_core::device::{DeviceKeys, ScanRequest, SignedScan};
 use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
+use lasthop_core::signing::RequestNonce;
 use lasthop_origin::config::Settings;
 use lasthop_origin::startup::{app, Application};
 use lasthop_origin::state::{AppState, Clock};
@@ -27,6 +29,16 @@ pub enum StoreLocation {
     Sqlite(PathBuf),
     /// The two database names and their URLs.
     Postgres(pg::Databases),
+}
+
+/// A scanner enrolled with a device whose keys the test holds.
+pub struct DeviceScanner {
+    /// `sc_…`
+    pub scanner_id: String,
+    /// Its credential.
+    pub token: String,
+    /// Its device.
+    pub keys: DeviceKeys,
 }
 
 /// A running origin under test.
@@ -197,11 +209,15 @@ impl TestApp {
         bearer: Option<&str>,
     ) -> Request<Body> {
         let mut builder = Request::builder().method(method.clone()).uri(path);
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
         for (name, value) in lasthop_origin::signing::sign(
             &self.edge.edge_request,
-            method.as_str(),
-            path,
-            &body,
+            &lasthop_core::signing::SignedRequest {
+                method: method.as_str(),
+                path_and_query: path,
+                body: &body,
+                authorization: authorization.as_deref(),
+            },
             self.clock.now(),
         ) {
             builder = builder.header(name, value);
@@ -209,8 +225,8 @@ impl TestApp {
         if !body.is_empty() {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
-        if let Some(token) = bearer {
-            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(value) = authorization {
+            builder = builder.header(header::AUTHORIZATION, value);
         }
         builder.body(Body::from(body)).expect("request")
     }
@@ -305,10 +321,85 @@ impl TestApp {
         (hub_id, scanner.str("scanner_id"), scanner.str("token"))
     }
 
-    /// Asks for a release.
+    /// Registers a hub; returns its id.
+    pub async fn hub(&self, level: &str, code: &str) -> String {
+        let hub = self
+            .ops(
+                Method::POST,
+                "/v1/ops/hubs",
+                Some(&json!({"code": code, "level": level, "name": "Test hub"})),
+            )
+            .await;
+        assert_eq!(hub.status, StatusCode::CREATED, "{:?}", hub.body);
+        hub.str("hub_id")
+    }
+
+    /// Enrols a scanner of `hub_id` with a fresh device.
+    pub async fn enrol(&self, hub_id: &str, role: &str) -> DeviceScanner {
+        let keys = DeviceKeys::generate(&mut rand::rngs::OsRng);
+        let public = keys.public();
+        let scanner = self
+            .ops(
+                Method::POST,
+                "/v1/ops/scanners",
+                Some(&json!({"hub_id": hub_id, "role": role, "device": {
+                    "sign_key": public.sign_key.to_base64(),
+                    "box_key": public.box_key.to_base64(),
+                }})),
+            )
+            .await;
+        assert_eq!(scanner.status, StatusCode::CREATED, "{:?}", scanner.body);
+        DeviceScanner {
+            scanner_id: scanner.str("scanner_id"),
+            token: scanner.str("token"),
+            keys,
+        }
+    }
+
+    /// Registers a hub and a device-bound scanner for it.
+    pub async fn device_scanner(&self, level: &str, code: &str, role: &str) -> DeviceScanner {
+        let hub_id = self.hub(level, code).await;
+        self.enrol(&hub_id, role).await
+    }
+
+    /// A request of `scanner`'s device, signed now, as the edge keeps it.
+    pub fn scan(&self, scanner: &DeviceScanner, path: &str, body: &Value) -> SignedScan {
+        let claims = self
+            .edge
+            .credentials
+            .verify_scanner(&scanner.token, self.clock.now())
+            .expect("a valid scanner token");
+        let body = serde_json::to_vec(body).expect("json");
+        scanner
+            .keys
+            .signed_scan(
+                claims.scanner_id,
+                &ScanRequest {
+                    method: "POST",
+                    path,
+                    body: &body,
+                    token_id: &claims.token_id,
+                },
+                self.clock.now(),
+                &RequestNonce::generate(&mut rand::rngs::OsRng),
+            )
+            .expect("a UTF-8 body")
+    }
+
+    /// Asks for a release without a chain (a legacy scanner, or an attacker).
     pub async fn release(&self, order_id: &str, scanner_token: &str) -> Reply {
-        let body =
-            json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner_token});
+        self.release_with_chain(order_id, scanner_token, &[]).await
+    }
+
+    /// Asks for a release with a chain of custody.
+    pub async fn release_with_chain(
+        &self,
+        order_id: &str,
+        scanner_token: &str,
+        chain: &[SignedScan],
+    ) -> Reply {
+        let body = json!({"platform_id": "demo", "order_id": order_id,
+                          "scanner_token": scanner_token, "chain": chain});
         self.internal(Method::POST, "/internal/v1/releases", Some(&body), None)
             .await
     }

@@ -48,6 +48,8 @@ on_both_backends!(
     releases_with_forged_expired_or_revoked_credentials_are_refused,
     a_release_for_a_hub_outside_the_buyers_region_is_off_route,
     a_release_after_delivery_is_refused,
+    a_release_is_refused_after_its_erase_after,
+    a_replayed_or_foreign_chain_gets_no_recipient,
     store_dumps_hold_no_personal_data,
     bad_input_never_causes_a_server_error,
     rotating_an_address_number_moves_links_and_open_orders,

@@ -9,7 +9,12 @@ use lasthop_core::ids::{HubId, ScannerId};
 use lasthop_core::region::{Directory, HubLevel, RegionCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{Person, TestApp};
+use lasthop_core::api::paths;
+use lasthop_core::device::SignedScan;
+use lasthop_core::ids::{OrderId, ReleaseId};
+use lasthop_core::sealed_box::{open, recipient_aad, Purpose, SealedBox};
+
+use crate::helpers::{DeviceScanner, Person, Reply, TestApp};
 pub use crate::sealed_intake::{
     a_buyer_registered_in_plaintext_has_no_sealed_profile,
     a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
@@ -19,7 +24,8 @@ pub use crate::sealed_intake::{
 // The racing-writes scenarios live in their own file; the backend macro finds them here.
 pub use crate::contention::*;
 
-/// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a hub scanner.
+/// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a pickup
+/// scanner and a hub terminal, both enrolled with devices.
 pub struct Parcel {
     pub person: Person,
     pub buyer_id: String,
@@ -30,6 +36,8 @@ pub struct Parcel {
     pub hub_id: String,
     pub scanner_id: String,
     pub scanner_token: String,
+    pub pickup: DeviceScanner,
+    pub terminal: DeviceScanner,
 }
 
 pub async fn parcel(app: &TestApp, tag: &str) -> Parcel {
@@ -37,7 +45,9 @@ pub async fn parcel(app: &TestApp, tag: &str) -> Parcel {
     let (buyer_id, address_id, buyer_token) = app.buyer(&person).await;
     let (seller_id, seller_token) = app.seller("Tea Shop").await;
     let order = app.order(&buyer_token, &seller_id, &address_id).await;
-    let (hub_id, scanner_id, scanner_token) = app.hub_scanner("district", "110105", "hub").await;
+    let hub_id = app.hub("district", "110105").await;
+    let pickup = app.enrol(&hub_id, "pickup").await;
+    let terminal = app.enrol(&hub_id, "hub").await;
     Parcel {
         person,
         buyer_id,
@@ -46,8 +56,87 @@ pub async fn parcel(app: &TestApp, tag: &str) -> Parcel {
         seller_token,
         order_id: order["order_id"].as_str().expect("order id").to_owned(),
         hub_id,
-        scanner_id,
-        scanner_token,
+        scanner_id: terminal.scanner_id.clone(),
+        scanner_token: terminal.token.clone(),
+        pickup,
+        terminal,
+    }
+}
+
+impl Parcel {
+    /// The pickup link: the parcel collected at the buyer's own district, label read right.
+    pub fn pickup_scan(&self, app: &TestApp) -> SignedScan {
+        app.scan(
+            &self.pickup,
+            paths::SCAN_PICKUP,
+            &json!({"platform_id": "demo", "order_id": self.order_id,
+                    "buyer_id": self.buyer_id, "waybill": "SF1"}),
+        )
+    }
+
+    /// A hub scan of this parcel by `terminal`, signed now.
+    pub fn hop_scan(&self, app: &TestApp, terminal: &DeviceScanner) -> SignedScan {
+        app.scan(
+            terminal,
+            paths::SCAN_HOP,
+            &json!({"platform_id": "demo", "order_id": self.order_id}),
+        )
+    }
+
+    /// The honest chain ending in `terminal`'s fresh final scan.
+    pub fn chain(&self, app: &TestApp, terminal: &DeviceScanner) -> Vec<SignedScan> {
+        vec![self.pickup_scan(app), self.hop_scan(app, terminal)]
+    }
+
+    /// A release to the parcel's own terminal with an honest chain.
+    pub async fn release(&self, app: &TestApp) -> Reply {
+        self.release_by(app, &self.terminal).await
+    }
+
+    /// A release to `terminal` with an honest chain ending in its scan.
+    pub async fn release_by(&self, app: &TestApp, terminal: &DeviceScanner) -> Reply {
+        app.release_with_chain(&self.order_id, &terminal.token, &self.chain(app, terminal))
+            .await
+    }
+
+    /// Opens the sealed recipient of a release answer with the terminal's device key.
+    pub fn recipient(&self, reply: &Reply) -> Value {
+        assert!(
+            reply.body.get("recipient").is_none(),
+            "no plaintext recipient"
+        );
+        let sealed: SealedBox =
+            serde_json::from_value(reply.body["sealed_recipient"].clone()).expect("sealed box");
+        let aad = recipient_aad(
+            &ReleaseId::parse(&reply.str("release_id")).unwrap(),
+            &OrderId::parse(&self.order_id).unwrap(),
+        );
+        let plain = open(
+            self.terminal.keys.box_key(),
+            Purpose::Recipient,
+            &aad,
+            &sealed,
+        )
+        .expect("the terminal opens its recipient");
+        serde_json::from_slice(&plain).unwrap()
+    }
+
+    /// A delivery body signed by `terminal`'s device.
+    pub fn delivery(
+        &self,
+        app: &TestApp,
+        terminal: &DeviceScanner,
+        release_id: &str,
+        signature: &str,
+    ) -> Value {
+        let scan = app.scan(
+            terminal,
+            paths::SCAN_DELIVER,
+            &json!({"platform_id": "demo", "order_id": self.order_id,
+                    "release_id": release_id, "signature": signature}),
+        );
+        json!({"platform_id": "demo", "order_id": self.order_id, "release_id": release_id,
+               "scanner_token": terminal.token, "signature": signature, "scan": scan})
     }
 }
 
@@ -190,11 +279,14 @@ pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audi
     app: &TestApp,
 ) {
     let p = parcel(app, "release").await;
-    let reply = app.release(&p.order_id, &p.scanner_token).await;
+    let reply = p.release(app).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
     assert!(reply.str("release_id").starts_with("r_"));
-    let recipient = &reply.body["recipient"];
+    // Sealed to the terminal's device: nothing of the recipient is readable on the way.
+    let text = reply.body.to_string();
+    assert!(!text.contains(&p.person.name) && !text.contains(&p.person.line));
+    let recipient = &p.recipient(&reply);
     assert_eq!(recipient["name"], p.person.name.as_str());
     assert_eq!(recipient["line"], p.person.line.as_str());
     assert_eq!(recipient["postal_code"], "100020");
@@ -252,22 +344,17 @@ pub async fn a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audi
 
 pub async fn a_repeated_release_returns_the_same_release(app: &TestApp) {
     let p = parcel(app, "repeat").await;
-    let first = app.release(&p.order_id, &p.scanner_token).await;
+    let first = p.release(app).await;
     app.clock.advance(Duration::from_secs(30));
-    let second = app.release(&p.order_id, &p.scanner_token).await;
+    let second = p.release(app).await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(second.status, StatusCode::OK);
     assert_eq!(first.body["release_id"], second.body["release_id"]);
     assert_eq!(first.body["erase_after"], second.body["erase_after"]);
     // A second terminal of the same hub gets the same release too.
-    let other = app
-        .ops(
-            Method::POST,
-            "/v1/ops/scanners",
-            Some(&json!({"hub_id": p.hub_id, "role": "hub"})),
-        )
-        .await;
-    let third = app.release(&p.order_id, &other.str("token")).await;
+    let other = app.enrol(&p.hub_id, "hub").await;
+    let third = p.release_by(app, &other).await;
+    assert_eq!(third.status, StatusCode::OK, "{:?}", third.body);
     assert_eq!(third.body["release_id"], first.body["release_id"]);
     let audit = app
         .ops(
@@ -281,6 +368,12 @@ pub async fn a_repeated_release_returns_the_same_release(app: &TestApp) {
     assert!(rows
         .iter()
         .all(|r| r["release_id"] == first.body["release_id"]));
+
+    // Another hub of the same district gets no release of its own: a release belongs to one hub.
+    let rival = app.device_scanner("district", "110105", "hub").await;
+    let refused = p.release_by(app, &rival).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert!(refused.body.get("sealed_recipient").is_none());
 }
 
 pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app: &TestApp) {
@@ -363,8 +456,8 @@ pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app
 pub async fn a_release_for_a_hub_outside_the_buyers_region_is_off_route(app: &TestApp) {
     let p = parcel(app, "offroute").await;
     for (level, code) in [("district", "110108"), ("city", "1101"), ("city", "4419")] {
-        let (_, _, token) = app.hub_scanner(level, code, "hub").await;
-        let reply = app.release(&p.order_id, &token).await;
+        let outsider = app.device_scanner(level, code, "hub").await;
+        let reply = p.release_by(app, &outsider).await;
         assert_eq!(
             reply.status,
             StatusCode::FORBIDDEN,
@@ -372,8 +465,13 @@ pub async fn a_release_for_a_hub_outside_the_buyers_region_is_off_route(app: &Te
             reply.body
         );
         assert_eq!(reply.error(), "off_route");
-        assert!(reply.body.get("recipient").is_none());
+        assert!(reply.body.get("sealed_recipient").is_none());
     }
+    // A scanner without a device gets nothing at all (no legacy switch here).
+    let (_, _, legacy) = app.hub_scanner("district", "110105", "hub").await;
+    let reply = app.release(&p.order_id, &legacy).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.body);
+    assert!(reply.body.get("recipient").is_none());
     let audit = app
         .ops(
             Method::GET,
@@ -382,55 +480,53 @@ pub async fn a_release_for_a_hub_outside_the_buyers_region_is_off_route(app: &Te
         )
         .await;
     assert_eq!(audit.body["releases"], json!([]));
+    let refusals = app
+        .state
+        .stores()
+        .directory
+        .refusals_for_order(&p.order_id)
+        .await
+        .unwrap();
+    assert_eq!(refusals.len(), 4, "every refusal is audited: {refusals:?}");
+    assert!(refusals.iter().filter(|r| r.reason == "off_route").count() == 3);
+    assert!(refusals.iter().any(|r| r.reason == "no_device"));
 }
 
 pub async fn a_release_after_delivery_is_refused(app: &TestApp) {
     let p = parcel(app, "delivered").await;
-    let released = app.release(&p.order_id, &p.scanner_token).await;
-    assert_eq!(released.status, StatusCode::OK);
+    let released = p.release(app).await;
+    assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
     let release_id = released.str("release_id");
-    let deliver = |signature: &str| {
-        json!({"platform_id": "demo", "order_id": p.order_id, "release_id": release_id,
-               "scanner_token": p.scanner_token, "signature": signature})
+    let deliver = |body: Value| async move {
+        app.internal(Method::POST, "/internal/v1/deliveries", Some(&body), None)
+            .await
     };
     // Only the hub it was released to can close it.
-    let (_, _, other_token) = app.hub_scanner("district", "110105", "hub").await;
-    let mut wrong_hub = deliver("sig");
-    wrong_hub["scanner_token"] = json!(other_token);
-    let reply = app
-        .internal(
-            Method::POST,
-            "/internal/v1/deliveries",
-            Some(&wrong_hub),
-            None,
-        )
-        .await;
+    let other = app.device_scanner("district", "110105", "hub").await;
+    let reply = deliver(p.delivery(app, &other, &release_id, "sig")).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.body);
+    // Unsigned, or signed for another delivery: refused.
+    let mut unsigned = p.delivery(app, &p.terminal, &release_id, "proof-of-receipt-xyz");
+    unsigned.as_object_mut().unwrap().remove("scan");
+    assert_eq!(deliver(unsigned).await.status, StatusCode::UNAUTHORIZED);
+    let mut swapped = p.delivery(app, &p.terminal, &release_id, "another proof");
+    swapped["signature"] = json!("proof-of-receipt-xyz");
+    assert_eq!(deliver(swapped).await.status, StatusCode::FORBIDDEN);
 
-    let reply = app
-        .internal(
-            Method::POST,
-            "/internal/v1/deliveries",
-            Some(&deliver("proof-of-receipt-xyz")),
-            None,
-        )
-        .await;
+    let reply = deliver(p.delivery(app, &p.terminal, &release_id, "proof-of-receipt-xyz")).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body, json!({"status": "delivered"}));
 
-    let after = app.release(&p.order_id, &p.scanner_token).await;
+    let after = p.release(app).await;
     assert_eq!(after.status, StatusCode::GONE, "{:?}", after.body);
     assert_eq!(after.error(), "order_closed");
-    assert!(after.body.get("recipient").is_none());
-    let again = app
-        .internal(
-            Method::POST,
-            "/internal/v1/deliveries",
-            Some(&deliver("proof-of-receipt-xyz")),
-            None,
-        )
-        .await;
-    assert_eq!(again.status, StatusCode::GONE);
+    assert!(after.body.get("sealed_recipient").is_none());
+    // A retry of the same delivery (its answer was lost) answers 200 again; another proof is
+    // a second delivery of a closed order.
+    let again = deliver(p.delivery(app, &p.terminal, &release_id, "proof-of-receipt-xyz")).await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    let different = deliver(p.delivery(app, &p.terminal, &release_id, "other proof")).await;
+    assert_eq!(different.status, StatusCode::GONE);
     assert!(
         !app.dump()
             .await
@@ -440,11 +536,82 @@ pub async fn a_release_after_delivery_is_refused(app: &TestApp) {
     );
 }
 
+pub async fn a_release_is_refused_after_its_erase_after(app: &TestApp) {
+    let p = parcel(app, "expiry").await;
+    let first = p.release(app).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    // The release lives 24 h in these tests; a day and a second later the terminal is told no.
+    // The credential lives one shift, so a fresh one stands in for the renewed one.
+    app.clock.advance(Duration::from_secs(86_401));
+    let terminal = app.enrol(&p.hub_id, "hub").await;
+    let pickup = app.enrol(&p.hub_id, "pickup").await;
+    let late = Parcel { pickup, ..p };
+    let reply = late.release_by(app, &terminal).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{:?}", reply.body);
+    assert!(reply.body.get("sealed_recipient").is_none());
+}
+
+pub async fn a_replayed_or_foreign_chain_gets_no_recipient(app: &TestApp) {
+    let p = parcel(app, "replay").await;
+    let chain = p.chain(app, &p.terminal);
+    let first = app
+        .release_with_chain(&p.order_id, &p.terminal.token, &chain)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    // The same chain again: its final scan's nonce was used.
+    let replayed = app
+        .release_with_chain(&p.order_id, &p.terminal.token, &chain)
+        .await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::UNAUTHORIZED,
+        "{:?}",
+        replayed.body
+    );
+    // Another order's chain: the signed bodies name that order.
+    let q = parcel(app, "replay-other").await;
+    let foreign = app
+        .release_with_chain(&q.order_id, &p.terminal.token, &p.chain(app, &p.terminal))
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{:?}", foreign.body);
+    // A chain whose pickup never happened (a hop scan alone).
+    let alone = app
+        .release_with_chain(
+            &q.order_id,
+            &q.terminal.token,
+            &[q.hop_scan(app, &q.terminal)],
+        )
+        .await;
+    assert_eq!(alone.status, StatusCode::FORBIDDEN, "{:?}", alone.body);
+    // Another terminal's final scan presented with this terminal's credential.
+    let stolen = app
+        .release_with_chain(&q.order_id, &p.terminal.token, &q.chain(app, &q.terminal))
+        .await;
+    assert_ne!(stolen.status, StatusCode::OK, "{:?}", stolen.body);
+    for reply in [&replayed, &foreign, &alone, &stolen] {
+        assert!(reply.body.get("sealed_recipient").is_none());
+        assert!(reply.body.get("recipient").is_none());
+    }
+    let metrics = app.state.metrics().render();
+    assert!(
+        metrics.contains("custody_refusals_total{endpoint=\"release\",reason=\"replayed_scan\"} 1"),
+        "{metrics}"
+    );
+    let refusals = app
+        .state
+        .stores()
+        .directory
+        .refusals_for_order(&q.order_id)
+        .await
+        .unwrap();
+    assert_eq!(refusals.len(), 3, "{refusals:?}");
+}
+
 pub async fn store_dumps_hold_no_personal_data(app: &TestApp) {
     let mut secrets: Vec<String> = Vec::new();
     for tag in ["dump-one", "dump-two"] {
         let p = parcel(app, tag).await;
-        let reply = app.release(&p.order_id, &p.scanner_token).await;
+        let reply = p.release(app).await;
         assert_eq!(reply.status, StatusCode::OK);
         secrets.extend([p.person.name.clone(), p.person.line.clone()]);
     }
@@ -647,9 +814,9 @@ pub async fn rotating_an_address_number_moves_links_and_open_orders(app: &TestAp
     assert_eq!(profile.body["addresses"][0]["address_id"], new.as_str());
     assert_eq!(profile.body["addresses"][0]["line"], p.person.line.as_str());
     // The open order follows the new number and still releases.
-    let released = app.release(&p.order_id, &p.scanner_token).await;
+    let released = p.release(app).await;
     assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
-    assert_eq!(released.body["recipient"]["line"], p.person.line.as_str());
+    assert_eq!(p.recipient(&released)["line"], p.person.line.as_str());
     let audit_profile = app
         .internal(
             Method::GET,
@@ -716,9 +883,12 @@ pub async fn internal_calls_need_a_fresh_edge_signature(app: &TestApp) {
         Request::post("/internal/v1/sellers").header(header::CONTENT_TYPE, "application/json");
     for (name, value) in lasthop_origin::signing::sign(
         &app.edge.origin_push,
-        "POST",
-        "/internal/v1/sellers",
-        &body,
+        &lasthop_core::signing::SignedRequest {
+            method: "POST",
+            path_and_query: "/internal/v1/sellers",
+            body: &body,
+            authorization: None,
+        },
         app.clock.now(),
     ) {
         wrong = wrong.header(name, value);
@@ -735,9 +905,12 @@ pub async fn internal_calls_need_a_fresh_edge_signature(app: &TestApp) {
     let then = app.clock.now().plus_seconds(-120);
     for (name, value) in lasthop_origin::signing::sign(
         &app.edge.edge_request,
-        "POST",
-        "/internal/v1/sellers",
-        &body,
+        &lasthop_core::signing::SignedRequest {
+            method: "POST",
+            path_and_query: "/internal/v1/sellers",
+            body: &body,
+            authorization: None,
+        },
         then,
     ) {
         stale = stale.header(name, value);
@@ -746,8 +919,21 @@ pub async fn internal_calls_need_a_fresh_edge_signature(app: &TestApp) {
         app.send(stale.body(Body::from(body)).unwrap()).await.status,
         StatusCode::UNAUTHORIZED
     );
-    // A buyer act without or with the wrong kind of session token.
+    // A relayed token moved to another request: the signature covers `Authorization`.
     let p = parcel(app, "sessions").await;
+    let mut moved = app.signed_request(
+        Method::GET,
+        "/internal/v1/buyers/me",
+        Vec::new(),
+        Some(&p.buyer_token),
+    );
+    let other = parcel(app, "other-buyer").await;
+    moved.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {}", other.buyer_token).parse().unwrap(),
+    );
+    assert_eq!(app.send(moved).await.status, StatusCode::UNAUTHORIZED);
+    // A buyer act without or with the wrong kind of session token.
     let reply = app
         .internal(Method::GET, "/internal/v1/buyers/me", None, None)
         .await;

@@ -27,7 +27,7 @@ async fn an_audit_write_failure_releases_nothing() {
         .await
         .unwrap();
 
-    let reply = app.release(&p.order_id, &p.scanner_token).await;
+    let reply = p.release(&app).await;
     assert_eq!(
         reply.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -52,7 +52,7 @@ async fn an_audit_write_failure_releases_nothing() {
     );
 
     side.execute("DROP TRIGGER audit_down").await.unwrap();
-    let reply = app.release(&p.order_id, &p.scanner_token).await;
+    let reply = p.release(&app).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let (audits,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM release_audit")
         .fetch_one(&mut side)
@@ -189,10 +189,13 @@ async fn revocations(
     );
     let valid = lasthop_origin::signing::verify(
         &secrets.origin_push,
-        "POST",
-        "/internal/v1/revocations",
+        &lasthop_core::signing::SignedRequest {
+            method: "POST",
+            path_and_query: "/internal/v1/revocations",
+            body: &body,
+            authorization: headers.get("authorization").and_then(|v| v.to_str().ok()),
+        },
         |name| headers.get(name).and_then(|v| v.to_str().ok()),
-        &body,
         now,
         60,
     )

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::device::SignedScan;
 use crate::ids::{OrderId, PlatformId, ReleaseId, ScannerId};
 use crate::sealed_box::SealedBox;
 use crate::time::Timestamp;
@@ -23,6 +24,11 @@ pub struct ReleaseRequest {
     pub order_id: String,
     /// The final hub's scanner credential (the origin verifies it too).
     pub scanner_token: String,
+    /// The order's chain of custody: every device-signed scan the edge verified, pickup
+    /// first, the final hop (this request's scan) last. Empty only for a legacy scanner
+    /// without a device.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<SignedScan>,
 }
 
 /// A parsed [`ReleaseRequest`].
@@ -34,6 +40,8 @@ pub struct NewRelease {
     pub order_id: OrderId,
     /// Credential, still to verify.
     pub scanner_token: String,
+    /// The chain, still to verify.
+    pub chain: Vec<SignedScan>,
 }
 
 impl ReleaseRequest {
@@ -46,6 +54,7 @@ impl ReleaseRequest {
             platform_id: platform("platform_id", &self.platform_id)?,
             order_id: order_id("order_id", &self.order_id)?,
             scanner_token: opaque_text("scanner_token", &self.scanner_token, 4096)?,
+            chain: self.chain.clone(),
         })
     }
 }
@@ -84,6 +93,10 @@ pub struct DeliveryRequest {
     pub scanner_token: String,
     /// Proof of receipt.
     pub signature: String,
+    /// The device-signed deliver scan as the edge verified it (absent for a legacy scanner
+    /// without a device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<SignedScan>,
 }
 
 /// A parsed [`DeliveryRequest`].
@@ -99,6 +112,8 @@ pub struct NewDelivery {
     pub scanner_token: String,
     /// Proof of receipt.
     pub signature: String,
+    /// The device-signed scan, still to verify.
+    pub scan: Option<SignedScan>,
 }
 
 impl DeliveryRequest {
@@ -113,8 +128,31 @@ impl DeliveryRequest {
             release_id: release_id("release_id", &self.release_id)?,
             scanner_token: opaque_text("scanner_token", &self.scanner_token, 4096)?,
             signature: opaque_text("signature", &self.signature, 4096)?,
+            scan: self.scan.clone(),
         })
     }
+}
+
+/// `POST /internal/v1/scanner-renewals` body (edge → origin): a device asks for a fresh
+/// credential for its scanner while the current one is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ScannerRenewalRequest {
+    /// The current credential.
+    pub scanner_token: String,
+    /// The device-signed renewal request as the edge verified it.
+    pub scan: SignedScan,
+}
+
+/// `POST /v1/scanners/renew` and `POST /internal/v1/scanner-renewals` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScannerRenewalResponse {
+    /// The new credential (`lh1.…`), bound to the same hub, role and device.
+    pub token: String,
+    /// When it stops being valid.
+    pub expires_at: Timestamp,
 }
 
 /// `POST /internal/v1/revocations` body (origin → edge).

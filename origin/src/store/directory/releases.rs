@@ -50,13 +50,18 @@ pub enum Recorded {
     Released(ReleaseRow),
     /// The order was delivered (or no longer exists): nothing was recorded or released.
     Closed,
+    /// The order is released to another hub: a release belongs to one hub; nothing written.
+    OtherHub,
+    /// The order's release is past its `erase_after`: nothing written, nothing released.
+    Expired,
 }
 
 impl Directory {
     /// Finds the release of `order_id` to `hub_id`, creating it if there is none, and
     /// writes an audit row; both commit together or not at all. The caller returns the
     /// recipient only after this succeeded, so nothing is released without its audit.
-    /// Refuses, in the same transaction, an order that has been delivered meanwhile.
+    /// Refuses, in the same transaction, an order that has been delivered meanwhile, one
+    /// released to another hub, and a release past its `erase_after`.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when anything in the transaction fails.
@@ -124,9 +129,11 @@ impl Directory {
 /// The release transaction, race-free at `READ COMMITTED`:
 /// 1. the order's row is updated first, which locks it: a twin release or a delivery of the
 ///    same order waits here, and a delivered order is refused on the state it now sees;
-/// 2. the release is inserted unless this hub has one (`ON CONFLICT DO NOTHING`), and the
+/// 2. the order's release, if any, is read under that lock: another hub's, or one past its
+///    `erase_after`, ends it here;
+/// 3. the release is inserted unless this hub has one (`ON CONFLICT DO NOTHING`), and the
 ///    order's release to this hub is read back — ours, or the one committed before;
-/// 3. the audit row of this answer.
+/// 4. the audit row of this answer.
 async fn record_release_in(
     conn: &mut AnyConnection,
     fresh: &ReleaseRow,
@@ -142,6 +149,18 @@ async fn record_release_in(
     .await?;
     if open.rows_affected() == 0 {
         return Ok(Recorded::Closed);
+    }
+    let existing: Option<ReleaseRow> = sqlx::query_as(
+        "SELECT release_id, order_id, hub_id, scanner_id, created_at, erase_after \
+         FROM releases WHERE order_id = $1",
+    )
+    .bind(&fresh.order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match existing {
+        Some(release) if release.hub_id != fresh.hub_id => return Ok(Recorded::OtherHub),
+        Some(release) if release.erase_after <= now => return Ok(Recorded::Expired),
+        _ => {}
     }
     let inserted: Option<ReleaseRow> = sqlx::query_as(
         "INSERT INTO releases (release_id, order_id, hub_id, scanner_id, created_at, erase_after) \
