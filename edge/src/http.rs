@@ -1,6 +1,7 @@
 //! Small HTTP helpers shared by the handlers and the Durable Objects: bounded body reading,
 //! JSON answers, bearer tokens and the clock.
 
+use futures_util::StreamExt as _;
 use lasthop_core::api::parse_json;
 use lasthop_core::time::Timestamp;
 use serde::de::DeserializeOwned;
@@ -17,7 +18,9 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_millis(i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413.
+/// Reads the body, refusing more than [`MAX_BODY_BYTES`] with 413: at once for a declared
+/// length above it, and for a chunked body as soon as the chunks read pass it (the body is
+/// streamed, never buffered whole first).
 ///
 /// # Errors
 /// `payload_too_large`, or an internal fault when the body cannot be read.
@@ -31,14 +34,56 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, EdgeError> {
     if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
         return Err(EdgeError::code(ErrorCode::PayloadTooLarge));
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| EdgeError::internal("reading the request body"))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(EdgeError::code(ErrorCode::PayloadTooLarge));
+    // No body at all (a GET) is an empty one.
+    let Ok(mut stream) = req.stream() else {
+        return Ok(Vec::new());
+    };
+    let mut body = BoundedBody::new(MAX_BODY_BYTES);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| EdgeError::internal("reading the request body"))?;
+        // Dropping the stream here cancels the rest of the upload.
+        body.push(&chunk)
+            .map_err(|TooLarge| EdgeError::code(ErrorCode::PayloadTooLarge))?;
     }
-    Ok(bytes)
+    Ok(body.into_bytes())
+}
+
+/// A body that grew past its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// Bytes read so far, never more than a limit.
+#[derive(Debug)]
+pub struct BoundedBody {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl BoundedBody {
+    /// An empty body allowed up to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Appends a chunk.
+    ///
+    /// # Errors
+    /// [`TooLarge`] when it would pass the limit (nothing is appended).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TooLarge> {
+        if self.bytes.len().saturating_add(chunk.len()) > self.limit {
+            return Err(TooLarge);
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 /// Reads and parses a JSON body: unknown fields → `unknown_field`, bad JSON → `invalid_input`.
@@ -91,8 +136,28 @@ pub fn raw_json(status: u16, body: Vec<u8>) -> Response {
     }
 }
 
-/// Marks an answer that carries personal data as never to be stored by caches.
+/// Marks an answer as never to be stored by caches (personal data, or a parcel's progress).
 pub fn no_store(mut response: Response) -> Response {
     let _ = response.headers_mut().set("cache-control", "no-store");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_refused_as_soon_as_it_passes_its_limit() {
+        let mut body = BoundedBody::new(10);
+        assert_eq!(body.push(b"01234"), Ok(()));
+        assert_eq!(body.push(b"56789"), Ok(()));
+        assert_eq!(body.push(b"a"), Err(TooLarge));
+        assert_eq!(body.into_bytes(), b"0123456789");
+        let mut huge = BoundedBody::new(MAX_BODY_BYTES);
+        let chunk = vec![0u8; 16 * 1024];
+        for _ in 0..4 {
+            assert_eq!(huge.push(&chunk), Ok(()));
+        }
+        assert_eq!(huge.push(b"x"), Err(TooLarge));
+    }
 }

@@ -21,13 +21,14 @@
 //! - [`error`]: the one error type, answered in the contract's format.
 //! - [`http`]: bounded body reading, JSON answers, bearer tokens, the clock.
 //! - [`shop`]: buyer, seller, order, label and tracking endpoints.
-//! - [`courier`]: pickup, hop and deliver scans.
+//! - [`courier`]: pickup, hop and deliver scans (device-signed), and a device's credential renewal.
 //! - [`pages`]: the buyer, seller and terminal pages (static assets) with their security headers.
 //! - [`sealed`]: the pages' sealed buyer endpoints (intake key, sealed registration, sealed
 //!   addresses, sealed profile): ciphertext relayed, nothing opened.
 //! - [`revocations`]: the origin's signed revocation push.
 //! - [`origin_client`]: signed calls to the origin's internal endpoints.
-//! - [`order_object`]: `OrderObject`, one Durable Object per order.
+//! - [`order_object`]: `OrderObject`, one Durable Object per order (command protocol, sealed
+//!   route and chain of custody, storage).
 //! - [`scanner_gate`]: `ScannerGate`, one Durable Object per scanner (revocation, rate limit).
 
 #[cfg(feature = "bench")]
@@ -97,7 +98,7 @@ pub struct Route {
 }
 
 /// Every route of the Worker but the pages' catch-all (which serves any other path).
-const ROUTES: [Route; 19] = [
+const ROUTES: [Route; 20] = [
     Route {
         method: "GET",
         pattern: "/healthz",
@@ -184,26 +185,32 @@ const ROUTES: [Route; 19] = [
     },
     Route {
         method: "POST",
-        pattern: "/v1/scans/pickup",
-        name: "/v1/scans/pickup",
+        pattern: paths::SCAN_PICKUP,
+        name: paths::SCAN_PICKUP,
         handler: |req, ctx| Box::pin(courier::pickup(req, ctx)),
     },
     Route {
         method: "POST",
-        pattern: "/v1/scans/hop",
-        name: "/v1/scans/hop",
+        pattern: paths::SCAN_HOP,
+        name: paths::SCAN_HOP,
         handler: |req, ctx| Box::pin(courier::hop(req, ctx)),
     },
     Route {
         method: "POST",
-        pattern: "/v1/scans/deliver",
-        name: "/v1/scans/deliver",
+        pattern: paths::SCAN_DELIVER,
+        name: paths::SCAN_DELIVER,
         handler: |req, ctx| Box::pin(courier::deliver(req, ctx)),
     },
     Route {
         method: "POST",
-        pattern: "/internal/v1/revocations",
-        name: "/internal/v1/revocations",
+        pattern: paths::SCANNER_RENEW,
+        name: paths::SCANNER_RENEW,
+        handler: |req, ctx| Box::pin(courier::renew(req, ctx)),
+    },
+    Route {
+        method: "POST",
+        pattern: paths::INTERNAL_REVOCATIONS,
+        name: paths::INTERNAL_REVOCATIONS,
         handler: |req, ctx| Box::pin(revocations::revoke(req, ctx)),
     },
     Route {
@@ -301,7 +308,7 @@ mod tests {
 
     #[test]
     fn allow_names_the_methods_of_the_routes_a_path_matches() {
-        assert_eq!(allowed_methods("/v1/scans/hop"), ["POST"]);
+        assert_eq!(allowed_methods(paths::SCAN_HOP), ["POST"]);
         assert_eq!(
             allowed_methods("/v1/orders/o_0000000000000000/tracking"),
             ["GET"]

@@ -1,6 +1,6 @@
 //! Signed calls from the edge to the origin's `/internal/v1` endpoints (HMAC-SHA256 with the
-//! `edge-request` key over method, path, timestamp, nonce and body hash; the origin rejects
-//! replayed nonces). An unreachable origin, one answering 5xx, or one that has not answered
+//! `edge-request` key over method, path, timestamp, nonce, body hash and the relayed
+//! `Authorization` header; the origin rejects replayed nonces). An unreachable origin, one answering 5xx, or one that has not answered
 //! within the configured timeout (var `ORIGIN_TIMEOUT_MS`, default 10 s) becomes 503 with `Retry-After`; the origin's 4xx answers are in
 //! the contract's format and are passed on.
 
@@ -10,7 +10,7 @@ use futures_util::future::{select, Either};
 
 use lasthop_core::api::ErrorBody;
 use lasthop_core::keys::RequestKey;
-use lasthop_core::signing::{sign_request, RequestNonce};
+use lasthop_core::signing::{sign_request, RequestNonce, SignedRequest};
 use rand_core::OsRng;
 use serde::de::DeserializeOwned;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
@@ -82,11 +82,16 @@ impl<'a> OriginClient<'a> {
     ) -> Result<OriginReply, EdgeError> {
         let payload = body.unwrap_or_default();
         let nonce = RequestNonce::generate(&mut OsRng);
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        // The signature covers the relayed token too: it cannot be moved to another request.
         let signed = sign_request(
             self.key,
-            method.as_ref(),
-            path,
-            payload,
+            &SignedRequest {
+                method: method.as_ref(),
+                path_and_query: path,
+                body: payload,
+                authorization: authorization.as_deref(),
+            },
             http::now(),
             &nonce,
         );
@@ -97,8 +102,8 @@ impl<'a> OriginClient<'a> {
         if body.is_some() {
             headers.set("content-type", "application/json")?;
         }
-        if let Some(token) = bearer {
-            headers.set("authorization", &format!("Bearer {token}"))?;
+        if let Some(value) = &authorization {
+            headers.set("authorization", value)?;
         }
         let mut init = RequestInit::new();
         init.with_method(method).with_headers(headers);

@@ -5,7 +5,7 @@
 //! one push: the next scan after the origin's `DELETE` returns is refused.
 
 use lasthop_core::api::{ErrorCode, RevocationRequest};
-use lasthop_core::signing::{verify_request, SignedHeaders, DEFAULT_WINDOW_SECS};
+use lasthop_core::signing::{verify_request, SignedHeaders, SignedRequest, DEFAULT_WINDOW_SECS};
 use worker::{Request, Response, RouteContext};
 
 use crate::config::EdgeConfig;
@@ -32,13 +32,17 @@ pub async fn revoke(mut req: Request, ctx: RouteContext<()>) -> Result<Response,
             .map(|(_, v)| v.as_str())
     })
     .map_err(|_| EdgeError::code(ErrorCode::Unauthorized))?;
+    let authorization = req.headers().get("authorization").ok().flatten();
     let body = http::read_body(&mut req).await?;
     let now = http::now();
     let nonce = verify_request(
         &config.secrets.origin_push,
-        "POST",
-        &path_and_query,
-        &body,
+        &SignedRequest {
+            method: "POST",
+            path_and_query: &path_and_query,
+            body: &body,
+            authorization: authorization.as_deref(),
+        },
         &headers,
         now,
         DEFAULT_WINDOW_SECS,

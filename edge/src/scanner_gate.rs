@@ -1,6 +1,8 @@
 //! `ScannerGate`: one Durable Object per scanner id. It holds the scanner's revocation flag
-//! (pushed by the origin, persisted) and a token bucket for its scans (in memory: an evicted
-//! object has been idle long enough for the bucket to be full again). Every courier request
+//! (pushed by the origin, persisted), the device nonces it admitted within the signature window
+//! (persisted: one use per nonce per scanner, even across an eviction), and a token bucket for
+//! its scans (in memory: an evicted object has been idle long enough for the bucket to be full
+//! again). Every courier request
 //! passes through the gate of its scanner before its order is touched, so a stolen scanner can
 //! neither keep scanning after revocation nor enumerate orders faster than the rate.
 
@@ -15,6 +17,7 @@ use crate::http;
 
 const REVOKED_KEY: &str = "revoked";
 const NONCES_KEY: &str = "push_nonces";
+const DEVICE_NONCES_KEY: &str = "device_nonces";
 /// Push nonces older than this are forgotten; the signature window (±60 s) rejects them anyway.
 const NONCE_MEMORY_SECS: i64 = 180;
 
@@ -22,10 +25,14 @@ const NONCE_MEMORY_SECS: i64 = 180;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum GateCommand {
-    /// Admit one scan: 204, or 401 when revoked, or 429 with `Retry-After`.
+    /// Admit one scan: 204, or 401 when revoked or for a device nonce seen before, or 429
+    /// with `Retry-After`.
     Admit {
         /// Scans a minute (and burst).
         rate_per_minute: u32,
+        /// The device signature's nonce (device-bound scanners).
+        #[serde(default)]
+        nonce: Option<String>,
     },
     /// Revoke the scanner (from a verified origin push): 204, or 401 for a replayed nonce.
     Revoke {
@@ -111,6 +118,18 @@ impl TokenBucket {
     }
 }
 
+/// Records `nonce` seen at `now` (unix seconds) unless it is among `seen`; forgets entries
+/// older than [`NONCE_MEMORY_SECS`] (the ±60 s window refuses those signatures anyway).
+/// Returns false for a replay.
+pub fn remember_nonce(seen: &mut Vec<(String, i64)>, nonce: String, now: i64) -> bool {
+    seen.retain(|(_, at)| now.saturating_sub(*at) <= NONCE_MEMORY_SECS);
+    if seen.iter().any(|(known, _)| *known == nonce) {
+        return false;
+    }
+    seen.push((nonce, now));
+    true
+}
+
 /// The gate object.
 #[durable_object]
 pub struct ScannerGate {
@@ -130,7 +149,10 @@ impl DurableObject for ScannerGate {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let result = match req.json::<GateCommand>().await {
-            Ok(GateCommand::Admit { rate_per_minute }) => self.handle_admit(rate_per_minute).await,
+            Ok(GateCommand::Admit {
+                rate_per_minute,
+                nonce,
+            }) => self.handle_admit(rate_per_minute, nonce).await,
             Ok(GateCommand::Revoke { nonce, at }) => self.handle_revoke(nonce, at).await,
             Err(_) => Err(EdgeError::internal(
                 "the gate got a command it does not know",
@@ -155,12 +177,29 @@ impl ScannerGate {
         Ok(revoked)
     }
 
-    async fn handle_admit(&self, rate_per_minute: u32) -> Result<Response, EdgeError> {
+    async fn handle_admit(
+        &self,
+        rate_per_minute: u32,
+        nonce: Option<String>,
+    ) -> Result<Response, EdgeError> {
         if self.is_revoked().await? {
             return Err(EdgeError::with_message(
                 ErrorCode::Unauthorized,
                 "This scanner has been revoked.",
             ));
+        }
+        if let Some(nonce) = nonce {
+            let storage = self.state.storage();
+            let now = http::now().unix_seconds();
+            let mut seen: Vec<(String, i64)> =
+                storage.get(DEVICE_NONCES_KEY).await?.unwrap_or_default();
+            if !remember_nonce(&mut seen, nonce, now) {
+                return Err(EdgeError::with_message(
+                    ErrorCode::Unauthorized,
+                    "This device signature was used before.",
+                ));
+            }
+            storage.put(DEVICE_NONCES_KEY, &seen).await?;
         }
         let now_ms = http::now().unix_millis();
         let mut slot = self.bucket.borrow_mut();
@@ -204,6 +243,21 @@ mod tests {
         // One token comes back every 20 s at 3 a minute.
         assert_eq!(bucket.take(3, 20_000), Ok(()));
         assert!(bucket.take(3, 20_001).is_err());
+    }
+
+    #[test]
+    fn a_device_nonce_is_admitted_once_within_the_window() {
+        let mut seen = Vec::new();
+        assert!(remember_nonce(&mut seen, "a".into(), 1_000));
+        assert!(!remember_nonce(&mut seen, "a".into(), 1_030));
+        assert!(remember_nonce(&mut seen, "b".into(), 1_030));
+        // Long past the window the memory is pruned; such a signature is stale anyway.
+        assert!(remember_nonce(
+            &mut seen,
+            "a".into(),
+            1_000 + NONCE_MEMORY_SECS + 1
+        ));
+        assert_eq!(seen.len(), 2);
     }
 
     #[test]

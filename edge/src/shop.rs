@@ -5,7 +5,7 @@
 
 use futures_util::future::join_all;
 use lasthop_core::api::{
-    AddAddressRequest, CreateOrderRequest, CreateOrderResponse, ErrorCode,
+    paths, AddAddressRequest, CreateOrderRequest, CreateOrderResponse, ErrorCode,
     InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
     RegisterBuyerRequest, RegisterSellerRequest, SellerOrdersResponse,
 };
@@ -33,7 +33,7 @@ pub async fn register_buyer(
     let (request, bytes) = http::read_json::<RegisterBuyerRequest>(&mut req).await?;
     request.parse()?;
     let reply = origin(&config)
-        .send(Method::Post, "/internal/v1/buyers", Some(&bytes), None)
+        .send(Method::Post, paths::INTERNAL_BUYERS, Some(&bytes), None)
         .await?;
     relay(reply, Sensitivity::Credential)
 }
@@ -50,7 +50,7 @@ pub async fn add_address(mut req: Request, ctx: RouteContext<()>) -> Result<Resp
     let reply = origin(&config)
         .send(
             Method::Post,
-            "/internal/v1/buyers/me/addresses",
+            paths::INTERNAL_BUYER_ADDRESSES,
             Some(&bytes),
             Some(&token),
         )
@@ -66,7 +66,12 @@ pub async fn buyer_profile(req: Request, ctx: RouteContext<()>) -> Result<Respon
     let config = EdgeConfig::load(&ctx.env)?;
     let (token, _) = buyer_session(&req, &config)?;
     let reply = origin(&config)
-        .send(Method::Get, "/internal/v1/buyers/me", None, Some(&token))
+        .send(
+            Method::Get,
+            paths::INTERNAL_BUYER_PROFILE,
+            None,
+            Some(&token),
+        )
         .await?;
     relay(reply, Sensitivity::PersonalData)
 }
@@ -83,7 +88,7 @@ pub async fn register_seller(
     let (request, bytes) = http::read_json::<RegisterSellerRequest>(&mut req).await?;
     request.parse()?;
     let reply = origin(&config)
-        .send(Method::Post, "/internal/v1/sellers", Some(&bytes), None)
+        .send(Method::Post, paths::INTERNAL_SELLERS, Some(&bytes), None)
         .await?;
     relay(reply, Sensitivity::Credential)
 }
@@ -101,7 +106,7 @@ pub async fn create_order(mut req: Request, ctx: RouteContext<()>) -> Result<Res
     let reply = origin(&config)
         .send(
             Method::Post,
-            "/internal/v1/orders",
+            paths::INTERNAL_ORDERS,
             Some(&bytes),
             Some(&token),
         )
@@ -140,7 +145,7 @@ pub async fn seller_orders(req: Request, ctx: RouteContext<()>) -> Result<Respon
     let reply = origin(&config)
         .send(
             Method::Get,
-            "/internal/v1/seller/orders",
+            paths::INTERNAL_SELLER_ORDERS,
             None,
             Some(&token),
         )
@@ -156,7 +161,8 @@ pub async fn seller_orders(req: Request, ctx: RouteContext<()>) -> Result<Respon
     let mut orders = Vec::with_capacity(listed.orders.len());
     for (order, status) in listed.orders.into_iter().zip(statuses) {
         // An order the edge never stored (its creation failed half-way) has not moved.
-        orders.push(order.with_status(status?.unwrap_or(OrderStatus::Created)));
+        let status = status?.unwrap_or(OrderStatus::Created);
+        orders.push(order.with_status(order_object::seller_status(status)));
     }
     Ok(http::json(200, &SellerOrdersResponse { orders }))
 }
@@ -170,7 +176,7 @@ pub async fn label(req: Request, ctx: RouteContext<()>) -> Result<Response, Edge
     let config = EdgeConfig::load(&ctx.env)?;
     let (token, _) = seller_session(&req, &config)?;
     let order_id = order_param(&ctx)?;
-    let path = format!("/internal/v1/seller/orders/{order_id}");
+    let path = paths::with_id(paths::INTERNAL_SELLER_ORDER, order_id.as_str());
     let reply = origin(&config)
         .send(Method::Get, &path, None, Some(&token))
         .await?;
@@ -186,8 +192,8 @@ pub async fn label(req: Request, ctx: RouteContext<()>) -> Result<Response, Edge
     Ok(response)
 }
 
-/// `GET /v1/orders/{order_id}/tracking`: for the order's buyer (full route) or seller (hubs at
-/// the buyer's city and district hidden); status only once delivered.
+/// `GET /v1/orders/{order_id}/tracking`: for the order's buyer (the route so far) or seller
+/// (status only, the same shape wherever the buyer lives); status only once delivered.
 ///
 /// # Errors
 /// 401, 403 for anyone else, 404, 503.

@@ -492,6 +492,7 @@ mod tests {
             .verify_scanner(&token, Timestamp::from_unix_seconds(1_000))
             .unwrap();
         assert_eq!(verified, claims);
+
         // Without a device the claim is absent, not null.
         let plain = issuer.issue_scanner(&scanner_claims());
         let json = URL_SAFE_NO_PAD

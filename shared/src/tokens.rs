@@ -271,18 +271,56 @@ pub fn tokenise_order(
     })
 }
 
+/// What a delivered order keeps of its record: who may see its status (the buyer, through the
+/// binding tag; the seller, by id). No region tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuyerBinding {
+    /// The shop.
+    pub platform_id: PlatformId,
+    /// The order.
+    pub order_id: OrderId,
+    /// The seller.
+    pub seller_id: SellerId,
+    /// Which key version made the tag.
+    pub key_version: KeyVersion,
+    /// Buyer-to-order binding tag.
+    pub binding: Tag,
+}
+
+impl BuyerBinding {
+    /// Whether `buyer` is the order's buyer, in constant time. An unknown key version is a
+    /// mismatch.
+    pub fn matches(&self, keys: &BindingKeys, buyer: &BuyerId) -> bool {
+        binding_tag(
+            keys,
+            self.key_version,
+            &self.platform_id,
+            &self.order_id,
+            buyer,
+        )
+        .map(|tag| bool::from(tag.ct_eq(&self.binding)))
+        .unwrap_or(false)
+    }
+}
+
+impl TokenisedOrder {
+    /// The record without its region tags.
+    pub fn buyer_binding(&self) -> BuyerBinding {
+        BuyerBinding {
+            platform_id: self.platform_id.clone(),
+            order_id: self.order_id.clone(),
+            seller_id: self.seller_id.clone(),
+            key_version: self.key_version,
+            binding: self.binding,
+        }
+    }
+}
+
 /// Whether `buyer` is the order's buyer, in constant time, with the record's key version.
 /// An unknown key version is a mismatch.
 pub fn binding_matches(keys: &BindingKeys, record: &TokenisedOrder, buyer: &BuyerId) -> bool {
-    binding_tag(
-        keys,
-        record.key_version,
-        &record.platform_id,
-        &record.order_id,
-        buyer,
-    )
-    .map(|tag| bool::from(tag.ct_eq(&record.binding)))
-    .unwrap_or(false)
+    record.buyer_binding().matches(keys, buyer)
 }
 
 #[cfg(test)]

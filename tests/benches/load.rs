@@ -51,6 +51,8 @@ fn main() {
 
     let mut options = StackOptions::new(state_dir("load"));
     options.edge_vars = vec![("SCANNER_RATE_PER_MINUTE".into(), "100000000".into())];
+    // One terminal asks for every release here: lift its per-scanner release limit.
+    options.origin_env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
     options.origin_binary = Some(origin_binary.clone());
     let stack = Stack::spawn(options).unwrap();
     let w = World::new(&stack);
@@ -69,6 +71,7 @@ fn main() {
         let mut options = OriginOptions::new(state_dir("load-pg-origin"));
         options.stores = Some(stores);
         options.binary = Some(origin_binary);
+        options.env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
         let origin = OriginProcess::spawn(options).unwrap();
         figures.extend(origin_figures(
             "postgres",
@@ -186,6 +189,7 @@ fn origin_figures(
     let mut figures = Vec::new();
     let seller = origin.register_seller("Release Shop");
     let final_hub = origin.scanner("110105", "hub");
+    let pickup = origin.scanner("110105", "pickup");
     let _ = origin.register_buyer(&person(0, &format!("warm-{backend}")));
     let mut buyers = Vec::new();
     for clients in [1, 8] {
@@ -228,7 +232,10 @@ fn origin_figures(
             |b, s| {
                 let reply = s.time(|| origin.create_order_reply(b, &seller));
                 if reply.status == 201 {
-                    created.lock().unwrap().push(order_created(&reply));
+                    created
+                        .lock()
+                        .unwrap()
+                        .push((order_created(&reply), b.id.clone()));
                 }
             },
         ));
@@ -238,7 +245,7 @@ fn origin_figures(
         orders.len() >= needed,
         "too few orders were created for the releases"
     );
-    let _ = origin.release(&final_hub, &orders[0]);
+    let _ = origin.release(&pickup, &final_hub, &orders[0].0, &orders[0].1);
     for (level, clients) in levels.into_iter().enumerate() {
         let mine = &orders[1 + level * releases..1 + (level + 1) * releases];
         figures.push(Figure::measure(
@@ -247,8 +254,8 @@ fn origin_figures(
             backend,
             clients,
             mine,
-            |o, s| {
-                s.time(|| origin.release(&final_hub, o));
+            |(o, b), s| {
+                s.time(|| origin.release(&pickup, &final_hub, o, b));
             },
         ));
     }

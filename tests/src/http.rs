@@ -99,9 +99,22 @@ impl Request {
     /// Only when no HTTP reply arrived (connection refused, timeout, unreadable body).
     pub fn send(self) -> Result<Reply, LaunchError> {
         let result = match &self.body {
-            Some(bytes) => self.inner.send_bytes(bytes),
-            None => self.inner.call(),
+            Some(bytes) => self.inner.clone().send_bytes(bytes),
+            None => self.inner.clone().call(),
         };
+        self.finish(result)
+    }
+
+    /// Send `reader` as a chunked body (no `Content-Length`) and read the whole reply.
+    ///
+    /// # Errors
+    /// As [`Request::send`].
+    pub fn send_chunked(self, reader: impl std::io::Read) -> Result<Reply, LaunchError> {
+        let result = self.inner.clone().send(reader);
+        self.finish(result)
+    }
+
+    fn finish(self, result: Result<ureq::Response, ureq::Error>) -> Result<Reply, LaunchError> {
         let response = match result {
             Ok(response) | Err(ureq::Error::Status(_, response)) => response,
             Err(ureq::Error::Transport(t)) => {

@@ -75,10 +75,15 @@ struct BaselineHop {
 /// As `POST /v1/scans/hop` for non-final scans.
 pub async fn hop(mut req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
     // The same admission as the real path: credential, the scanner's gate, the role.
-    let (_, claims) = crate::courier::admit(&req, &ctx, ScannerRole::Hub).await?;
-    let scanner = crate::courier::hub_of(&claims);
-    let (request, _) = http::read_json::<HopScanRequest>(&mut req).await?;
-    let scan = request.parse()?;
+    let admitted = crate::courier::admit(
+        &mut req,
+        &ctx,
+        Some(ScannerRole::Hub),
+        lasthop_core::api::paths::SCAN_HOP,
+    )
+    .await?;
+    let scanner = crate::courier::hub_of(&admitted.claims);
+    let scan = lasthop_core::api::parse_json::<HopScanRequest>(&admitted.body)?.parse()?;
     let command = BaselineCommand::Hop {
         platform_id: scan.platform_id,
         hub_id: scanner.hub_id,

@@ -197,6 +197,7 @@ async fn seed_lasthop(
             hub_id: HubId::generate(&mut OsRng),
             hub: parsed.pickup,
         },
+        scan: None,
     };
     expect_ok(order_object::ask(env, &parsed.order_id, &pickup).await?)
 }

@@ -5,7 +5,7 @@
 
 use lasthop_core::api::paths;
 use lasthop_core::keys::{MasterKeyRing, OriginKeys, RequestKey};
-use lasthop_core::signing::{sign_request, RequestNonce};
+use lasthop_core::signing::{sign_request, RequestNonce, SignedRequest};
 use lasthop_core::time::Timestamp;
 use lasthop_e2e::{Client, OriginProcess, Reply};
 use serde_json::{json, Value};
@@ -52,11 +52,15 @@ impl InternalOrigin {
             )
             .unwrap(),
         );
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
         let signed = sign_request(
             &self.key,
-            method,
-            path,
-            bytes.as_deref().unwrap_or_default(),
+            &SignedRequest {
+                method,
+                path_and_query: path,
+                body: bytes.as_deref().unwrap_or_default(),
+                authorization: authorization.as_deref(),
+            },
             now,
             &nonce,
         );
@@ -64,8 +68,8 @@ impl InternalOrigin {
         for (name, value) in signed.pairs() {
             request = request.header(name, value);
         }
-        if let Some(token) = bearer {
-            request = request.bearer(token);
+        if let Some(value) = &authorization {
+            request = request.header("authorization", value);
         }
         if let Some(bytes) = bytes {
             request = request
@@ -117,10 +121,29 @@ impl InternalOrigin {
         order_created(&self.create_order_reply(buyer, seller))
     }
 
-    /// The final hop's release of `order_id` to `scanner`'s hub, as the edge asks for it.
-    pub fn release(&self, scanner: &Scanner, order_id: &str) -> Reply {
-        let body =
-            json!({"platform_id": "demo", "order_id": order_id, "scanner_token": scanner.token});
+    /// The final hop's release of `order_id` to `scanner`'s hub, as the edge asks for it: with
+    /// the chain of a pickup by `pickup` (at the same district) and `scanner`'s own scan, both
+    /// signed by their devices now.
+    pub fn release(
+        &self,
+        pickup: &Scanner,
+        scanner: &Scanner,
+        order_id: &str,
+        buyer_id: &str,
+    ) -> Reply {
+        let chain = [
+            pickup.signed_scan(
+                paths::SCAN_PICKUP,
+                &json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
+                        "waybill": "WB-0001"}),
+            ),
+            scanner.signed_scan(
+                paths::SCAN_HOP,
+                &json!({"platform_id": "demo", "order_id": order_id}),
+            ),
+        ];
+        let body = json!({"platform_id": "demo", "order_id": order_id,
+                          "scanner_token": scanner.token, "chain": chain});
         self.send("POST", paths::INTERNAL_RELEASES, Some(&body), None)
     }
 }

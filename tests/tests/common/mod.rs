@@ -8,7 +8,15 @@ pub mod internal;
 
 use std::path::{Path, PathBuf};
 
+use lasthop_core::api::paths;
+use lasthop_core::credential::read_scanner_claims;
+use lasthop_core::device::{DeviceKeys, ScanRequest};
+use lasthop_core::ids::{OrderId, ReleaseId};
+use lasthop_core::sealed_box::{open, recipient_aad, Purpose, SealedBox};
+use lasthop_core::signing::RequestNonce;
+use lasthop_core::time::Timestamp;
 use lasthop_e2e::{Client, Reply, Stack, StackOptions};
+use rand::rngs::OsRng;
 use serde_json::{json, Value};
 
 /// A fresh state directory under the target dir, removed first if a previous run left it.
@@ -89,12 +97,115 @@ pub struct Seller {
     pub token: String,
 }
 
+/// A scanner as ops enrolled it; with its device's private keys when it has one (the
+/// terminal's, which the tests hold in its place).
 #[derive(Debug, Clone)]
 pub struct Scanner {
     pub id: String,
     pub hub_id: String,
     pub code: String,
     pub token: String,
+    pub device: Option<DeviceKeys>,
+}
+
+impl Scanner {
+    /// A request to `path` with `body`, signed by the device (when there is one) now.
+    pub fn signed(&self, client: &Client, path: &str, body: &Value) -> lasthop_e2e::Request {
+        self.signed_bytes(client, path, serde_json::to_vec(body).unwrap())
+    }
+
+    /// A request to `path` with raw `bytes`, signed by the device (when there is one and the
+    /// token is a scanner credential) now.
+    pub fn signed_bytes(
+        &self,
+        client: &Client,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> lasthop_e2e::Request {
+        let mut request = client
+            .post(path)
+            .bearer(&self.token)
+            .header("content-type", "application/json");
+        for (name, value) in self.device_headers(path, &bytes) {
+            request = request.header(name, &value);
+        }
+        request.body(bytes)
+    }
+
+    /// The device's signature headers for a request to `path` with `bytes`, made now (none
+    /// without a device, or when the token is no scanner credential).
+    pub fn device_headers(&self, path: &str, bytes: &[u8]) -> Vec<(&'static str, String)> {
+        let (Some(device), Ok(tid)) = (
+            &self.device,
+            read_scanner_claims(&self.token).map(|c| c.token_id),
+        ) else {
+            return Vec::new();
+        };
+        let headers = device.sign_scan(
+            &ScanRequest {
+                method: "POST",
+                path,
+                body: bytes,
+                token_id: &tid,
+            },
+            now(),
+            &RequestNonce::generate(&mut OsRng),
+        );
+        headers
+            .pairs()
+            .into_iter()
+            .map(|(name, value)| (name, value.to_owned()))
+            .collect()
+    }
+
+    /// A request of this scanner's device as the edge keeps it in the chain, signed now.
+    pub fn signed_scan(&self, path: &str, body: &Value) -> lasthop_core::device::SignedScan {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let tid = read_scanner_claims(&self.token)
+            .expect("a scanner credential")
+            .token_id;
+        let device = self.device.as_ref().expect("a device-bound scanner");
+        device
+            .signed_scan(
+                lasthop_core::ids::ScannerId::parse(&self.id).unwrap(),
+                &ScanRequest {
+                    method: "POST",
+                    path,
+                    body: &bytes,
+                    token_id: &tid,
+                },
+                now(),
+                &RequestNonce::generate(&mut OsRng),
+            )
+            .unwrap()
+    }
+
+    /// Opens the `deliver` verdict's sealed recipient with this scanner's device.
+    pub fn open_recipient(&self, verdict: &Value, order_id: &str) -> Value {
+        assert!(
+            verdict.get("recipient").is_none(),
+            "plaintext recipient: {verdict}"
+        );
+        let sealed: SealedBox = serde_json::from_value(verdict["sealed_recipient"].clone())
+            .unwrap_or_else(|_| panic!("no sealed recipient in {verdict}"));
+        let aad = recipient_aad(
+            &ReleaseId::parse(verdict["release_id"].as_str().unwrap()).unwrap(),
+            &OrderId::parse(order_id).unwrap(),
+        );
+        let device = self.device.as_ref().expect("a device-bound scanner");
+        let plain = open(device.box_key(), Purpose::Recipient, &aad, &sealed)
+            .expect("the final hub's device opens the recipient");
+        serde_json::from_slice(&plain).unwrap()
+    }
+}
+
+/// Now, from the system clock.
+pub fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Timestamp::from_unix_millis(i64::try_from(millis).unwrap())
 }
 
 impl<'a> World<'a> {
@@ -172,9 +283,29 @@ impl Shop {
         create_hub(&self.origin, &self.ops_token, code)
     }
 
-    /// A hub at `code` (4 digits: city hub, 6 digits: district hub) with one scanner of `role`.
+    /// A hub at `code` (4 digits: city hub, 6 digits: district hub) with one scanner of
+    /// `role`, enrolled with a fresh device.
     pub fn scanner(&self, code: &str, role: &str) -> Scanner {
         issue_scanner(&self.origin, &self.ops_token, code, role)
+    }
+
+    /// A hub at `code` with one scanner of `role` enrolled without a device (legacy).
+    pub fn legacy_scanner(&self, code: &str, role: &str) -> Scanner {
+        let hub_id = create_hub(&self.origin, &self.ops_token, code);
+        enrol_scanner(&self.origin, &self.ops_token, &hub_id, code, role, None)
+    }
+
+    /// Another scanner of an existing hub, with a fresh device.
+    pub fn another_scanner(&self, of: &Scanner, role: &str) -> Scanner {
+        let device = Some(DeviceKeys::generate(&mut OsRng));
+        enrol_scanner(
+            &self.origin,
+            &self.ops_token,
+            &of.hub_id,
+            &of.code,
+            role,
+            device,
+        )
     }
 
     pub fn revoke(&self, scanner: &Scanner) {
@@ -188,34 +319,27 @@ impl Shop {
     }
 
     pub fn pickup(&self, scanner: &Scanner, order_id: &str, buyer_id: &str) -> Reply {
-        self.edge
-            .post("/v1/scans/pickup")
-            .bearer(&scanner.token)
-            .json(
-                &json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
-                          "waybill": "WB-0001"}),
-            )
+        let body = json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
+                          "waybill": "WB-0001"});
+        scanner
+            .signed(&self.edge, paths::SCAN_PICKUP, &body)
             .send()
             .unwrap()
     }
 
     pub fn hop(&self, scanner: &Scanner, order_id: &str) -> Reply {
-        self.edge
-            .post("/v1/scans/hop")
-            .bearer(&scanner.token)
-            .json(&json!({"platform_id": "demo", "order_id": order_id}))
+        let body = json!({"platform_id": "demo", "order_id": order_id});
+        scanner
+            .signed(&self.edge, paths::SCAN_HOP, &body)
             .send()
             .unwrap()
     }
 
     pub fn deliver(&self, scanner: &Scanner, order_id: &str, release_id: &str) -> Reply {
-        self.edge
-            .post("/v1/scans/deliver")
-            .bearer(&scanner.token)
-            .json(
-                &json!({"platform_id": "demo", "order_id": order_id, "release_id": release_id,
-                          "signature": "signed-by-recipient"}),
-            )
+        let body = json!({"platform_id": "demo", "order_id": order_id, "release_id": release_id,
+                          "signature": "signed-by-recipient"});
+        scanner
+            .signed(&self.edge, paths::SCAN_DELIVER, &body)
             .send()
             .unwrap()
     }
@@ -306,22 +430,43 @@ pub fn create_hub(origin: &Client, ops_token: &str, code: &str) -> String {
     text(&reply.json().unwrap(), "hub_id")
 }
 
-/// Creates a hub at `code` through the origin's ops API and issues it one scanner of `role`.
+/// Creates a hub at `code` through the origin's ops API and issues it one scanner of `role`,
+/// enrolled with a fresh device.
 pub fn issue_scanner(origin: &Client, ops_token: &str, code: &str, role: &str) -> Scanner {
     let hub_id = create_hub(origin, ops_token, code);
+    let device = Some(DeviceKeys::generate(&mut OsRng));
+    enrol_scanner(origin, ops_token, &hub_id, code, role, device)
+}
+
+/// Issues a scanner of `role` for an existing hub, with `device`'s public keys when given.
+pub fn enrol_scanner(
+    origin: &Client,
+    ops_token: &str,
+    hub_id: &str,
+    code: &str,
+    role: &str,
+    device: Option<DeviceKeys>,
+) -> Scanner {
+    let mut body = json!({"hub_id": hub_id, "role": role});
+    if let Some(keys) = &device {
+        let public = keys.public();
+        body["device"] = json!({"sign_key": public.sign_key.to_base64(),
+                                "box_key": public.box_key.to_base64()});
+    }
     let reply = origin
         .post("/v1/ops/scanners")
         .bearer(ops_token)
-        .json(&json!({"hub_id": hub_id, "role": role}))
+        .json(&body)
         .send()
         .unwrap();
     assert_eq!(reply.status, 201, "issue scanner: {}", reply.body);
     let body = reply.json().unwrap();
     Scanner {
         id: text(&body, "scanner_id"),
-        hub_id,
+        hub_id: hub_id.to_owned(),
         code: code.to_owned(),
         token: text(&body, "token"),
+        device,
     }
 }
 
