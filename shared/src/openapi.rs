@@ -58,6 +58,7 @@ use crate::tokens::TokenisedOrder;
         paths::pickup,
         paths::hop,
         paths::deliver,
+        paths::renew,
         paths::revocation,
     ),
     components(
@@ -78,7 +79,7 @@ use crate::tokens::TokenisedOrder;
     tags(
         (name = "public", description = "Unauthenticated"),
         (name = "shop", description = "Browsers: buyers and sellers, `Authorization: Bearer <buyer or seller token>`"),
-        (name = "courier", description = "Scanners: `Authorization: Bearer <scanner token>`; the hub's region comes from the token"),
+        (name = "courier", description = "Scanners: `Authorization: Bearer <scanner token>` and, for a scanner enrolled with a device, the device's signature headers; the hub's region comes from the token"),
         (name = "internal", description = "Origin to edge, HMAC-signed with the origin-push key"),
     ),
 )]
@@ -118,6 +119,13 @@ impl Modify for EdgeSecurity {
             ),
         );
         components.add_security_scheme(
+            "device_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-lasthop-device-signature",
+                "For a scanner enrolled with a device: with x-lasthop-device-timestamp and x-lasthop-device-nonce, the device's base64url Ed25519 signature over `lasthop-scan/v1\\n{METHOD}\\n{path}\\n{hex sha256(body)}\\n{tid}\\n{timestamp}\\n{nonce}`; ±60 s, nonces single-use per scanner",
+            ))),
+        );
+        components.add_security_scheme(
             "origin_push_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "x-lasthop-signature",
@@ -139,9 +147,9 @@ mod paths {
         AddAddressRequest, AddAddressResponse, BuyerProfile, CreateOrderRequest,
         CreateOrderResponse, DeliverResponse, DeliverScanRequest, HopResponse, HopScanRequest,
         IntakeKeyResponse, PickupScanRequest, RegisterBuyerRequest, RegisterBuyerResponse,
-        RegisterSellerRequest, RegisterSellerResponse, RevocationRequest, SealedAddressRequest,
-        SealedProfileResponse, SealedRegisterBuyerRequest, SellerOrdersResponse, StatusResponse,
-        TrackingResponse,
+        RegisterSellerRequest, RegisterSellerResponse, RevocationRequest, ScannerRenewalResponse,
+        SealedAddressRequest, SealedProfileResponse, SealedRegisterBuyerRequest,
+        SellerOrdersResponse, StatusResponse, TrackingResponse,
     };
     use crate::ids::OrderId;
 
@@ -325,13 +333,15 @@ mod paths {
 
     /// Tracking for the order's buyer or seller
     ///
-    /// The seller does not see the hubs in the buyer's city (their `hub_id` and `code` are
-    /// null); once delivered, only the status remains.
+    /// The buyer sees the hub scans so far. The seller sees the status alone (`hops` empty,
+    /// `released` shown as `in_transit`): the same shape wherever the buyer lives. Once
+    /// delivered, only the status remains for both. Always Cache-Control: no-store.
     #[utoipa::path(get, path = "/v1/orders/{order_id}/tracking", tag = "shop",
         security(("session_token" = [])),
         params(("order_id" = OrderId, Path, description = "The order")),
         responses(
-            (status = 200, description = "Tracking", body = TrackingResponse),
+            (status = 200, description = "Tracking (no-store)", body = TrackingResponse,
+                headers(("Cache-Control" = String, description = "`no-store`"))),
             (status = 401, response = Unauthorized),
             (status = 403, response = Forbidden),
             (status = 404, response = NotFound),
@@ -344,7 +354,7 @@ mod paths {
     /// 409 `label_mismatch` when the buyer id does not belong to the order; nothing about the
     /// buyer is revealed either way.
     #[utoipa::path(post, path = "/v1/scans/pickup", tag = "courier",
-        security(("scanner_token" = [])),
+        security(("scanner_token" = [], "device_signature" = [])),
         request_body = PickupScanRequest,
         responses(
             (status = 200, description = "Picked up", body = StatusResponse),
@@ -361,16 +371,17 @@ mod paths {
 
     /// Hub scan: forward_up, route_to the next hub, or deliver with the recipient (final hub only)
     ///
-    /// Only `deliver` involves the origin; every other verdict is decided at the edge on
-    /// tokenised data. 403 `off_route` at a hub the parcel was not sent to, 409 before pickup,
-    /// 410 after delivery, 503 when the final hop cannot reach the origin.
+    /// Only `deliver` involves the origin, which checks the order's chain of custody and seals
+    /// the recipient to the scanner's device (`sealed_recipient`); every other verdict is
+    /// decided at the edge on tokenised data. 403 `off_route` at a hub the parcel was not sent
+    /// to, 409 before pickup, 410 after delivery, 503 when the final hop cannot reach the origin.
     #[utoipa::path(post, path = "/v1/scans/hop", tag = "courier",
-        security(("scanner_token" = [])),
+        security(("scanner_token" = [], "device_signature" = [])),
         request_body = HopScanRequest,
         responses(
-            (status = 200, description = "The verdict; `deliver` answers carry Cache-Control: no-store",
+            (status = 200, description = "The verdict, with Cache-Control: no-store",
                 body = HopResponse,
-                headers(("Cache-Control" = String, description = "`no-store` on `deliver` answers"))),
+                headers(("Cache-Control" = String, description = "`no-store`"))),
             (status = 400, response = BadRequest),
             (status = 401, response = Unauthorized),
             (status = 403, response = Forbidden),
@@ -388,7 +399,7 @@ mod paths {
     /// The terminal must erase the data of every release in `erase`. Afterwards every scan,
     /// label and tracking detail request for the order answers 410.
     #[utoipa::path(post, path = "/v1/scans/deliver", tag = "courier",
-        security(("scanner_token" = [])),
+        security(("scanner_token" = [], "device_signature" = [])),
         request_body = DeliverScanRequest,
         responses(
             (status = 200, description = "Delivered; the terminal must erase the release's data", body = DeliverResponse),
@@ -403,6 +414,23 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn deliver() {}
+
+    /// A device renews its scanner credential for one more shift
+    ///
+    /// Device-signed like every courier request; refused for a revoked scanner and for one
+    /// enrolled without a device. The body is `{}`.
+    #[utoipa::path(post, path = "/v1/scanners/renew", tag = "courier",
+        security(("scanner_token" = [], "device_signature" = [])),
+        responses(
+            (status = 200, description = "The new credential (no-store)", body = ScannerRenewalResponse,
+                headers(("Cache-Control" = String, description = "`no-store`"))),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 413, response = PayloadTooLarge),
+            (status = 429, response = TooManyRequests),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn renew() {}
 
     /// Origin push: a scanner is revoked
     ///
@@ -852,6 +880,7 @@ mod tests {
                 "post /v1/buyers/me/addresses/sealed",
                 "post /v1/buyers/sealed",
                 "post /v1/orders",
+                "post /v1/scanners/renew",
                 "post /v1/scans/deliver",
                 "post /v1/scans/hop",
                 "post /v1/scans/pickup",
@@ -867,7 +896,7 @@ mod tests {
             |path: &str, method: &str| document["paths"][path][method]["security"].clone();
         assert_eq!(
             security("/v1/scans/hop", "post"),
-            json!([{"scanner_token": []}])
+            json!([{"scanner_token": [], "device_signature": []}])
         );
         assert_eq!(
             security("/v1/orders", "post"),

@@ -55,6 +55,7 @@ fn generated_document_covers_every_contract_path_of_the_edge() {
         ("/v1/scans/pickup", "post", "200"),
         ("/v1/scans/hop", "post", "200"),
         ("/v1/scans/deliver", "post", "200"),
+        ("/v1/scanners/renew", "post", "200"),
         ("/healthz", "get", "200"),
         ("/openapi.json", "get", "200"),
         ("/internal/v1/revocations", "post", "204"),
