@@ -5,6 +5,9 @@
 use axum::http::StatusCode;
 use futures_util::future::join_all;
 
+use lasthop_core::api::paths;
+use serde_json::json;
+
 use crate::helpers::{Person, TestApp};
 
 /// Orders released at the same moment, each asked for twice at once.
@@ -12,18 +15,40 @@ const ORDERS: usize = 12;
 
 pub async fn concurrent_releases_all_succeed_each_with_exactly_its_audit_rows(app: &TestApp) {
     let person = Person::new("contention");
-    let (_, address_id, buyer_token) = app.buyer(&person).await;
+    let (buyer_id, address_id, buyer_token) = app.buyer(&person).await;
     let (seller_id, _) = app.seller("Busy Shop").await;
-    let (_, _, scanner_token) = app.hub_scanner("district", "110105", "hub").await;
+    let hub_id = app.hub("district", "110105").await;
+    let pickup = app.enrol(&hub_id, "pickup").await;
+    let terminal = app.enrol(&hub_id, "hub").await;
     let mut orders = Vec::new();
     for _ in 0..ORDERS {
         let order = app.order(&buyer_token, &seller_id, &address_id).await;
         orders.push(order["order_id"].as_str().expect("order id").to_owned());
     }
-    let asks = orders
+    // Each ask carries its own chain: the pickup at the buyer's district and the terminal's scan.
+    let chain = |order: &str| {
+        vec![
+            app.scan(
+                &pickup,
+                paths::SCAN_PICKUP,
+                &json!({"platform_id": "demo", "order_id": order, "buyer_id": buyer_id,
+                        "waybill": "SF1"}),
+            ),
+            app.scan(
+                &terminal,
+                paths::SCAN_HOP,
+                &json!({"platform_id": "demo", "order_id": order}),
+            ),
+        ]
+    };
+    let chains: Vec<_> = orders
         .iter()
         .chain(orders.iter())
-        .map(|order| app.release(order, &scanner_token));
+        .map(|o| (o, chain(o)))
+        .collect();
+    let asks = chains
+        .iter()
+        .map(|(order, chain)| app.release_with_chain(order, &terminal.token, chain));
     let replies = join_all(asks).await;
     for reply in &replies {
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
