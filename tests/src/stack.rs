@@ -32,6 +32,8 @@ pub struct StackOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// The Worker to run (see [`crate::EdgeOptions::worker_shim`]).
     pub worker_shim: Option<PathBuf>,
+    /// Start the origin without the edge's URL, so no revocation push ever reaches the edge.
+    pub block_revocation_pushes: bool,
 }
 
 impl StackOptions {
@@ -48,6 +50,7 @@ impl StackOptions {
             startup_timeout: crate::startup_timeout(),
             cancel: None,
             worker_shim: None,
+            block_revocation_pushes: false,
         }
     }
 }
@@ -72,7 +75,8 @@ impl Stack {
         let edge_port = port_or_free(options.edge_port)?;
         let mut origin_options = OriginOptions::new(&options.state_dir);
         origin_options.port = options.origin_port;
-        origin_options.edge_url = Some(loopback_url(edge_port));
+        origin_options.edge_url =
+            (!options.block_revocation_pushes).then(|| loopback_url(edge_port));
         origin_options.env = options.origin_env;
         origin_options.stores = options.origin_stores;
         origin_options.binary = options.origin_binary;

@@ -30,6 +30,8 @@ const SHARED_ADDRESSES: usize = 3;
 fn sixteen_clients_of_mixed_journeys_on_sqlite_get_no_5xx_and_lose_nothing() {
     let mut options = StackOptions::new(state_dir("concurrency-sqlite"));
     options.edge_vars = vec![("SCANNER_RATE_PER_MINUTE".into(), "100000000".into())];
+    // One final hub serves every client here: lift its release limit at the origin too.
+    options.origin_env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
     let stack = Stack::spawn(options).unwrap();
     run_and_check(&stack);
 }
@@ -43,6 +45,8 @@ fn sixteen_clients_of_mixed_journeys_on_postgres_get_no_5xx_and_lose_nothing() {
     let stores = cluster.create_store_databases("lasthop").unwrap();
     let mut options = StackOptions::new(state_dir("concurrency-postgres"));
     options.edge_vars = vec![("SCANNER_RATE_PER_MINUTE".into(), "100000000".into())];
+    // One final hub serves every client here: lift its release limit at the origin too.
+    options.origin_env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
     options.origin_stores = Some(stores);
     let stack = Stack::spawn(options).unwrap();
     run_and_check(&stack);

@@ -64,6 +64,177 @@ fn wait_for_file(path: &Path, child: &mut Child, log: &Path, within: Duration) -
     }
 }
 
+/// Runs `lasthop-terminal` with a state folder against the dev edge; its standard output.
+fn terminal(binary: &Path, state: &Path, edge_url: &str, args: &[&str]) -> String {
+    let output = Command::new(binary)
+        .arg("--state")
+        .arg(state)
+        .args(["--edge", edge_url])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "lasthop-terminal {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The Alibaba seed's route through `lasthop-terminal`: a buyer in Chaoyang (110105) ordering
+/// from Binjiang (330108); pickup at 330108, then 330108 → 3301 → 1101 → 110105, deliver. Each
+/// hub's terminal makes its device keys, ops enrols them, and the final hub's terminal opens
+/// and shows the recipient. Afterwards neither the terminals' files nor the edge's state hold
+/// any trace of the recipient.
+fn alibaba_journey_through_the_terminal(
+    workspace: &Workspace,
+    edge_url: &str,
+    origin_url: &str,
+    ops_token: &str,
+    edge_state: &Path,
+    dir: &Path,
+) {
+    use serde_json::{json, Value};
+    let binary = workspace
+        .cargo_binary("lasthop-terminal", "lasthop-terminal")
+        .unwrap();
+    let edge = Client::new(edge_url);
+    let origin = Client::new(origin_url);
+    let (name, phone, line, postal) = (
+        "Alibaba Seed Buyer",
+        "+86 139 2468 1357",
+        "Seed Road 9, Unit 1101",
+        "100020",
+    );
+    let buyer = edge
+        .post("/v1/buyers")
+        .json(&json!({"platform_id": "demo", "name": name, "phone": phone,
+                      "address": {"country": "CN", "region": "110105", "line": line,
+                                  "postal_code": postal, "label": "home"}}))
+        .send()
+        .unwrap();
+    assert_eq!(buyer.status, 201, "{}", buyer.body);
+    let buyer: Value = buyer.json().unwrap();
+    let seller: Value = edge
+        .post("/v1/sellers")
+        .json(&json!({"platform_id": "demo", "name": "Binjiang Seed Shop"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let order: Value = edge
+        .post("/v1/orders")
+        .bearer(buyer["buyer_token"].as_str().unwrap())
+        .json(&json!({"seller_id": seller["seller_id"], "address_id": buyer["address_id"]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let order_id = order["order_id"].as_str().unwrap();
+    // One terminal per scanner: keys made on the device, the public halves enrolled by ops.
+    let enrol = |label: &str, code: &str, role: &str| {
+        let state = dir.join(label);
+        let device: Value =
+            serde_json::from_str(&terminal(&binary, &state, edge_url, &["enroll"])).unwrap();
+        let level = if code.len() == 4 { "city" } else { "district" };
+        let hub: Value = origin
+            .post("/v1/ops/hubs")
+            .bearer(ops_token)
+            .json(&json!({"code": code, "level": level, "name": format!("Seed hub {code}")}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let scanner = origin
+            .post("/v1/ops/scanners")
+            .bearer(ops_token)
+            .json(&json!({"hub_id": hub["hub_id"], "role": role, "device": device}))
+            .send()
+            .unwrap();
+        assert_eq!(scanner.status, 201, "{}", scanner.body);
+        let token = scanner.json().unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        terminal(&binary, &state, edge_url, &["set-token", &token]);
+        state
+    };
+    let pickup = enrol("pickup-330108", "330108", "pickup");
+    let hubs: Vec<PathBuf> = ["330108", "3301", "1101", "110105"]
+        .iter()
+        .map(|code| enrol(&format!("hub-{code}"), code, "hub"))
+        .collect();
+    let picked = terminal(
+        &binary,
+        &pickup,
+        edge_url,
+        &[
+            "pickup",
+            "--order",
+            order_id,
+            "--buyer",
+            buyer["buyer_id"].as_str().unwrap(),
+            "--waybill",
+            "SF-SEED-1",
+        ],
+    );
+    assert!(picked.contains("picked_up"), "{picked}");
+    let mut shown = String::new();
+    for (state, expected) in hubs
+        .iter()
+        .zip(["forward_up", "route_to", "route_to", "deliver"])
+    {
+        shown = terminal(&binary, state, edge_url, &["hop", "--order", order_id]);
+        assert!(shown.contains(expected), "expected {expected}: {shown}");
+    }
+    // The final hub's terminal shows the recipient it opened.
+    for value in [name, phone, line, postal] {
+        assert!(
+            shown.contains(value),
+            "the terminal does not show {value}: {shown}"
+        );
+    }
+    let final_hub = &hubs[3];
+    let delivered = terminal(
+        &binary,
+        final_hub,
+        edge_url,
+        &[
+            "deliver",
+            "--order",
+            order_id,
+            "--signature",
+            "signed by the seed buyer",
+        ],
+    );
+    assert!(delivered.contains("delivered"), "{delivered}");
+    // No trace of the recipient in any terminal's files or in the edge's state.
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf(), edge_state.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("device.json")));
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        for value in [name, phone, line, "13924681357"] {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{} holds {value}",
+                file.display()
+            );
+        }
+    }
+}
+
 fn port_is_closed(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -128,6 +299,15 @@ fn dev_brings_up_both_services_and_one_sigterm_leaves_no_process_behind() {
             .unwrap()
             .status,
         200
+    );
+
+    alibaba_journey_through_the_terminal(
+        &workspace,
+        edge_url,
+        origin_url,
+        info["ops_token"].as_str().unwrap().trim(),
+        &edge_state,
+        &dir.join("terminals"),
     );
 
     // Everything xtask started, with start times so a reused pid is not mistaken for a survivor.

@@ -28,9 +28,12 @@ pub const PROFILE: &str = "edge-release";
 
 /// The most the deployed Worker may weigh, gzip-compressed (wasm plus its JavaScript glue,
 /// each compressed as Workers count an upload). The goal of issue 13 is 300 KiB; the Worker
-/// was ~269 KiB when this was set, which leaves ~31 KiB for the device-signed scans (issue 8)
-/// and batch scans (issue 11). Raise it only with a reason in the commit.
-pub const WORKER_GZIP_BUDGET: usize = 300 * 1024;
+/// was ~269 KiB when this was set, which left ~31 KiB for the device-signed scans (issue 8)
+/// and batch scans (issue 11). Issue 8 took ~68 KiB (337 KiB: device signature checks, the
+/// sealed chain of custody, streamed bodies, the delivered-order form), so the budget is
+/// 350 KiB until that is cut back (see the custody note). Raise it only with a reason in the
+/// commit.
+pub const WORKER_GZIP_BUDGET: usize = 350 * 1024;
 
 /// A ceiling on the gzip-compressed size of what Workers load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,8 +321,8 @@ mod tests {
 
     #[test]
     fn a_worker_over_its_budget_fails_the_build_and_says_by_how_much() {
-        assert!(check_size(300 * 1024, &WORKER_BUDGET).is_ok());
-        let err = check_size(300 * 1024 + 2048, &WORKER_BUDGET).unwrap_err();
+        assert!(check_size(WORKER_GZIP_BUDGET, &WORKER_BUDGET).is_ok());
+        let err = check_size(WORKER_GZIP_BUDGET + 2048, &WORKER_BUDGET).unwrap_err();
         assert!(
             format!("{err}").contains("2048 bytes (2.0 KiB) over"),
             "{err}"
