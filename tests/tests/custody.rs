@@ -83,7 +83,12 @@ fn pickup_seen(w: &World, scanner: &Scanner, order: &str, buyer: &str) -> (Reply
 
 /// The refusals the origin counted so far, from its metrics.
 fn refusals_counted(w: &World) -> u64 {
-    let metrics = w.origin.get("/metrics").send().unwrap();
+    let metrics = w
+        .origin
+        .get("/metrics")
+        .bearer(w.ops_token())
+        .send()
+        .unwrap();
     assert_eq!(metrics.status, 200, "{}", metrics.body);
     metrics
         .body
