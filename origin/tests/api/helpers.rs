@@ -294,22 +294,15 @@ impl TestApp {
         reply.body
     }
 
-    /// Registers a hub and a scanner for it; returns (hub_id, scanner_id, token).
+    /// Registers a hub and a scanner without a device (legacy) for it; returns (hub_id,
+    /// scanner_id, token).
     pub async fn hub_scanner(
         &self,
         level: &str,
         code: &str,
         role: &str,
     ) -> (String, String, String) {
-        let hub = self
-            .ops(
-                Method::POST,
-                "/v1/ops/hubs",
-                Some(&json!({"code": code, "level": level, "name": "Test hub"})),
-            )
-            .await;
-        assert_eq!(hub.status, StatusCode::CREATED, "{:?}", hub.body);
-        let hub_id = hub.str("hub_id");
+        let hub_id = self.hub(level, code).await;
         let scanner = self
             .ops(
                 Method::POST,
