@@ -446,7 +446,10 @@ mod tests {
         let a = seal_registration(&public, "demo", &short, &mut rng).unwrap();
         let b = seal_registration(&public, "demo", &long, &mut rng).unwrap();
         assert_eq!(a.sealed.ciphertext.len(), b.sealed.ciphertext.len());
-        assert_eq!(open_registration(&keys.intake, &b).unwrap().0.name, long.name);
+        assert_eq!(
+            open_registration(&keys.intake, &b).unwrap().0.name,
+            long.name
+        );
     }
 
     #[test]

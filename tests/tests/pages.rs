@@ -9,6 +9,7 @@
 mod common;
 
 use common::{contains_bytes, files_under, run_scenarios, spawn_stack, state_dir, Person, World};
+use lasthop_e2e::pages::{run_seed_journey, JourneyMode, SEED_BUYER};
 use lasthop_e2e::BrowserRun;
 use serde_json::{json, Value};
 
@@ -36,51 +37,15 @@ fn the_pages_work_in_chromium_and_keep_personal_data_off_the_wire() {
     ]);
 }
 
-/// The buyer of the seed: Beijing, Chaoyang (110105), ordering from a shop in Hangzhou.
+/// The seed's buyer as the shared test helpers know a person.
 fn seed_buyer() -> Person {
     Person {
-        name: "欧阳秀英".into(),
-        phone: "+86 138 0013 8000".into(),
-        region: "110105".into(),
-        line: "酒仙桥路甲8号院3单元1201".into(),
-        postal_code: "100015".into(),
+        name: SEED_BUYER.name.into(),
+        phone: SEED_BUYER.phone.into(),
+        region: SEED_BUYER.region.into(),
+        line: SEED_BUYER.line.into(),
+        postal_code: SEED_BUYER.postal_code.into(),
     }
-}
-
-/// The journey's hubs in route order: the pickup scanner at the seller's district hub, then
-/// the seller's district, the seller's city, the buyer's city and the buyer's district.
-fn seed_route(w: &World) -> Value {
-    let seller_district = w.hub("330108");
-    let hubs = [
-        ("pickup-330108", seller_district.clone(), "330108", "pickup"),
-        ("hub-330108", seller_district, "330108", "hub"),
-        ("hub-3301", w.hub("3301"), "3301", "hub"),
-        ("hub-1101", w.hub("1101"), "1101", "hub"),
-        ("hub-110105", w.hub("110105"), "110105", "hub"),
-    ];
-    hubs.iter()
-        .map(|(key, hub_id, code, role)| json!({"key": key, "hub_id": hub_id, "code": code, "role": role}))
-        .collect()
-}
-
-/// Runs `tests/browser/journey.mjs` in `mode` against the stack.
-pub fn run_journey(w: &World, mode: &str, extra: Value) -> Value {
-    let person = seed_buyer();
-    let mut config = json!({
-        "edge_url": w.edge.base_url(),
-        "origin_url": w.origin.base_url(),
-        "ops_token": w.ops_token(),
-        "person": {"name": person.name, "phone": person.phone, "region": person.region,
-                   "line": person.line, "postal_code": person.postal_code},
-        "hubs": seed_route(w),
-        "mode": mode,
-    });
-    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
-        config.extend(extra.clone());
-    }
-    BrowserRun::new("journey.mjs", state_dir(&format!("pages-journey-{mode}")))
-        .run(config)
-        .expect("the journey runs in Chromium")
 }
 
 /// Every way the pages could let a value slip onto the wire or into storage: as UTF-8, as
@@ -147,7 +112,8 @@ fn leaks(haystack: &[u8], needles: &[(String, Vec<Vec<u8>>)]) -> Vec<String> {
 
 fn the_seed_journey_through_the_pages(w: &World) {
     let person = seed_buyer();
-    let result = run_journey(w, "test", json!({}));
+    let result = run_seed_journey(w.stack, JourneyMode::Test, state_dir("pages-journey"), None)
+        .expect("the journey runs in Chromium");
     assert!(
         result["failed"].is_null(),
         "the journey stopped: {}\nverdicts so far: {}\nproblems: {}",
