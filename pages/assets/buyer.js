@@ -5,7 +5,6 @@
 // and DOM only, never in storage.
 import {
   api,
-  applyLanguage,
   busy,
   core,
   describeError,
@@ -20,7 +19,6 @@ import {
 const KEY = 'lasthop.buyer';
 const status = document.getElementById('status');
 let profile = null; // the opened profile: memory only
-let editing = null; // the address id being modified, if any
 
 for (const slot of document.querySelectorAll('[data-address-fields]')) {
   slot.replaceWith(document.getElementById('address-fields').content.cloneNode(true));
@@ -95,15 +93,8 @@ document.getElementById('address-form').addEventListener('submit', async (event)
       const wasm = await core();
       const key = await intakeKey();
       const body = wasm.sealAddress(key, session.buyer_id, addressInput(form));
-      if (editing) {
-        await api('PUT', `/v1/buyers/me/addresses/${encodeURIComponent(editing)}/sealed`, {
-          token: session.buyer_token,
-          body,
-        });
-      } else {
-        await api('POST', '/v1/buyers/me/addresses/sealed', { token: session.buyer_token, body });
-      }
-      stopEditing();
+      await api('POST', '/v1/buyers/me/addresses/sealed', { token: session.buyer_token, body });
+      form.reset();
       say(status, t('buyer.address_saved'), 'ok');
       await loadProfile();
     } catch (error) {
@@ -111,30 +102,6 @@ document.getElementById('address-form').addEventListener('submit', async (event)
     }
   });
 });
-
-function startEditing(address) {
-  const form = document.getElementById('address-form');
-  editing = address.address_id;
-  form.label.value = address.label;
-  form.region.value = address.region;
-  form.line.value = address.line;
-  form.postal_code.value = address.postal_code;
-  document.getElementById('address-form-legend').textContent = t('buyer.edit_address', { label: address.label });
-  document.getElementById('address-submit').textContent = t('buyer.save_changes');
-  document.getElementById('address-cancel').hidden = false;
-  form.label.focus();
-}
-
-function stopEditing() {
-  const form = document.getElementById('address-form');
-  editing = null;
-  form.reset();
-  document.getElementById('address-form-legend').textContent = t('buyer.add_address');
-  document.getElementById('address-submit').textContent = t('buyer.save_address');
-  document.getElementById('address-cancel').hidden = true;
-}
-
-document.getElementById('address-cancel').addEventListener('click', stopEditing);
 
 document.getElementById('order-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -159,7 +126,12 @@ async function loadProfile() {
   const session = stored.get(KEY);
   const wasm = await core();
   const answer = await api('GET', '/v1/buyers/me/sealed', { token: session.buyer_token });
-  profile = wasm.openProfile(session.profile_secret, session.buyer_id, answer.profile);
+  try {
+    profile = wasm.openProfile(session.profile_secret, session.buyer_id, answer.profile);
+  } catch {
+    say(status, t('buyer.no_key'), 'error');
+    return;
+  }
   await render();
 }
 
@@ -179,16 +151,6 @@ async function render() {
         el('div', {}, address.line),
         el('div', { class: 'hint' }, t('buyer.region_postal', { region: address.region, postal: address.postal_code })),
         el('div', { class: 'hint mono' }, address.address_id),
-        el(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            'aria-label': t('buyer.edit_address', { label: address.label }),
-            onclick: () => startEditing(address),
-          },
-          t('buyer.edit'),
-        ),
       ),
     ),
   );
@@ -294,7 +256,5 @@ async function show() {
 
 setupLanguage(() => {
   if (profile) render();
-  if (!editing) stopEditing();
-  applyLanguage();
 });
 show();

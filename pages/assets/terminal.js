@@ -244,6 +244,13 @@ function showRecipient(order, answer, recipient) {
 
 // A page that is closed or hidden for good takes the recipient with it.
 window.addEventListener('pagehide', () => erase());
+// A phone that slept past `erase_after` has not run the timer yet: check on waking.
+document.addEventListener('visibilitychange', () => {
+  if (current && Date.now() >= new Date(current.erase_after).getTime()) {
+    erase();
+    say(status, t('terminal.erased_expired'), 'ok');
+  }
+});
 
 // ---- scanning ----
 

@@ -9,6 +9,10 @@
 //! - **Profile** (vault → browser, HPKE info `lasthop/profile/v1`): the vault seals the
 //!   [`BuyerProfile`] to the profile key registered with the buyer.
 //!
+//! Every plaintext is padded with JSON white space to a multiple of [`PAD_BLOCK`] bytes before
+//! it is sealed, so the length of a box does not tell a name or an address apart from a
+//! slightly longer one.
+//!
 //! The associated data binds every box to where it may be used: a registration to its
 //! platform, an address to the buyer it was sealed for (so an edge cannot replay buyer A's
 //! sealed address into an account it controls and read it back from that account's profile),
@@ -28,6 +32,9 @@ use crate::api::{
 use crate::ids::{AddressId, BuyerId};
 use crate::keys::{IntakeKeys, KeyVersion};
 use crate::sealed_box::{self, BoxPublicKey, BoxSecretKey, Purpose, SealedBox};
+
+/// Plaintexts are padded to a multiple of this many bytes (white space, which JSON ignores).
+pub const PAD_BLOCK: usize = 256;
 
 /// What a sealed registration holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,10 +243,12 @@ pub fn open_profile(
     Ok(profile)
 }
 
+/// `value` as JSON, padded with spaces to a multiple of [`PAD_BLOCK`].
 fn json(value: &impl Serialize) -> Result<Zeroizing<Vec<u8>>, IntakeError> {
-    serde_json::to_vec(value)
-        .map(Zeroizing::new)
-        .map_err(|_| IntakeError::Sealed)
+    let mut bytes = Zeroizing::new(serde_json::to_vec(value).map_err(|_| IntakeError::Sealed)?);
+    let padded = bytes.len().div_ceil(PAD_BLOCK) * PAD_BLOCK;
+    bytes.resize(padded, b' ');
+    Ok(bytes)
 }
 
 fn seal_json(
@@ -422,6 +431,24 @@ mod tests {
         assert_eq!(
             open_profile(&other, &buyer(1), &sealed),
             Err(IntakeError::Sealed)
+        );
+    }
+
+    #[test]
+    fn a_box_does_not_tell_a_short_name_or_address_from_a_longer_one() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let (keys, public) = vault();
+        let key = BoxSecretKey::generate(&mut rng).public_key();
+        let short = intake(key.clone());
+        let mut long = intake(key);
+        long.name = "欧阳娜娜娜娜".into();
+        long.address.line = "酒仙桥路甲 8 号院 3 单元 1201 室".into();
+        let a = seal_registration(&public, "demo", &short, &mut rng).unwrap();
+        let b = seal_registration(&public, "demo", &long, &mut rng).unwrap();
+        assert_eq!(a.sealed.ciphertext.len(), b.sealed.ciphertext.len());
+        assert_eq!(
+            open_registration(&keys.intake, &b).unwrap().0.name,
+            long.name
         );
     }
 

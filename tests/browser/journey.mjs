@@ -307,6 +307,7 @@ try {
   writeResult(config, {
     failed: String(error && error.stack ? error.stack : error),
     verdicts,
+    timings_ms: timings,
     problems,
     network: await settle(record).catch(() => []),
   });

@@ -48,6 +48,9 @@
 //! - `http`: [`Client`], [`Reply`], readiness probes.
 //! - [`browser`]: Debian's Chromium driven by a Node script with `playwright-core`
 //!   (`tests/browser/`), for the page tests.
+//! - [`pages`]: the seed's journey through the pages (hubs made through ops, then
+//!   `tests/browser/journey.mjs`), shared by the page test, `cargo xtask screenshots` and the
+//!   terminal latency bench.
 
 // Tests may unwrap: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -57,6 +60,7 @@ mod edge;
 mod group;
 mod http;
 mod origin;
+pub mod pages;
 pub mod postgres;
 pub mod procfs;
 mod service;

@@ -13,6 +13,8 @@
 //!   Ctrl-C or SIGTERM stops both, with everything they spawned.
 //! - `cargo xtask test` — setup, fmt, clippy (host and wasm32), wasm32 check of the core, the
 //!   Worker's release build, all tests including end to end; each phase timed.
+//! - `cargo xtask screenshots` — every page at desktop and phone width in both languages,
+//!   taken along the seed's journey in Chromium, into `docs/screenshots/`.
 //! - `cargo xtask bench` — build the Worker and its bench-only variant, run every benchmark in
 //!   release mode, and write `BENCHMARKS.md` (machine, date, commit, figures, ratios, goals).
 //!
@@ -24,6 +26,7 @@
 //! - `edge`: the Worker builds (deployed and bench-only), their size report and budget.
 //! - `browser`: the pages' wasm build (`lasthop-browser` → `pages/pkg/`) and its size report.
 //! - `dev`: the development stack and its signal handling.
+//! - `screenshots`: the pages' screenshots.
 //! - `check`: `cargo xtask test`, phase by phase.
 //! - `bench`: the benchmark runner; `bench_report`: `BENCHMARKS.md` from its figures.
 //! - `cmd`: running child commands with a printed command line, and timing phases.
@@ -38,6 +41,7 @@ mod check;
 mod cmd;
 mod dev;
 mod edge;
+mod screenshots;
 mod setup;
 
 use std::path::PathBuf;
@@ -68,6 +72,8 @@ enum Command {
     Test,
     /// Run every benchmark and write BENCHMARKS.md.
     Bench,
+    /// Take the pages' screenshots (both widths, both languages) into docs/screenshots/.
+    Screenshots,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +101,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(args) => dev::run(&root, args),
         Command::Test => check::run(&root),
         Command::Bench => bench::run(&root),
+        Command::Screenshots => {
+            screenshots::run(&root)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub const CHROMIUM_ENV: &str = lasthop_e2e::browser::CHROMIUM_ENV;
 pub enum Needs {
     /// Build and run the Worker: wasm target, worker-build, wasm-bindgen, npm tools.
     WorkerBuild,
+    /// Also the Chromium the pages are driven in (screenshots).
+    Browser,
     /// Also the PostgreSQL server binaries the origin's tests start and the Chromium the page
     /// tests drive.
     Everything,
@@ -86,6 +88,7 @@ pub fn run(root: &Path, needs: Needs) -> anyhow::Result<Tools> {
     }
     let (postgres_bin, chromium) = match needs {
         Needs::Everything => (postgres()?, Some(chromium()?)),
+        Needs::Browser => (None, Some(chromium()?)),
         Needs::WorkerBuild => (None, None),
     };
     if postgres_bin.is_some() {
