@@ -26,6 +26,7 @@
 //! - [`error`]: [`error::ApiError`], the only error a handler returns.
 //! - [`records`]: vault record plaintexts and their sealing (AAD = record id + key version).
 //! - [`store`]: the directory and vault adapters over `sqlx::Any`, with per-backend migrations.
+//! - [`flush`]: writes the records waiting in the temporary table into the vault once it is back.
 //! - [`outbox`]: pushes scanner revocations to the edge until acknowledged.
 //! - [`signing`]: signs origin→edge calls and verifies edge→origin calls (over the core).
 //! - [`metrics`]: Prometheus registry held in the state.
@@ -41,6 +42,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod flush;
 pub mod health;
 pub mod metrics;
 pub mod openapi;

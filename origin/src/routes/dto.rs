@@ -8,9 +8,9 @@ pub use lasthop_core::api::{
     AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView, AuditEntry,
     AuditQuery, AuditResponse, BuyerProfile, CreateHubRequest, CreateHubResponse,
     CreateOrderRequest, CreateScannerRequest, CreateScannerResponse, DeliveryRequest, ErrorBody,
-    HealthResponse, InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
-    Recipient, RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest,
-    RegisterSellerResponse, ReleaseRequest, ReleaseResponse, RotateAddressResponse, StatusResponse,
+    InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse, Recipient,
+    RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
+    ReleaseRequest, ReleaseResponse, RotateAddressResponse, StatusResponse,
 };
 
 /// A value read back from the directory as the core type it was written from. Rows are only

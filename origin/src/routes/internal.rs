@@ -28,7 +28,7 @@ use crate::routes::dto::{
 };
 use crate::startup::no_store;
 use crate::state::AppState;
-use crate::store::{NewOrder, OrderRow, Recorded, ReleaseRow};
+use crate::store::{NewAddress, NewBuyer, NewContact, NewOrder, OrderRow, Recorded, ReleaseRow};
 
 /// Buyer and seller session lifetime.
 const SESSION_DAYS: i64 = 30;
@@ -69,21 +69,15 @@ fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, Ap
     })
 }
 
-/// The address number of `postal`: the existing one when an identical address (after
-/// normalisation) is stored, by anyone, otherwise a new sealed record. The lookup goes
-/// through the keyed blind index only, in the same statement that stores a new record, so
-/// two registrations of one address at the same moment share one number.
-async fn address_number(
-    state: &AppState,
-    postal: &PostalAddress,
-    by: &str,
-) -> Result<AddressId, ApiError> {
+/// A new sealed record for `postal` under a new number, with its blind index. The stores
+/// keep it unless the same address (after normalisation) is stored already, by anyone, and
+/// then answer that number instead; the lookup goes through the keyed blind index only.
+fn seal_address(state: &AppState, postal: &PostalAddress, by: &str) -> NewAddress {
     let blind_index = state.keys().blind_index.index(&postal.normalised_key());
-    let now = state.now();
     let provenance = Provenance {
         channel: "shop".to_owned(),
         by: by.to_owned(),
-        at: now,
+        at: state.now(),
     };
     let region = postal.region();
     let (province, city, district) = region.path();
@@ -100,13 +94,17 @@ async fn address_number(
         modified: provenance,
     };
     let address_id = AddressId::generate(&mut OsRng);
-    let sealed = records::seal(&state.keys().vault, address_id.as_str(), &plain);
-    let number = state
-        .stores()
-        .vault
-        .insert_or_share_address(address_id.as_str(), &blind_index, &sealed)
-        .await?;
-    AddressId::parse(&number).map_err(|_| ApiError::Internal)
+    let record = records::seal(&state.keys().vault, address_id.as_str(), &plain);
+    NewAddress {
+        address_id: address_id.to_string(),
+        blind_index,
+        record,
+    }
+}
+
+/// An address number the stores answered.
+fn stored_number(number: &str) -> Result<AddressId, ApiError> {
+    AddressId::parse(number).map_err(|_| ApiError::Internal)
 }
 
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
@@ -119,19 +117,18 @@ fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) ->
 }
 
 async fn open_address(state: &AppState, address_id: &str) -> Result<AddressPlain, ApiError> {
-    let sealed = state
+    // Sealed under the number it is stored as (another one when it was merged).
+    let (sealed_as, sealed) = state
         .stores()
-        .vault
         .address(address_id)
         .await?
         .ok_or(ApiError::NotFound("no such address"))?;
-    records::open(&state.keys().vault, address_id, &sealed).map_err(|_| ApiError::Internal)
+    records::open(&state.keys().vault, &sealed_as, &sealed).map_err(|_| ApiError::Internal)
 }
 
 async fn open_contact(state: &AppState, contact_id: &str) -> Result<ContactPlain, ApiError> {
     let sealed = state
         .stores()
-        .vault
         .contact(contact_id)
         .await?
         .ok_or(ApiError::Internal)?;
@@ -161,7 +158,7 @@ pub async fn register_buyer(
     let address = parse_address(&body.address, "address")?;
     let buyer_id = BuyerId::generate(&mut OsRng);
     let now = state.now();
-    let address_id = address_number(&state, &address.postal, buyer_id.as_str()).await?;
+    let new_address = seal_address(&state, &address.postal, buyer_id.as_str());
     let provenance = Provenance {
         channel: "shop".to_owned(),
         by: buyer_id.to_string(),
@@ -173,23 +170,21 @@ pub async fn register_buyer(
         registered: provenance.clone(),
         modified: provenance,
     };
-    let sealed = records::seal(&state.keys().vault, buyer_id.as_str(), &contact);
-    state
+    let contact = NewContact {
+        contact_id: buyer_id.to_string(),
+        record: records::seal(&state.keys().vault, buyer_id.as_str(), &contact),
+    };
+    let buyer = NewBuyer {
+        buyer_id: buyer_id.as_str(),
+        platform_id: platform_id.as_str(),
+        label: &address.label,
+        now: now.unix_millis(),
+    };
+    let number = state
         .stores()
-        .vault
-        .put_contact(buyer_id.as_str(), &sealed)
+        .register_buyer(&buyer, &new_address, &contact)
         .await?;
-    state
-        .stores()
-        .directory
-        .insert_buyer(
-            buyer_id.as_str(),
-            platform_id.as_str(),
-            address_id.as_str(),
-            &address.label,
-            now.unix_millis(),
-        )
-        .await?;
+    let address_id = stored_number(&number)?;
     let buyer_token = session_token(&state, Subject::Buyer(buyer_id.clone()), platform_id);
     let body = RegisterBuyerResponse {
         buyer_id,
@@ -218,15 +213,17 @@ pub async fn add_address(
         .buyer(buyer.buyer_id.as_str())
         .await?
         .ok_or(ApiError::Unauthorized("the buyer no longer exists"))?;
-    let address_id = address_number(&state, &address.postal, buyer.buyer_id.as_str()).await?;
-    directory
-        .link_address(
+    let new_address = seal_address(&state, &address.postal, buyer.buyer_id.as_str());
+    let number = state
+        .stores()
+        .add_address(
             buyer.buyer_id.as_str(),
-            address_id.as_str(),
+            &new_address,
             &address.label,
             state.now().unix_millis(),
         )
         .await?;
+    let address_id = stored_number(&number)?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AddAddressResponse { address_id }),
@@ -310,11 +307,13 @@ pub async fn register_seller(
         modified: provenance,
     };
     // A seller may be a person too: the name goes to the vault like a buyer's.
-    let sealed = records::seal(&state.keys().vault, seller_id.as_str(), &contact);
+    let contact = NewContact {
+        contact_id: seller_id.to_string(),
+        record: records::seal(&state.keys().vault, seller_id.as_str(), &contact),
+    };
     state
         .stores()
-        .vault
-        .put_contact(seller_id.as_str(), &sealed)
+        .put_contact(&contact, now.unix_millis())
         .await?;
     state
         .stores()

@@ -5,6 +5,7 @@ mod hubs;
 mod nonces;
 mod orders;
 mod outbox;
+mod pending;
 mod people;
 mod releases;
 
@@ -15,6 +16,7 @@ use super::StoreError;
 
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
+pub use pending::{AddressSlot, PendingSummary, QueuedBuyer};
 pub use people::{BuyerRow, SellerRow};
 pub use releases::{AuditRow, Recorded, ReleaseRow};
 

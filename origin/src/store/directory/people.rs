@@ -102,16 +102,10 @@ impl Directory {
         label: &str,
         now: i64,
     ) -> Result<()> {
-        db(self.store.execute(sqlx::query(
-            "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
-        )
-        .bind(buyer_id)
-        .bind(address_id)
-        .bind(label)
-        .bind(now)
-        )
-        .await)?;
+        db(self
+            .store
+            .execute(link_query(buyer_id, address_id, label, now))
+            .await)?;
         Ok(())
     }
 
@@ -177,7 +171,7 @@ impl Directory {
 }
 
 /// Write-only (no read to race with): the buyer and their first link.
-async fn insert_buyer_in(
+pub(super) async fn insert_buyer_in(
     conn: &mut AnyConnection,
     buyer_id: &str,
     platform_id: &str,
@@ -223,4 +217,21 @@ async fn renumber_in(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Links an address number to a buyer; linking again updates the label.
+pub(super) fn link_query<'q>(
+    buyer_id: &'q str,
+    address_id: &'q str,
+    label: &'q str,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
+    )
+    .bind(buyer_id)
+    .bind(address_id)
+    .bind(label)
+    .bind(now)
 }
