@@ -256,37 +256,36 @@ impl Stores {
     /// [`StoreError::Unavailable`] when the directory fails.
     pub async fn flush_pending(&self, batch: i64) -> Result<FlushReport> {
         let mut report = FlushReport::default();
-        if self.vault.writable() {
-            for waiting in self.directory.oldest_pending(batch).await? {
-                let record = waiting.sealed();
-                let written = match (waiting.kind.as_str(), &waiting.blind_index) {
-                    ("address", Some(blind_index)) => {
-                        self.vault
-                            .flush_address(&waiting.record_id, blind_index, &record)
-                            .await
+        let waiting = if self.vault.writable() {
+            self.directory.oldest_pending(batch).await?
+        } else {
+            Vec::new()
+        };
+        if !waiting.is_empty() {
+            match self.vault.flush(&waiting).await {
+                Ok(outcomes) => {
+                    let mut stored = Vec::new();
+                    for (record, outcome) in waiting.iter().zip(outcomes) {
+                        match outcome {
+                            Flushed::Stored => stored.push(record.record_id.as_str()),
+                            Flushed::SameAddressAs(into) => {
+                                self.directory
+                                    .merge_pending_address(&record.record_id, &into)
+                                    .await?;
+                                report.merged += 1;
+                            }
+                            Flushed::Blocked => tracing::error!(
+                                "a waiting address's number holds another address in the \
+                                 vault; it stays in the temporary table"
+                            ),
+                        }
                     }
-                    _ => match self.vault.put_contact(&waiting.record_id, &record).await {
-                        Ok(()) => Ok(Flushed::Stored),
-                        Err(err) => Err(err),
-                    },
-                };
-                match written {
-                    Ok(Flushed::Stored) => {
-                        self.directory.forget_pending(&waiting.record_id).await?;
-                        report.flushed += 1;
-                    }
-                    Ok(Flushed::SameAddressAs(into)) => {
-                        self.directory
-                            .merge_pending_address(&waiting.record_id, &into)
-                            .await?;
-                        report.flushed += 1;
-                        report.merged += 1;
-                    }
-                    Err(StoreError::Unavailable) => break,
-                    Err(other) => {
-                        tracing::error!(error = %other, "a waiting vault record could not be flushed");
-                        break;
-                    }
+                    self.directory.forget_pending(&stored).await?;
+                    report.flushed = stored.len() + report.merged;
+                }
+                Err(StoreError::Unavailable) => {}
+                Err(other) => {
+                    tracing::error!(error = %other, "waiting vault records could not be flushed");
                 }
             }
         }

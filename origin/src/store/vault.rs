@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
+use super::directory::PendingRecord;
 use super::failover::{Role, VaultSwitch, CALL_TIMEOUT};
 use super::pool::StorePool;
 use super::StoreError;
@@ -30,13 +31,16 @@ pub struct SealedRecord {
     pub ciphertext: Vec<u8>,
 }
 
-/// What writing a waiting address record into the vault found.
+/// What writing a waiting record into the vault found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flushed {
     /// The record is in the vault under its number (written now, or by an earlier attempt).
     Stored,
     /// The vault already holds the same address under this other number.
     SameAddressAs(String),
+    /// Its number holds another address (a collision 128 random bits rule out in practice):
+    /// it stays waiting, and the flush says so in the log.
+    Blocked,
 }
 
 /// Handle on the vault's servers.
@@ -131,43 +135,23 @@ impl Vault {
         .ok_or(StoreError::Unavailable)
     }
 
-    /// Writes a record that waited in the temporary table, exactly once whatever happened
-    /// before: stored under its number, or found there already (an earlier flush, or the
-    /// original write that was thought lost), or the same address found under another number.
+    /// Writes records that waited in the temporary table, in one transaction, each exactly once
+    /// whatever happened before: an address is stored under its number, or found there already
+    /// (an earlier flush, or the original write that was thought lost), or found under another
+    /// number (the same address, stored before); a contact is written or replaced by the same.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no server takes writes.
-    pub async fn flush_address(
-        &self,
-        address_id: &str,
-        blind_index: &str,
-        record: &SealedRecord,
-    ) -> Result<Flushed> {
+    pub async fn flush(&self, waiting: &[PendingRecord]) -> Result<Vec<Flushed>> {
         self.write(|pool| async move {
-            pool.execute(
-                sqlx::query(
-                    "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(address_id)
-                .bind(blind_index)
-                .bind(record.key_version)
-                .bind(&record.ciphertext),
-            )
-            .await?;
-            let holder: Option<(String,)> = sqlx::query_as(
-                "SELECT address_id FROM address_records WHERE blind_index = $1",
-            )
-            .bind(blind_index)
-            .fetch_optional(pool.pool())
-            .await?;
-            Ok(match holder {
-                Some((holder,)) if holder != address_id => Flushed::SameAddressAs(holder),
-                // Ours, or (number collision with another address, which 128 random bits
-                // rule out) reported as stored and never lost: the pending row stays until
-                // a later round finds it in place.
-                _ => Flushed::Stored,
-            })
+            let mut attempts = pool.transactions();
+            loop {
+                let mut tx = attempts.begin().await?;
+                let outcome = flush_in(&mut tx, waiting).await;
+                if let Some(done) = attempts.settle(tx, outcome).await? {
+                    return Ok(done);
+                }
+            }
         })
         .await
     }
@@ -334,4 +318,50 @@ async fn renumber_in(
     .execute(&mut *conn)
     .await?;
     Ok(true)
+}
+
+/// Each waiting record, written unless it is there already. Idempotent, so a flush that is
+/// interrupted after this commit (before the table forgets the records) writes nothing twice.
+async fn flush_in(
+    conn: &mut AnyConnection,
+    waiting: &[PendingRecord],
+) -> std::result::Result<Vec<Flushed>, sqlx::Error> {
+    let mut outcomes = Vec::with_capacity(waiting.len());
+    for record in waiting {
+        let Some(blind_index) = record.blind_index.as_deref() else {
+            sqlx::query(
+                "INSERT INTO contact_records (contact_id, key_version, ciphertext) VALUES ($1, $2, $3) \
+                 ON CONFLICT (contact_id) DO UPDATE SET key_version = excluded.key_version, \
+                 ciphertext = excluded.ciphertext",
+            )
+            .bind(&record.record_id)
+            .bind(record.key_version)
+            .bind(&record.ciphertext)
+            .execute(&mut *conn)
+            .await?;
+            outcomes.push(Flushed::Stored);
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(&record.record_id)
+        .bind(blind_index)
+        .bind(record.key_version)
+        .bind(&record.ciphertext)
+        .execute(&mut *conn)
+        .await?;
+        let holder: Option<(String,)> =
+            sqlx::query_as("SELECT address_id FROM address_records WHERE blind_index = $1")
+                .bind(blind_index)
+                .fetch_optional(&mut *conn)
+                .await?;
+        outcomes.push(match holder {
+            Some((holder,)) if holder == record.record_id => Flushed::Stored,
+            Some((holder,)) => Flushed::SameAddressAs(holder),
+            None => Flushed::Blocked,
+        });
+    }
+    Ok(outcomes)
 }

@@ -210,16 +210,28 @@ impl Directory {
         })
     }
 
-    /// Removes a record the vault now holds.
+    /// Removes records the vault now holds, in one transaction.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn forget_pending(&self, record_id: &str) -> Result<()> {
-        db(self
-            .store
-            .execute(sqlx::query("DELETE FROM vault_pending WHERE record_id = $1").bind(record_id))
-            .await)?;
-        Ok(())
+    pub async fn forget_pending(&self, record_ids: &[&str]) -> Result<()> {
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = async {
+                for id in record_ids {
+                    sqlx::query("DELETE FROM vault_pending WHERE record_id = $1")
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(())
+            }
+            .await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
     }
 
     /// A waiting address turned out to be one the vault already held under `into`: the waiting
