@@ -25,7 +25,8 @@
 //! - [`extract`]: the contract-format JSON extractor and the ops-token check.
 //! - [`error`]: [`error::ApiError`], the only error a handler returns.
 //! - [`records`]: vault record plaintexts and their sealing (AAD = record id + key version).
-//! - [`store`]: the directory and vault adapters over `sqlx::Any`, with per-backend migrations.
+//! - [`store`]: the directory and vault adapters over `sqlx::Any`, with per-backend migrations;
+//!   the vault's primary/standby switch and the temporary table in the directory.
 //! - [`flush`]: writes the records waiting in the temporary table into the vault once it is back.
 //! - [`outbox`]: pushes scanner revocations to the edge until acknowledged.
 //! - [`signing`]: signs origin→edge calls and verifies edge→origin calls (over the core).
