@@ -164,9 +164,7 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
         !contains(&vault, &during.line),
         "the vault holds ciphertext only"
     );
-    let metrics = app
-        .send(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await;
+    let metrics = app.ops(Method::GET, "/metrics", None).await;
     let text = metrics.body.as_str().unwrap_or_default().to_owned();
     assert!(
         text.contains("lasthop_origin_temporary_table_depth 0"),
