@@ -48,21 +48,6 @@ fn pg_origin(name: &str) -> Option<(PgStores, OriginProcess)> {
     Some((stores, origin))
 }
 
-/// A buyer in Chaoyang, unique to `(tag, n)` or living at shared address `shared`.
-fn person(tag: &str, n: usize, shared: Option<usize>) -> Person {
-    let line = match shared {
-        Some(s) => format!("朝阳故障共享路{s}号"),
-        None => format!("朝阳故障路{tag}-{n}号"),
-    };
-    Person {
-        name: format!("故障买家{tag}{n}"),
-        phone: format!("1370{:07}", n % 10_000_000),
-        region: "110105".into(),
-        line,
-        postal_code: "100020".into(),
-    }
-}
-
 fn health(origin: &OriginProcess) -> Option<Value> {
     let reply = origin.client().get("/healthz").send().ok()?;
     (reply.status == 200).then(|| reply.json().ok()).flatten()
@@ -111,7 +96,7 @@ fn registration_load(
                 while !stop.load(Ordering::SeqCst) {
                     n += 1;
                     let shared = (n % 3 == 0).then_some(n % SHARED);
-                    let who = person(&format!("{tag}{client}-"), n, shared);
+                    let who = Person::numbered(&format!("{tag}{client}-"), n, shared);
                     let started = Instant::now();
                     match api.try_register_buyer(&who) {
                         Ok(reply) if reply.status == 201 => {
@@ -229,7 +214,7 @@ fn with_the_primary_killed_the_standby_serves_releases_and_a_promoted_standby_ta
     let hub = api.scanner("110105", "hub");
     let before: Vec<(Buyer, String)> = (0..6)
         .map(|n| {
-            let buyer = api.register_buyer(&person("sb", n, None));
+            let buyer = api.register_buyer(&Person::numbered("sb", n, None));
             let order = api.create_order(&buyer, &seller);
             (buyer, order)
         })
@@ -263,7 +248,7 @@ fn with_the_primary_killed_the_standby_serves_releases_and_a_promoted_standby_ta
     assert_eq!(health_now["vault"]["reads_from"], "standby", "{health_now}");
     // Registrations meanwhile wait in the temporary table.
     let during: Vec<Buyer> = (10..14)
-        .map(|n| api.register_buyer(&person("sb", n, Some(n % 2))))
+        .map(|n| api.register_buyer(&Person::numbered("sb", n, Some(n % 2))))
         .collect();
     assert!(health(&origin).unwrap()["temporary_table"]["depth"].as_i64() >= Some(4));
 
@@ -274,7 +259,7 @@ fn with_the_primary_killed_the_standby_serves_releases_and_a_promoted_standby_ta
         h["vault"]["writes_to"] == "standby" && h["temporary_table"]["depth"] == 0
     });
     let emptied = promoted_at.elapsed();
-    let after = api.register_buyer(&person("sb", 20, None));
+    let after = api.register_buyer(&Person::numbered("sb", 20, None));
     assert_eq!(health(&origin).unwrap()["temporary_table"]["depth"], 0);
     eprintln!(
         "figures: kill -9 of the vault primary -> first release served by the standby: {} ms; \
@@ -482,7 +467,7 @@ fn mixed_step(
         std::thread::sleep(Duration::from_millis(10));
         false
     };
-    let who = person(
+    let who = Person::numbered(
         &format!("ko{client}-"),
         n,
         (n % 4 == 0).then_some(n % SHARED),
@@ -544,7 +529,7 @@ fn with_the_directory_down_requests_answer_503_with_retry_after_and_service_resu
         // Whatever asks now is refused with 503 and Retry-After (the load checks the header).
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
-            if let Ok(reply) = api.try_register_buyer(&person("dd-probe", 0, None)) {
+            if let Ok(reply) = api.try_register_buyer(&Person::numbered("dd-probe", 0, None)) {
                 if reply.status == 503 {
                     assert!(reply.header("retry-after").is_some());
                     refused.fetch_add(1, Ordering::SeqCst);
@@ -558,7 +543,7 @@ fn with_the_directory_down_requests_answer_503_with_retry_after_and_service_resu
         stores.directory.start().unwrap();
         // Service resumes by itself: the origin is not restarted.
         let resumed = loop {
-            let reply = api.register_buyer_reply(&person("dd-after", 1, None));
+            let reply = api.register_buyer_reply(&Person::numbered("dd-after", 1, None));
             if reply.status == 201 {
                 break restarted_at.elapsed();
             }
@@ -605,7 +590,7 @@ fn through_the_edge_a_final_hop_waits_out_the_sqlite_vault_going_away_and_coming
     let stack = Stack::spawn(options).unwrap();
     let w = World::new(&stack);
     let seller = w.register_seller("Edge Outage Shop");
-    let buyer = w.register_buyer(&person("edge", 1, None));
+    let buyer = w.register_buyer(&Person::numbered("edge", 1, None));
     let order = w.create_order(&buyer, &seller);
     let (pickup, hubs) = w.courier_route();
     let last = w.scanner("110105", "hub");
@@ -624,7 +609,7 @@ fn through_the_edge_a_final_hop_waits_out_the_sqlite_vault_going_away_and_coming
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert!(refused.header("retry-after").is_some());
     // A registration meanwhile is answered, and its owner reads it from the table.
-    let during = w.register_buyer(&person("edge", 2, None));
+    let during = w.register_buyer(&Person::numbered("edge", 2, None));
     assert_eq!(w.profile(&during).status, 200);
 
     std::fs::rename(&away, &vault_folder).unwrap();

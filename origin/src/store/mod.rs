@@ -25,12 +25,12 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, Directory, HubRow, NewOrder, OrderRow, PendingSummary, Recorded,
+    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, PendingSummary, Recorded,
     ReleaseRow, ScannerRow, SellerRow,
 };
 use failover::VaultSwitch;
 use pool::StorePool;
-pub use sealed::{FlushReport, NewAddress, NewBuyer, NewContact};
+pub use sealed::{FlushReport, NewAddress, NewContact};
 pub use vault::{SealedRecord, Vault};
 
 static DIRECTORY_SQLITE: Migrator = sqlx::migrate!("migrations/directory/sqlite");

@@ -12,7 +12,7 @@
 //! - [`Stores::flush_pending`] writes the waiting records into the vault once it takes writes
 //!   again, each exactly once (idempotent on its number), and then removes them.
 
-use super::directory::{AddressSlot, PendingSummary, QueuedBuyer};
+use super::directory::{AddressSlot, NewBuyer, PendingSummary};
 use super::vault::{Flushed, SealedRecord};
 use super::{StoreError, Stores};
 
@@ -36,19 +36,6 @@ pub struct NewContact {
     pub contact_id: String,
     /// The sealed record.
     pub record: SealedRecord,
-}
-
-/// The directory side of a new buyer.
-#[derive(Debug, Clone)]
-pub struct NewBuyer<'a> {
-    /// `b_…` (also the contact's id).
-    pub buyer_id: &'a str,
-    /// The platform.
-    pub platform_id: &'a str,
-    /// The first address's label.
-    pub label: &'a str,
-    /// Unix milliseconds.
-    pub now: i64,
 }
 
 /// What one flush round did.
@@ -79,15 +66,7 @@ impl Stores {
         let mut contact_stored = false;
         if self.vault.writable() {
             if number.is_none() {
-                number = unless_outage(
-                    self.vault
-                        .insert_or_share_address(
-                            &address.address_id,
-                            &address.blind_index,
-                            &address.record,
-                        )
-                        .await,
-                )?;
+                number = self.vault_number(address).await?;
             }
             if number.is_some() {
                 contact_stored = unless_outage(
@@ -113,24 +92,11 @@ impl Stores {
         if number.is_none() {
             number = self.readable_number(&address.blind_index).await?;
         }
-        let slot = match &number {
-            Some(known) => AddressSlot::Known(known),
-            None => AddressSlot::Queue {
-                address_id: &address.address_id,
-                blind_index: &address.blind_index,
-                record: &address.record,
-            },
-        };
-        let queued = QueuedBuyer {
-            buyer_id: buyer.buyer_id,
-            platform_id: buyer.platform_id,
-            label: buyer.label,
-            now: buyer.now,
-        };
+        let slot = slot(number.as_deref(), address);
         let contact = (!contact_stored).then_some(&contact.record);
         let number = self
             .directory
-            .insert_buyer_queued(&queued, &slot, contact)
+            .insert_buyer_queued(buyer, &slot, contact)
             .await?;
         self.note_queued();
         Ok(number)
@@ -150,15 +116,7 @@ impl Stores {
     ) -> Result<String> {
         let mut number = self.waiting_number(&address.blind_index).await?;
         if number.is_none() && self.vault.writable() {
-            number = unless_outage(
-                self.vault
-                    .insert_or_share_address(
-                        &address.address_id,
-                        &address.blind_index,
-                        &address.record,
-                    )
-                    .await,
-            )?;
+            number = self.vault_number(address).await?;
         }
         if let Some(number) = &number {
             self.directory
@@ -167,14 +125,7 @@ impl Stores {
             return Ok(number.clone());
         }
         let number = self.readable_number(&address.blind_index).await?;
-        let slot = match &number {
-            Some(known) => AddressSlot::Known(known),
-            None => AddressSlot::Queue {
-                address_id: &address.address_id,
-                blind_index: &address.blind_index,
-                record: &address.record,
-            },
-        };
+        let slot = slot(number.as_deref(), address);
         let number = self
             .directory
             .link_address_queued(buyer_id, &slot, label, now)
@@ -295,6 +246,16 @@ impl Stores {
         Ok(report)
     }
 
+    /// The address's number in the vault (ours, or the same address's stored before), or
+    /// `None` when no vault server takes the write.
+    async fn vault_number(&self, address: &NewAddress) -> Result<Option<String>> {
+        unless_outage(
+            self.vault
+                .insert_or_share_address(&address.address_id, &address.blind_index, &address.record)
+                .await,
+        )
+    }
+
     /// The number of an identical address waiting in the temporary table, looked up only
     /// while something waits (as far as this origin knows).
     async fn waiting_number(&self, blind_index: &str) -> Result<Option<String>> {
@@ -329,6 +290,19 @@ impl Stores {
     fn note_queued(&self) {
         self.pending_hint
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Where a registration's address comes from when its records must wait: a number already
+/// known, or a new record to queue.
+fn slot<'a>(known: Option<&'a str>, address: &'a NewAddress) -> AddressSlot<'a> {
+    match known {
+        Some(number) => AddressSlot::Known(number),
+        None => AddressSlot::Queue {
+            address_id: &address.address_id,
+            blind_index: &address.blind_index,
+            record: &address.record,
+        },
     }
 }
 

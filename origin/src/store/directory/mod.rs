@@ -16,7 +16,7 @@ use super::StoreError;
 
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
-pub use pending::{AddressSlot, PendingRecord, PendingSummary, QueuedBuyer};
+pub use pending::{AddressSlot, NewBuyer, PendingRecord, PendingSummary};
 pub use people::{BuyerRow, SellerRow};
 pub use releases::{AuditRow, Recorded, ReleaseRow};
 

@@ -120,7 +120,7 @@ impl Directory {
     /// [`StoreError::Conflict`] if the buyer id exists; otherwise unavailability.
     pub async fn insert_buyer_queued(
         &self,
-        buyer: &QueuedBuyer<'_>,
+        buyer: &NewBuyer<'_>,
         address: &AddressSlot<'_>,
         contact: Option<&SealedRecord>,
     ) -> Result<String> {
@@ -253,10 +253,10 @@ impl Directory {
     }
 }
 
-/// The directory rows of a buyer registered while the vault could not be written.
+/// The directory side of a new buyer.
 #[derive(Debug, Clone)]
-pub struct QueuedBuyer<'a> {
-    /// `b_…`
+pub struct NewBuyer<'a> {
+    /// `b_…` (also the contact's id).
     pub buyer_id: &'a str,
     /// The platform.
     pub platform_id: &'a str,
@@ -268,7 +268,7 @@ pub struct QueuedBuyer<'a> {
 
 async fn insert_buyer_queued_in(
     conn: &mut AnyConnection,
-    buyer: &QueuedBuyer<'_>,
+    buyer: &NewBuyer<'_>,
     address: &AddressSlot<'_>,
     contact: Option<&SealedRecord>,
 ) -> std::result::Result<String, sqlx::Error> {
