@@ -163,6 +163,13 @@ pub struct ServeOptions {
     /// File holding the vault store URL (when it carries a password).
     #[arg(long, env = "LASTHOP_VAULT_URL_FILE")]
     pub vault_url_file: Option<PathBuf>,
+    /// The vault's streaming standby (`postgres://…`, the vault role): reads are served from
+    /// it while the primary does not answer, and it is written to once it has been promoted.
+    #[arg(long, env = "LASTHOP_VAULT_STANDBY_URL", hide_env_values = true, value_parser = secret)]
+    pub vault_standby_url: Option<SecretString>,
+    /// File holding the standby's URL (when it carries a password).
+    #[arg(long, env = "LASTHOP_VAULT_STANDBY_URL_FILE")]
+    pub vault_standby_url_file: Option<PathBuf>,
     /// File of master key lines (see `edge-secrets --help`).
     #[arg(long, env = "LASTHOP_MASTER_KEYS_FILE")]
     pub master_keys_file: Option<PathBuf>,
@@ -224,6 +231,8 @@ impl ServeOptions {
             directory_url_file,
             vault_url,
             vault_url_file,
+            vault_standby_url,
+            vault_standby_url_file,
             master_keys_file,
             master_keys,
             ops_token_file,
@@ -249,6 +258,10 @@ impl ServeOptions {
             (self.vault_url, self.vault_url_file),
             (vault_url, vault_url_file),
         );
+        let (vault_standby_url, vault_standby_url_file) = either_form(
+            (self.vault_standby_url, self.vault_standby_url_file),
+            (vault_standby_url, vault_standby_url_file),
+        );
         let (master_keys, master_keys_file) = either_form(
             (self.master_keys, self.master_keys_file),
             (master_keys, master_keys_file),
@@ -263,6 +276,8 @@ impl ServeOptions {
             directory_url_file,
             vault_url,
             vault_url_file,
+            vault_standby_url,
+            vault_standby_url_file,
             master_keys_file,
             master_keys,
             ops_token_file,
@@ -296,6 +311,7 @@ impl ServeOptions {
         for (key, url) in [
             ("directory_url", &options.directory_url),
             ("vault_url", &options.vault_url),
+            ("vault_standby_url", &options.vault_standby_url),
         ] {
             if url
                 .as_ref()
@@ -370,6 +386,10 @@ pub struct Settings {
     pub directory_url: SecretString,
     /// Vault store URL.
     pub vault_url: SecretString,
+    /// The vault's streaming standby, if there is one.
+    pub vault_standby_url: Option<SecretString>,
+    /// How often the temporary table is flushed into the vault while it holds records.
+    pub flush_interval: Duration,
     /// Master key ring text.
     pub master_keys: SecretString,
     /// Ops bearer token.
@@ -411,6 +431,8 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             directory_url: SecretString::from(directory_url.into()),
             vault_url: SecretString::from(vault_url.into()),
+            vault_standby_url: None,
+            flush_interval: Duration::from_secs(1),
             master_keys: SecretString::from(master_keys.into()),
             ops_token: SecretString::from(ops_token.into()),
             edge_url: None,
@@ -470,6 +492,13 @@ impl Settings {
                 "vault URL",
                 "sqlite://lasthop-vault.db",
             )?,
+            vault_standby_url: match (
+                options.vault_standby_url.as_ref(),
+                options.vault_standby_url_file.as_deref(),
+            ) {
+                (None, None) => None,
+                (url, file) => Some(load_secret(file, url, "vault standby URL")?),
+            },
             master_keys,
             ops_token,
             edge_url: options.edge_url,

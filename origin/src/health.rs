@@ -7,14 +7,13 @@
 //!
 //! # Adding a component
 //! Push a [`Check`] in [`readiness`]. A required component that is not `up` makes the origin
-//! `not_ready` (503); an optional one only shows in the list. The backup vault (standby) and
-//! the temporary table are listed as `not_configured` until the store work reports them
-//! (issue 9): replace their placeholders below.
+//! `not_ready` (503); an optional one only shows in the list.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::state::AppState;
+use crate::store::failover::{Role, ServerState};
 
 /// The state of one component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -53,6 +52,14 @@ impl Check {
         }
     }
 
+    /// A component the origin serves without, up or down.
+    pub fn optional(name: &'static str, up: bool) -> Self {
+        Self {
+            required: false,
+            ..Self::required(name, up)
+        }
+    }
+
     /// An optional component this deployment does not have.
     pub fn not_configured(name: &'static str) -> Self {
         Self {
@@ -67,7 +74,7 @@ impl Check {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Readiness {
     /// `ready` when every required component is up, else `not_ready`.
-    #[schema(example = "ready")]
+    #[schema(examples("ready"))]
     pub status: &'static str,
     /// Every component, required or not.
     pub checks: Vec<Check>,
@@ -91,16 +98,85 @@ impl Readiness {
     }
 }
 
-/// Probes every component.
+/// Probes every component. The directory is required; the vault is not, because while no
+/// vault server takes writes the origin still serves: registrations wait in the temporary
+/// table (which lives in the directory) and reads come from the standby or that table.
 pub async fn readiness(state: &AppState) -> Readiness {
     let probe = state.stores().probe().await;
+    let standby = match probe.route.standby {
+        None => Check::not_configured("vault_standby"),
+        Some(server) => Check::optional("vault_standby", server != ServerState::Down),
+    };
     Readiness::of(vec![
         Check::required("directory", probe.directory),
-        Check::required("vault", probe.vault),
-        // Placeholders until issue 9 gives the origin a standby and a temporary table.
-        Check::not_configured("vault_standby"),
-        Check::not_configured("temporary_table"),
+        Check::optional("vault", probe.vault),
+        standby,
+        Check::optional("temporary_table", probe.directory),
     ])
+}
+
+/// `/healthz`: serving or not, and the vault's state in some detail.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` while the directory answers (the origin serves, maybe from the standby and the
+    /// temporary table); otherwise the answer is a 503 error.
+    #[schema(examples("ok"))]
+    pub status: &'static str,
+    /// The vault's servers and where reads and writes go.
+    pub vault: VaultHealth,
+    /// Records waiting for the vault.
+    pub temporary_table: TemporaryTableHealth,
+}
+
+/// The vault's servers as last probed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VaultHealth {
+    /// `writable`, `read_only` or `down`.
+    #[schema(examples("writable"))]
+    pub primary: &'static str,
+    /// The standby's state, or `not_configured`.
+    #[schema(examples("read_only"))]
+    pub standby: &'static str,
+    /// `primary`, `standby`, or `temporary_table` while no server takes writes.
+    #[schema(examples("primary"))]
+    pub writes_to: &'static str,
+    /// `primary`, `standby`, or `temporary_table` while no server answers.
+    #[schema(examples("primary"))]
+    pub reads_from: &'static str,
+}
+
+/// The temporary table's depth and age.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TemporaryTableHealth {
+    /// Records waiting.
+    pub depth: i64,
+    /// Age of the oldest, in seconds (0 when none waits).
+    pub oldest_age_seconds: f64,
+}
+
+/// The health report, or `None` when the directory does not answer.
+pub async fn health(state: &AppState) -> Option<Health> {
+    let stores = state.stores();
+    let summary = stores.directory.pending_summary().await.ok()?;
+    let route = stores.vault.switch().route();
+    let age_ms = summary
+        .oldest_queued_at
+        .map_or(0, |at| (state.now().unix_millis() - at).max(0));
+    #[allow(clippy::cast_precision_loss)] // milliseconds of an outage fit an f64 exactly
+    let oldest_age_seconds = age_ms as f64 / 1000.0;
+    Some(Health {
+        status: "ok",
+        vault: VaultHealth {
+            primary: route.primary.as_str(),
+            standby: route.standby.map_or("not_configured", ServerState::as_str),
+            writes_to: route.writer.map_or("temporary_table", Role::as_str),
+            reads_from: route.reader.map_or("temporary_table", Role::as_str),
+        },
+        temporary_table: TemporaryTableHealth {
+            depth: summary.depth,
+            oldest_age_seconds,
+        },
+    })
 }
 
 #[cfg(test)]

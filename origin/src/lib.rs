@@ -27,7 +27,9 @@
 //! - [`services`]: the logic behind the handlers: the vault's records ([`services::vault`]) and
 //!   the chain of custody's releases, deliveries and renewals ([`services::custody`]).
 //! - [`records`]: vault record plaintexts and their sealing (AAD = record id + key version).
-//! - [`store`]: the directory and vault adapters over `sqlx::Any`, with per-backend migrations.
+//! - [`store`]: the directory and vault adapters over `sqlx::Any`, with per-backend migrations;
+//!   the vault's primary/standby switch and the temporary table in the directory.
+//! - [`flush`]: writes the records waiting in the temporary table into the vault once it is back.
 //! - [`outbox`]: pushes scanner revocations to the edge until acknowledged.
 //! - [`signing`]: signs origin→edge calls and verifies edge→origin calls (over the core).
 //! - [`metrics`]: Prometheus registry held in the state.
@@ -43,6 +45,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod flush;
 pub mod health;
 pub mod metrics;
 pub mod openapi;

@@ -1,10 +1,13 @@
 //! Prometheus metrics, held in the application state (no global recorder, so tests can
 //! build many apps side by side). Labels are route templates and outcomes, never ids.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -62,6 +65,21 @@ pub struct Metrics {
     pub releases: Family<ReleaseLabels, Counter>,
     /// Refused custody calls by endpoint and reason.
     pub custody_refusals: Family<RefusalLabels, Counter>,
+    /// The vault and its temporary table.
+    pub vault: VaultMetrics,
+}
+
+/// How the vault is doing: where it can be written and read, and what waits for it.
+#[derive(Default)]
+pub struct VaultMetrics {
+    /// Records waiting in the temporary table.
+    pub temporary_table_depth: Gauge,
+    /// Age in seconds of the oldest record waiting (0 when none waits).
+    pub temporary_table_oldest_age_seconds: Gauge<f64, AtomicU64>,
+    /// 1 while a vault server takes writes.
+    pub writable: Gauge,
+    /// 1 while a vault server answers reads (the primary or the standby).
+    pub readable: Gauge,
 }
 
 impl Default for Metrics {
@@ -85,12 +103,34 @@ impl Default for Metrics {
             "Refused releases, deliveries and renewals by reason",
             custody_refusals.clone(),
         );
+        let vault = VaultMetrics::default();
+        registry.register(
+            "temporary_table_depth",
+            "Vault records waiting in the temporary table",
+            vault.temporary_table_depth.clone(),
+        );
+        registry.register(
+            "temporary_table_oldest_age_seconds",
+            "Age of the oldest record waiting in the temporary table",
+            vault.temporary_table_oldest_age_seconds.clone(),
+        );
+        registry.register(
+            "vault_writable",
+            "1 while a vault server takes writes",
+            vault.writable.clone(),
+        );
+        registry.register(
+            "vault_readable",
+            "1 while a vault server answers reads",
+            vault.readable.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             releases,
             custody_refusals,
+            vault,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::metrics::RequestLabels;
 use crate::state::{AppState, Clock, CustodySettings, StateParts};
 use crate::store::Stores;
-use crate::{outbox, routes};
+use crate::{flush, outbox, routes};
 use lasthop_core::api::{ErrorBody, ErrorCode};
 use lasthop_core::keys::{MasterKeyRing, OriginKeys};
 
@@ -122,6 +122,7 @@ pub struct Application {
     port: u16,
     edge: Option<(String, reqwest::Client)>,
     outbox_interval: Duration,
+    flush_interval: Duration,
     shutdown_grace: Duration,
 }
 
@@ -144,9 +145,13 @@ impl Application {
         let ring = MasterKeyRing::parse(settings.master_keys.expose_secret())
             .map_err(|e| anyhow::anyhow!("reading the master key ring: {e}"))?;
         let keys = OriginKeys::derive(&ring);
-        let stores = Stores::open(
+        let stores = Stores::open_serving(
             settings.directory_url.expose_secret(),
             settings.vault_url.expose_secret(),
+            settings
+                .vault_standby_url
+                .as_ref()
+                .map(|url| url.expose_secret()),
         )
         .await?;
         stores
@@ -189,6 +194,7 @@ impl Application {
             port,
             edge,
             outbox_interval: settings.outbox_interval,
+            flush_interval: settings.flush_interval,
             shutdown_grace: settings.shutdown_grace,
         })
     }
@@ -223,6 +229,19 @@ impl Application {
             self.outbox_interval,
         );
         tasks.spawn(prune_nonces(self.state.clone(), shutdown.clone()));
+        tasks.spawn(
+            self.state
+                .stores()
+                .vault
+                .switch()
+                .clone()
+                .run(shutdown.clone().cancelled_owned()),
+        );
+        tasks.spawn(flush::run(
+            self.state.clone(),
+            self.flush_interval,
+            shutdown.clone(),
+        ));
         tasks.close();
 
         tracing::info!(port = self.port, "origin listening");

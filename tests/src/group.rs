@@ -98,6 +98,12 @@ impl ProcessGroup {
         }
     }
 
+    /// `kill -9` of the whole group, as a crash would end it; returns once it is gone.
+    pub(crate) fn kill(&mut self) {
+        signal_group(Pid::from_raw(self.pid()), Signal::SIGKILL);
+        self.wait_until_gone(GRACE);
+    }
+
     /// Poll until the leader is reaped and no non-zombie member is left; `false` on timeout.
     fn wait_until_gone(&mut self, within: Duration) -> bool {
         let deadline = Instant::now() + within;

@@ -64,6 +64,8 @@ pub struct StoreUrls {
     pub directory: String,
     /// `--vault-url`.
     pub vault: String,
+    /// `--vault-standby-url`, when the vault has a standby.
+    pub vault_standby: Option<String>,
 }
 
 /// A running origin (its process group is stopped on drop).
@@ -215,7 +217,13 @@ impl OriginProcess {
         self.service.stop();
     }
 
+    /// `kill -9` of the origin (and anything it started), as a crash would end it. Idempotent.
+    pub fn kill(&mut self) {
+        self.service.kill();
+    }
+
     /// Stop (if running) and start again on the same port and files; waits for `/healthz`.
+    /// After [`OriginProcess::kill`] this is a plain start.
     ///
     /// # Errors
     /// When the origin does not come back healthy.
@@ -227,9 +235,13 @@ impl OriginProcess {
     fn start(&mut self) -> Result<(), LaunchError> {
         let state = &self.options.state_dir;
         let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", state.join(file).display());
-        let (directory_url, vault_url) = match &self.options.stores {
-            Some(stores) => (stores.directory.clone(), stores.vault.clone()),
-            None => (sqlite("directory.db"), sqlite("vault.db")),
+        let (directory_url, vault_url, standby_url) = match &self.options.stores {
+            Some(stores) => (
+                stores.directory.clone(),
+                stores.vault.clone(),
+                stores.vault_standby.clone(),
+            ),
+            None => (sqlite("directory.db"), sqlite("vault.db"), None),
         };
         let mut command = Command::new(&self.binary);
         command
@@ -245,6 +257,9 @@ impl OriginProcess {
             .arg(self.master_keys_file())
             .arg("--ops-token-file")
             .arg(self.ops_token_file());
+        if let Some(standby_url) = standby_url {
+            command.arg("--vault-standby-url").arg(standby_url);
+        }
         if let Some(edge_url) = &self.options.edge_url {
             command.arg("--edge-url").arg(edge_url);
         }

@@ -13,6 +13,7 @@
 //!
 //! Missing server binaries are an error unless `LASTHOP_SKIP_POSTGRES=1` (see [`required`]).
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -172,10 +173,11 @@ impl PgCluster {
                 wal_level = replica\n\
                 max_wal_senders = 10\n\
                 wal_keep_size = '256MB'\n\
-                hot_standby = on\n";
+                hot_standby = on\n\
+                wal_retrieve_retry_interval = '200ms'\n";
             append(&cluster.data_dir().join("postgresql.conf"), settings)?;
         }
-        cluster.write_local_settings()?;
+        cluster.write_local_settings(None)?;
         cluster.start()?;
         for role in [StoreRole::Directory, StoreRole::Vault] {
             cluster.ensure_role(role)?;
@@ -199,12 +201,20 @@ impl PgCluster {
                 .arg("-D")
                 .arg(cluster.data_dir())
                 .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
-                .args(["-U", SUPERUSER, "-R", "-X", "stream", "--no-sync"])
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "-R",
+                    "-X",
+                    "stream",
+                    "--no-sync",
+                    "--checkpoint=fast",
+                ])
                 .args(["-d", "application_name=lasthop_standby"])
                 .env("PGPASSWORD", SUPERUSER_PASSWORD);
             run(backup, "pg_basebackup")?;
         }
-        cluster.write_local_settings()?;
+        cluster.write_local_settings(Some(primary.port))?;
         cluster.start()?;
         // `remote_apply`: a commit returns once the standby has applied it, so a read served
         // by the standby sees every acknowledged write.
@@ -272,20 +282,28 @@ impl PgCluster {
     }
 
     /// Port and socket folder of this run, in `postgresql.auto.conf` (read after
-    /// `postgresql.conf`), so a standby copied from a primary gets its own.
-    fn write_local_settings(&self) -> Result<(), LaunchError> {
+    /// `postgresql.conf`), so a standby copied from a primary gets its own; and, for a standby,
+    /// where its primary is now (its port may differ from the base backup's).
+    fn write_local_settings(&self, primary_port: Option<u16>) -> Result<(), LaunchError> {
         let auto = self.data_dir().join("postgresql.auto.conf");
+        let ours = ["port ", "unix_socket_directories ", "primary_conninfo "];
         let kept: String = std::fs::read_to_string(&auto)
             .unwrap_or_default()
             .lines()
-            .filter(|l| !l.starts_with("port ") && !l.starts_with("unix_socket_directories "))
+            .filter(|l| !ours.iter().any(|o| l.starts_with(o)))
             .map(|l| format!("{l}\n"))
             .collect();
-        let text = format!(
+        let mut text = format!(
             "{kept}port = {}\nunix_socket_directories = '{}'\n",
             self.port,
             self.dir.display()
         );
+        if let Some(primary) = primary_port {
+            text.push_str(&format!(
+                "primary_conninfo = 'host=127.0.0.1 port={primary} user={SUPERUSER} \
+                 password={SUPERUSER_PASSWORD} application_name=lasthop_standby'\n"
+            ));
+        }
         write(&auto, &text)?;
         self.hand_over(&auto)
     }
@@ -495,6 +513,7 @@ impl PgCluster {
             directory: self
                 .create_store_database(StoreRole::Directory, &format!("{prefix}_directory"))?,
             vault: self.create_store_database(StoreRole::Vault, &format!("{prefix}_vault"))?,
+            vault_standby: None,
         })
     }
 
@@ -561,11 +580,13 @@ impl PgCluster {
             pg_ctl = self.bin.join("pg_ctl").display(),
             data = self.data_dir().display(),
         );
+        // Its own process group, so dropping the cluster ends the shell and its `sleep` at once.
         let child = Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .map_err(|e| LaunchError::io("starting the PostgreSQL watchdog", e))?;
         self.watchdog = Some(child);
@@ -573,11 +594,83 @@ impl PgCluster {
     }
 }
 
+/// The origin's stores on PostgreSQL as production runs them: the directory on a cluster of its
+/// own, and the vault on a primary with a synchronous streaming standby.
+#[derive(Debug)]
+pub struct PgStores {
+    /// The directory store's cluster (database `lasthop_directory`).
+    pub directory: PgCluster,
+    /// The vault's primary (database `lasthop_vault`).
+    pub vault_primary: PgCluster,
+    /// The vault's standby, following the primary.
+    pub vault_standby: PgCluster,
+}
+
+impl PgStores {
+    /// The three clusters under `dir` (`directory/`, `vault-primary/`, `vault-standby/`),
+    /// created or, when not `throwaway` and their data exists, started again.
+    ///
+    /// # Errors
+    /// When a cluster cannot be created or started.
+    pub fn start(dir: &Path, throwaway: bool) -> Result<Self, LaunchError> {
+        let options = |name: &str| PgOptions {
+            dir: dir.join(name),
+            port: None,
+            throwaway,
+        };
+        let directory = PgCluster::primary(options("directory"))?;
+        directory.ensure_store_database(StoreRole::Directory, "lasthop_directory")?;
+        let vault_primary = PgCluster::primary(options("vault-primary"))?;
+        vault_primary.ensure_store_database(StoreRole::Vault, "lasthop_vault")?;
+        let vault_standby = PgCluster::standby_of(&vault_primary, options("vault-standby"))?;
+        Ok(Self {
+            directory,
+            vault_primary,
+            vault_standby,
+        })
+    }
+
+    /// The URLs an origin is started with: each store as its own role, the standby included.
+    pub fn urls(&self) -> StoreUrls {
+        StoreUrls {
+            directory: self
+                .directory
+                .store_url(StoreRole::Directory, "lasthop_directory"),
+            vault: self
+                .vault_primary
+                .store_url(StoreRole::Vault, "lasthop_vault"),
+            vault_standby: Some(
+                self.vault_standby
+                    .store_url(StoreRole::Vault, "lasthop_vault"),
+            ),
+        }
+    }
+
+    /// Port, data directory and postmaster pid of each cluster, for `dev.json`, so an operator
+    /// or a test can stop, kill or promote them.
+    pub fn describe(&self) -> serde_json::Value {
+        let one = |cluster: &PgCluster| {
+            serde_json::json!({
+                "port": cluster.port(),
+                "data_dir": cluster.data_dir(),
+                "pid": cluster.postmaster_pid(),
+            })
+        };
+        serde_json::json!({
+            "directory": one(&self.directory),
+            "vault_primary": one(&self.vault_primary),
+            "vault_standby": one(&self.vault_standby),
+        })
+    }
+}
+
 impl Drop for PgCluster {
     fn drop(&mut self) {
         self.stop();
         if let Some(mut watchdog) = self.watchdog.take() {
-            let _ = watchdog.kill();
+            if let Ok(pid) = i32::try_from(watchdog.id()) {
+                let _ = nix::sys::signal::killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
             let _ = watchdog.wait();
         }
         if self.throwaway {

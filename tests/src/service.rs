@@ -123,6 +123,13 @@ impl Service {
             .is_some_and(|g| g.exit_status().is_none())
     }
 
+    /// `kill -9` of the group, without warning. Idempotent.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut group) = self.group.take() {
+            group.kill();
+        }
+    }
+
     /// Stop the group (SIGTERM, SIGKILL after a grace period). Idempotent.
     pub(crate) fn stop(&mut self) {
         if let Some(mut group) = self.group.take() {

@@ -150,7 +150,7 @@ fn run_journey(
         |what: &str, reply: &Reply, status: u16| ledger.lock().unwrap().expect(what, reply, status);
     // Every third registration is of one of a few addresses other clients register too.
     let shared = (journey % 3 == 0).then_some((client + journey) % SHARED_ADDRESSES);
-    let person = person(client, journey, shared);
+    let person = Person::numbered(&format!("并发{client}-"), journey, shared);
     let reply = w.register_buyer_reply(&person);
     if !book("register buyer", &reply, 201) {
         return;
@@ -289,20 +289,5 @@ fn check_everything_acknowledged_is_there(w: &World, seller: &Seller, ledger: &L
         if *delivered {
             assert_eq!(status, "delivered", "order {order}");
         }
-    }
-}
-
-/// A buyer in Beijing's Chaoyang district: unique, or living at shared address `shared`.
-fn person(client: usize, journey: usize, shared: Option<usize>) -> Person {
-    let line = match shared {
-        Some(n) => format!("朝阳共享路{n}号"),
-        None => format!("朝阳并发路{client}-{journey}号"),
-    };
-    Person {
-        name: format!("并发买家{client}"),
-        phone: format!("1360{client:03}{:04}", journey % 10_000),
-        region: "110105".into(),
-        line,
-        postal_code: "100020".into(),
     }
 }

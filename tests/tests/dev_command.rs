@@ -1,6 +1,7 @@
 //! `cargo xtask dev` end to end: the built xtask binary brings up the origin and `wrangler dev`
-//! on free ports, writes dev.json once both answer, and a single SIGTERM leaves no lasthop,
-//! wrangler or workerd process behind.
+//! on free ports (and, with `--vault postgres`, three PostgreSQL clusters: the directory, the
+//! vault primary and its streaming standby), writes dev.json once everything answers, and a
+//! single SIGTERM leaves no lasthop, wrangler, workerd or PostgreSQL process behind.
 
 // Tests may unwrap: a panic there is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -246,9 +247,55 @@ fn port_is_closed(port: u16) -> bool {
 
 #[test]
 fn dev_brings_up_both_services_and_one_sigterm_leaves_no_process_behind() {
+    run_dev_until_sigterm("dev-command", &[], |_| Vec::new());
+}
+
+#[test]
+fn dev_on_postgres_runs_a_directory_and_a_vault_primary_with_its_standby_and_stops_them_all() {
+    if !lasthop_e2e::postgres::required().unwrap() {
+        return;
+    }
+    run_dev_until_sigterm("dev-command-pg", &["--vault", "postgres"], |info| {
+        let mut ports = Vec::new();
+        for cluster in ["directory", "vault_primary", "vault_standby"] {
+            let port = info[cluster]["port"].as_u64().unwrap();
+            let data = PathBuf::from(info[cluster]["data_dir"].as_str().unwrap());
+            let pid = i32::try_from(info[cluster]["pid"].as_i64().unwrap()).unwrap();
+            assert!(
+                data.join("PG_VERSION").is_file(),
+                "{cluster}: {}",
+                data.display()
+            );
+            assert!(
+                procfs::info(pid).is_some_and(|p| !p.is_zombie()),
+                "{cluster} pid {pid}"
+            );
+            assert!(
+                !port_is_closed(u16::try_from(port).unwrap()),
+                "{cluster} port {port}"
+            );
+            ports.push(u16::try_from(port).unwrap());
+        }
+        // The origin writes to the primary and knows its standby.
+        let origin = Client::new(info["origin_url"].as_str().unwrap());
+        let health = origin.get("/healthz").send().unwrap().json().unwrap();
+        assert_eq!(health["vault"]["writes_to"], "primary", "{health}");
+        assert_eq!(health["vault"]["standby"], "read_only", "{health}");
+        ports
+    });
+}
+
+/// Starts `cargo xtask dev` with `args`, checks what both tests check and what `check` checks
+/// in dev.json (it returns further ports that must be closed at the end), sends one SIGTERM
+/// and proves nothing is left running.
+fn run_dev_until_sigterm(
+    name: &str,
+    args: &[&str],
+    check: impl Fn(&serde_json::Value) -> Vec<u16>,
+) {
     let workspace = Workspace::locate().unwrap();
     let xtask = workspace.cargo_binary("xtask", "xtask").unwrap();
-    let dir = temp_dir("dev-command");
+    let dir = temp_dir(name);
     let state_dir = dir.join("dev");
     let dev_json = dir.join("dev.json");
     let log = dir.join("xtask-dev.log");
@@ -264,6 +311,7 @@ fn dev_brings_up_both_services_and_one_sigterm_leaves_no_process_behind() {
         .arg(&state_dir)
         .arg("--dev-json")
         .arg(&dev_json)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file)
@@ -301,6 +349,8 @@ fn dev_brings_up_both_services_and_one_sigterm_leaves_no_process_behind() {
             .status,
         200
     );
+
+    let more_ports = check(&info);
 
     alibaba_journey_through_the_terminal(
         &workspace,
@@ -365,6 +415,9 @@ fn dev_brings_up_both_services_and_one_sigterm_leaves_no_process_behind() {
         port_is_closed(origin_port),
         "origin port {origin_port} still open"
     );
+    for port in more_ports {
+        assert!(port_is_closed(port), "port {port} still open");
+    }
 
     std::fs::remove_dir_all(&dir).unwrap();
 }

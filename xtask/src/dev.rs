@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use lasthop_e2e::postgres::{self, PgStores};
 use lasthop_e2e::{LaunchError, Stack, StackOptions};
 
 use crate::{edge, setup};
@@ -27,6 +28,20 @@ pub struct DevArgs {
     /// [default: `dev.json` next to the state dir, i.e. `.lasthop/dev.json`].
     #[arg(long)]
     dev_json: Option<PathBuf>,
+    /// The origin's stores: SQLite files, or PostgreSQL — a directory cluster and a vault
+    /// primary with a synchronous streaming standby, under `<state dir>/pg`, on free ports
+    /// (written into dev.json under `directory`, `vault_primary`, `vault_standby`).
+    #[arg(long, value_enum, default_value_t = DevVault::Sqlite)]
+    vault: DevVault,
+}
+
+/// The stores `cargo xtask dev` runs the origin on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DevVault {
+    /// SQLite files in the state dir.
+    Sqlite,
+    /// Three PostgreSQL clusters in the state dir.
+    Postgres,
 }
 
 /// Set up, build the Worker, start both services, write dev.json, then wait for a signal.
@@ -55,6 +70,20 @@ pub fn run(root: &Path, args: DevArgs) -> anyhow::Result<ExitCode> {
     options.edge_port = Some(args.edge_port);
     options.origin_port = Some(args.origin_port);
     options.cancel = Some(Arc::clone(&stop));
+    // Declared before the stack, so they are stopped after it (the origin first).
+    let clusters = match args.vault {
+        DevVault::Sqlite => None,
+        DevVault::Postgres => {
+            if !postgres::required()? {
+                anyhow::bail!("--vault postgres needs the PostgreSQL server binaries");
+            }
+            println!("dev: starting PostgreSQL: directory, vault primary and its standby");
+            let clusters = PgStores::start(&state_dir.join("pg"), false)
+                .context("starting the PostgreSQL clusters")?;
+            options.origin_stores = Some(clusters.urls());
+            Some(clusters)
+        }
+    };
     println!(
         "dev: starting origin on :{} and edge on :{} (state in {})",
         args.origin_port,
@@ -70,12 +99,17 @@ pub fn run(root: &Path, args: DevArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e).context("starting the development stack"),
     };
 
-    let info = serde_json::json!({
+    let mut info = serde_json::json!({
         "edge_url": stack.edge.url(),
         "origin_url": stack.origin.url(),
         "ops_token": stack.origin.ops_token()?,
         "edge_state_dir": stack.edge.persist_dir(),
     });
+    if let (Some(clusters), Some(fields)) = (&clusters, info.as_object_mut()) {
+        if let serde_json::Value::Object(described) = clusters.describe() {
+            fields.extend(described);
+        }
+    }
     let text = serde_json::to_string_pretty(&info)?;
     if let Some(parent) = dev_json.parent() {
         std::fs::create_dir_all(parent)
@@ -116,6 +150,10 @@ pub fn run(root: &Path, args: DevArgs) -> anyhow::Result<ExitCode> {
     };
     println!("dev: stopping the edge and the origin");
     stack.stop();
+    if let Some(clusters) = clusters {
+        println!("dev: stopping PostgreSQL");
+        drop(clusters);
+    }
     // Nothing is removed: keys, databases, edge storage and dev.json stay for the next run.
     println!("dev: stopped");
     outcome

@@ -158,7 +158,9 @@ pub async fn provision(plan: &Plan) -> anyhow::Result<Report> {
         .await
         .context("migrating the stores as their roles")?;
     stores.directory.pool().close().await;
-    stores.vault.pool().close().await;
+    if let Some(pool) = stores.vault.primary_pool() {
+        pool.close().await;
+    }
     steps.push(format!(
         "migrated {} as {} and {} as {}",
         plan.directory.database, plan.directory.role, plan.vault.database, plan.vault.role

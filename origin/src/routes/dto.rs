@@ -8,7 +8,7 @@ pub use lasthop_core::api::{
     AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView, AuditEntry,
     AuditQuery, AuditResponse, BuyerOrder, BuyerProfile, CreateHubRequest, CreateHubResponse,
     CreateOrderRequest, CreateScannerRequest, CreateScannerResponse, DeliveryRequest, ErrorBody,
-    HealthResponse, IntakeKeyResponse, InternalCreateOrderResponse, InternalSellerOrder,
+    IntakeKeyResponse, InternalCreateOrderResponse, InternalSellerOrder,
     InternalSellerOrdersResponse, Recipient, RegisterBuyerRequest, RegisterBuyerResponse,
     RegisterSellerRequest, RegisterSellerResponse, ReleaseRequest, ReleaseResponse,
     RotateAddressResponse, ScannerRenewalRequest, ScannerRenewalResponse, SealedAddressRequest,

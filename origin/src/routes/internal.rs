@@ -27,10 +27,12 @@ use crate::routes::dto::{
     ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse, StatusResponse,
 };
 use crate::services::custody;
-use crate::services::vault::{address_number, delivery_code, open_address, open_contact};
+use crate::services::vault::{
+    delivery_code, open_address, open_contact, seal_address, stored_number,
+};
 use crate::startup::no_store;
 use crate::state::AppState;
-use crate::store::{BuyerRow, NewBuyer, NewOrder, OrderRow};
+use crate::store::{BuyerRow, NewBuyer, NewContact, NewOrder, OrderRow};
 
 /// Buyer and seller session lifetime.
 const SESSION_DAYS: i64 = 30;
@@ -108,7 +110,7 @@ pub(crate) async fn register(
     let address = parse_address(&body.address, "address")?;
     let buyer_id = BuyerId::generate(&mut OsRng);
     let now = state.now();
-    let address_id = address_number(state, &address.postal, buyer_id.as_str()).await?;
+    let new_address = seal_address(state, &address.postal, buyer_id.as_str());
     let provenance = Provenance {
         channel: "shop".to_owned(),
         by: buyer_id.to_string(),
@@ -120,25 +122,23 @@ pub(crate) async fn register(
         registered: provenance.clone(),
         modified: provenance,
     };
-    let sealed = records::seal(&state.keys().vault, buyer_id.as_str(), &contact);
-    state
-        .stores()
-        .vault
-        .put_contact(buyer_id.as_str(), &sealed)
-        .await?;
+    let contact = NewContact {
+        contact_id: buyer_id.to_string(),
+        record: records::seal(&state.keys().vault, buyer_id.as_str(), &contact),
+    };
     let profile_key = profile_key.map(BoxPublicKey::to_base64);
-    state
+    let buyer = NewBuyer {
+        buyer_id: buyer_id.as_str(),
+        platform_id: platform_id.as_str(),
+        label: &address.label,
+        profile_key: profile_key.as_deref(),
+        now: now.unix_millis(),
+    };
+    let number = state
         .stores()
-        .directory
-        .insert_buyer(&NewBuyer {
-            buyer_id: buyer_id.as_str(),
-            platform_id: platform_id.as_str(),
-            address_id: address_id.as_str(),
-            label: &address.label,
-            profile_key: profile_key.as_deref(),
-            now: now.unix_millis(),
-        })
+        .register_buyer(&buyer, &new_address, &contact)
         .await?;
+    let address_id = stored_number(&number)?;
     let buyer_token = session_token(state, Subject::Buyer(buyer_id.clone()), platform_id);
     Ok(RegisterBuyerResponse {
         buyer_id,
@@ -173,18 +173,18 @@ pub(crate) async fn add_address_for(
     body: &AddAddressRequest,
 ) -> Result<AddressId, ApiError> {
     let address = parse_address(&body.address, "address")?;
-    let directory = &state.stores().directory;
     buyer_row(state, buyer_id).await?;
-    let address_id = address_number(state, &address.postal, buyer_id.as_str()).await?;
-    directory
-        .link_address(
+    let new_address = seal_address(state, &address.postal, buyer_id.as_str());
+    let number = state
+        .stores()
+        .add_address(
             buyer_id.as_str(),
-            address_id.as_str(),
+            &new_address,
             &address.label,
             state.now().unix_millis(),
         )
         .await?;
-    Ok(address_id)
+    stored_number(&number)
 }
 
 /// The calling buyer's profile, addresses, orders and access log — in plaintext only for a
@@ -297,11 +297,13 @@ pub async fn register_seller(
         modified: provenance,
     };
     // A seller may be a person too: the name goes to the vault like a buyer's.
-    let sealed = records::seal(&state.keys().vault, seller_id.as_str(), &contact);
+    let contact = NewContact {
+        contact_id: seller_id.to_string(),
+        record: records::seal(&state.keys().vault, seller_id.as_str(), &contact),
+    };
     state
         .stores()
-        .vault
-        .put_contact(seller_id.as_str(), &sealed)
+        .put_contact(&contact, now.unix_millis())
         .await?;
     state
         .stores()

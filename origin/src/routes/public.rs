@@ -6,22 +6,19 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::extract::Ops;
-use crate::health::Readiness;
-use crate::routes::dto::{ErrorBody, HealthResponse};
+use crate::health::{Health, Readiness};
+use crate::routes::dto::ErrorBody;
 use crate::state::AppState;
 
-/// Health: 200 when both stores answer.
+/// Health: 200 while the origin serves (the directory answers), with the vault's state and the
+/// temporary table's depth; 503 when the directory does not answer.
 #[utoipa::path(get, path = "/healthz", tag = "public",
-    responses((status = 200, description = "Serving", body = HealthResponse),
-              (status = 503, description = "A store is down", body = ErrorBody)))]
+    responses((status = 200, description = "Serving", body = Health),
+              (status = 503, description = "The directory is down", body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    if state.stores().healthy().await {
-        axum::Json(HealthResponse {
-            status: "ok".to_owned(),
-        })
-        .into_response()
-    } else {
-        ApiError::Unavailable("a store is unavailable").into_response()
+    match crate::health::health(&state).await {
+        Some(health) => axum::Json(health).into_response(),
+        None => ApiError::Unavailable("the directory store is unavailable").into_response(),
     }
 }
 

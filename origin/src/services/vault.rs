@@ -1,6 +1,7 @@
-//! The vault's records as the handlers need them: the address number of a postal address (one
-//! per distinct address, found through the keyed blind index), opened address and contact
-//! records, and the recipient of an order assembled from both.
+//! The vault's records as the handlers need them: a postal address sealed for the stores (which
+//! give one number per distinct address, found through the keyed blind index, whether the
+//! vault or the temporary table keeps it), opened address and contact records, and the
+//! recipient of an order assembled from both.
 
 use lasthop_core::api::Recipient;
 use lasthop_core::contact::PostalAddress;
@@ -11,20 +12,13 @@ use rand::rngs::OsRng;
 use crate::error::ApiError;
 use crate::records::{self, AddressPlain, ContactPlain, Provenance};
 use crate::state::AppState;
-use crate::store::OrderRow;
+use crate::store::{NewAddress, OrderRow};
 
-/// The address number of `postal`: the existing one when an identical address (after
-/// normalisation) is stored, by anyone, otherwise a new sealed record. The lookup goes
-/// through the keyed blind index only, in the same statement that stores a new record, so
-/// two registrations of one address at the same moment share one number.
-///
-/// # Errors
-/// A store fault.
-pub async fn address_number(
-    state: &AppState,
-    postal: &PostalAddress,
-    by: &str,
-) -> Result<AddressId, ApiError> {
+/// A new sealed record for `postal` under a new number, with its keyed blind index. The
+/// stores keep it unless the same address (after normalisation) is stored or waiting already,
+/// by anyone, and then answer that number instead; the lookup goes through the blind index
+/// only, so two registrations of one address share one number.
+pub fn seal_address(state: &AppState, postal: &PostalAddress, by: &str) -> NewAddress {
     let blind_index = state.keys().blind_index.index(&postal.normalised_key());
     let provenance = Provenance {
         channel: "shop".to_owned(),
@@ -45,13 +39,20 @@ pub async fn address_number(
         modified: provenance,
     };
     let address_id = AddressId::generate(&mut OsRng);
-    let sealed = records::seal(&state.keys().vault, address_id.as_str(), &plain);
-    let number = state
-        .stores()
-        .vault
-        .insert_or_share_address(address_id.as_str(), &blind_index, &sealed)
-        .await?;
-    AddressId::parse(&number).map_err(|_| ApiError::Internal)
+    let record = records::seal(&state.keys().vault, address_id.as_str(), &plain);
+    NewAddress {
+        address_id: address_id.to_string(),
+        blind_index,
+        record,
+    }
+}
+
+/// An address number the stores answered.
+///
+/// # Errors
+/// `internal` for a number that does not parse (a damaged store).
+pub fn stored_number(number: &str) -> Result<AddressId, ApiError> {
+    AddressId::parse(number).map_err(|_| ApiError::Internal)
 }
 
 /// An address record, opened.
@@ -59,13 +60,13 @@ pub async fn address_number(
 /// # Errors
 /// `not_found` for an unknown number; a store fault; `internal` for a record that does not open.
 pub async fn open_address(state: &AppState, address_id: &str) -> Result<AddressPlain, ApiError> {
-    let sealed = state
+    // Sealed under the number it is stored as (another one when it was merged at a flush).
+    let (sealed_as, sealed) = state
         .stores()
-        .vault
         .address(address_id)
         .await?
         .ok_or(ApiError::NotFound("no such address"))?;
-    records::open(&state.keys().vault, address_id, &sealed).map_err(|_| ApiError::Internal)
+    records::open(&state.keys().vault, &sealed_as, &sealed).map_err(|_| ApiError::Internal)
 }
 
 /// A contact record (buyer or seller), opened.
@@ -75,7 +76,6 @@ pub async fn open_address(state: &AppState, address_id: &str) -> Result<AddressP
 pub async fn open_contact(state: &AppState, contact_id: &str) -> Result<ContactPlain, ApiError> {
     let sealed = state
         .stores()
-        .vault
         .contact(contact_id)
         .await?
         .ok_or(ApiError::Internal)?;

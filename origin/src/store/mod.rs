@@ -1,6 +1,7 @@
 //! The two stores behind the origin: the directory (ids, orders, hubs, audit) and the
 //! vault (sealed personal data). Each has its own pool, its own credentials and its own
-//! migrations, per backend.
+//! migrations, per backend. The vault may have a streaming standby ([`failover`]); while no
+//! vault server takes writes, records wait in the directory's temporary table ([`sealed`]).
 //!
 //! Both backends go through `sqlx::Any` with `$n` placeholders, which SQLite and
 //! PostgreSQL both accept; only the migrations differ. Columns use the types `Any`
@@ -9,11 +10,14 @@
 //! into a [`StoreError`].
 
 mod directory;
+pub mod failover;
 mod pool;
+pub mod sealed;
 mod vault;
 
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -21,10 +25,12 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, Recorded, RefusalRow,
-    ReleaseRow, ScannerRow, SellerRow,
+    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, PendingSummary, Recorded,
+    RefusalRow, ReleaseRow, ScannerRow, SellerRow,
 };
+use failover::VaultSwitch;
 use pool::StorePool;
+pub use sealed::{FlushReport, NewAddress, NewContact};
 pub use vault::{SealedRecord, Vault};
 
 static DIRECTORY_SQLITE: Migrator = sqlx::migrate!("migrations/directory/sqlite");
@@ -69,6 +75,12 @@ impl StoreError {
                 Self::Unavailable
             }
         }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::from_sqlx(err)
     }
 }
 
@@ -129,18 +141,65 @@ pub enum OpenError {
 /// Both stores, opened and migrated.
 #[derive(Clone)]
 pub struct Stores {
-    /// Ids, orders, hubs, scanners, releases and their audit.
+    /// Ids, orders, hubs, scanners, releases and their audit; and the temporary table.
     pub directory: Directory,
-    /// Sealed address and contact records.
+    /// Sealed address and contact records, on the primary or its standby.
     pub vault: Vault,
+    /// Records known to wait in the temporary table (its depth at the last flush, plus those
+    /// queued since); while zero, registrations skip looking there.
+    pending_hint: Arc<AtomicI64>,
 }
 
 impl Stores {
-    /// Connects to both stores and brings their schemas up to date.
+    /// Connects to both stores and brings their schemas up to date; fails when either cannot
+    /// be reached (for `provision`, which must migrate both).
     ///
     /// # Errors
     /// [`OpenError`] when a URL is unsupported, a connection fails or a migration fails.
     pub async fn open(directory_url: &str, vault_url: &str) -> Result<Self, OpenError> {
+        let stores = Self::connect(directory_url, vault_url, None).await?;
+        stores.vault.switch().open_primary().await?;
+        stores.vault.switch().refresh().await;
+        Ok(stores)
+    }
+
+    /// Connects to the directory (which must answer) and the vault's servers, for serving:
+    /// a vault that does not answer yet is not an error — registrations then wait in the
+    /// temporary table, and the vault is migrated once it takes writes.
+    ///
+    /// # Errors
+    /// [`OpenError`] when a URL is unsupported or the directory cannot be opened or migrated.
+    pub async fn open_serving(
+        directory_url: &str,
+        vault_url: &str,
+        vault_standby_url: Option<&str>,
+    ) -> Result<Self, OpenError> {
+        let stores = Self::connect(directory_url, vault_url, vault_standby_url).await?;
+        let route = stores.vault.switch().refresh().await;
+        if route.writer.is_none() {
+            tracing::warn!(
+                "no vault server takes writes at startup; registrations wait in the temporary table"
+            );
+        }
+        let summary = stores
+            .directory
+            .pending_summary()
+            .await
+            .map_err(|_| OpenError::Connect {
+                store: "directory",
+                source: sqlx::Error::Protocol("the temporary table could not be read".into()),
+            })?;
+        stores
+            .pending_hint
+            .store(summary.depth, std::sync::atomic::Ordering::SeqCst);
+        Ok(stores)
+    }
+
+    async fn connect(
+        directory_url: &str,
+        vault_url: &str,
+        vault_standby_url: Option<&str>,
+    ) -> Result<Self, OpenError> {
         let directory = open_pool(
             "directory",
             directory_url,
@@ -148,40 +207,52 @@ impl Stores {
             &DIRECTORY_POSTGRES,
         )
         .await?;
-        let vault = open_pool("vault", vault_url, &VAULT_SQLITE, &VAULT_POSTGRES).await?;
+        install_drivers();
+        let switch = VaultSwitch::new(vault_url, vault_standby_url)?;
         Ok(Self {
             directory: Directory::new(directory),
-            vault: Vault::new(vault),
+            vault: Vault::new(switch),
+            pending_hint: Arc::new(AtomicI64::new(0)),
         })
     }
 
-    /// Whether both stores answer a trivial query.
+    /// Whether the origin can serve: the directory answers (the vault may be out; its records
+    /// then wait in the temporary table).
     pub async fn healthy(&self) -> bool {
-        let probe = self.probe().await;
-        probe.directory && probe.vault
+        answers(self.directory.pool()).await
     }
 
-    /// Whether each store answers a trivial query (both asked at once).
+    /// Whether the directory answers, and the vault's route as last probed.
     pub async fn probe(&self) -> StoreProbe {
-        let (directory, vault) =
-            tokio::join!(answers(self.directory.pool()), answers(self.vault.pool()));
-        StoreProbe { directory, vault }
+        let route = self.vault.switch().route();
+        StoreProbe {
+            directory: answers(self.directory.pool()).await,
+            vault: route.writer.is_some(),
+            route,
+        }
     }
 }
 
-/// Which stores answered [`Stores::probe`].
+/// What [`Stores::probe`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreProbe {
     /// The directory answered.
     pub directory: bool,
-    /// The vault answered.
+    /// A vault server takes writes.
     pub vault: bool,
+    /// The vault's servers and where reads and writes go.
+    pub route: failover::Route,
 }
 
 /// A driver result as a store result; every statement of both stores goes through it, so
 /// `sqlx::Error` is classified (and logged without values) in one place.
 fn db<T>(result: Result<T, sqlx::Error>) -> Result<T, StoreError> {
     result.map_err(StoreError::from_sqlx)
+}
+
+fn install_drivers() {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
 }
 
 /// Whether a pool answers a trivial query.
@@ -195,9 +266,7 @@ async fn open_pool(
     sqlite: &Migrator,
     postgres: &Migrator,
 ) -> Result<StorePool, OpenError> {
-    static DRIVERS: Once = Once::new();
-    DRIVERS.call_once(sqlx::any::install_default_drivers);
-
+    install_drivers();
     let backend = Backend::of_url(url)?;
     let url = match backend {
         Backend::Sqlite if !url.contains("mode=") => {

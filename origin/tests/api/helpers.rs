@@ -80,6 +80,7 @@ pub fn settings(
         edge_url,
         platforms: vec!["demo".to_owned(), "other".to_owned()],
         outbox_interval: Duration::from_millis(100),
+        flush_interval: Duration::from_millis(100),
         ..Settings::new(directory_url, vault_url, master, OPS_TOKEN)
     }
 }
@@ -109,6 +110,18 @@ impl TestApp {
             outbox_interval,
         )
         .await
+    }
+
+    /// An origin on fresh SQLite files with the vault's file in a folder of its own
+    /// (`<dir>/vault/vault.db`), which a test can move away and back as a volume would go.
+    pub async fn sqlite_with_vault_folder() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("vault")).expect("vault folder");
+        let directory = format!("sqlite://{}", dir.path().join("directory.db").display());
+        let vault = format!("sqlite://{}", dir.path().join("vault/vault.db").display());
+        let location = StoreLocation::Sqlite(dir.path().to_path_buf());
+        let interval = Duration::from_millis(100);
+        Self::start(directory, vault, location, Some(dir), None, interval).await
     }
 
     /// An origin on fresh PostgreSQL databases, or `None` when Postgres tests are skipped.
@@ -402,8 +415,16 @@ impl TestApp {
         match &self.location {
             StoreLocation::Sqlite(dir) => {
                 let mut bytes = Vec::new();
-                for entry in std::fs::read_dir(dir).expect("dir") {
-                    bytes.extend(std::fs::read(entry.expect("entry").path()).expect("read"));
+                let mut folders = vec![dir.clone()];
+                while let Some(folder) = folders.pop() {
+                    for entry in std::fs::read_dir(folder).expect("dir") {
+                        let path = entry.expect("entry").path();
+                        if path.is_dir() {
+                            folders.push(path);
+                        } else {
+                            bytes.extend(std::fs::read(path).expect("read"));
+                        }
+                    }
                 }
                 bytes
             }

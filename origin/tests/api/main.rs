@@ -8,6 +8,7 @@
 
 mod contention;
 mod helpers;
+mod outage;
 mod pg;
 mod provision;
 mod scenarios;

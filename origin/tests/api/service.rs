@@ -300,17 +300,50 @@ async fn readyz_reports_each_store_and_the_components_not_configured() {
         status_of("vault_standby").as_deref(),
         Some("not_configured")
     );
-    assert_eq!(
-        status_of("temporary_table").as_deref(),
-        Some("not_configured")
-    );
+    assert_eq!(status_of("temporary_table").as_deref(), Some("up"));
     assert_eq!(reply.headers["cache-control"], "no-store");
 }
 
 #[tokio::test]
-async fn readyz_answers_503_and_names_the_vault_when_the_vault_stops_answering() {
+async fn readyz_stays_ready_without_the_vault_and_answers_503_without_the_directory() {
     let app = TestApp::sqlite().await;
-    app.state.stores().vault.pool().close().await;
+    let states = |reply: &crate::helpers::Reply| -> Vec<(String, String)> {
+        reply.body["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The vault stops answering: the origin still serves (the temporary table takes its
+    // writes), and says the vault is down.
+    app.state
+        .stores()
+        .vault
+        .primary_pool()
+        .unwrap()
+        .close()
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let reply = loop {
+        let reply = readyz(&app).await;
+        if states(&reply).contains(&("vault".to_owned(), "down".to_owned())) {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "{:?}", reply.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "ready");
+    assert!(states(&reply).contains(&("temporary_table".to_owned(), "up".to_owned())));
+
+    // The directory stops answering: nothing can be served.
+    app.state.stores().directory.pool().close().await;
     let reply = readyz(&app).await;
     assert_eq!(
         reply.status,
@@ -319,11 +352,10 @@ async fn readyz_answers_503_and_names_the_vault_when_the_vault_stops_answering()
         reply.body
     );
     assert_eq!(reply.body["status"], "not_ready");
-    let checks = reply.body["checks"].as_array().unwrap();
-    let down: Vec<&str> = checks
-        .iter()
-        .filter(|c| c["status"] == "down")
-        .map(|c| c["name"].as_str().unwrap())
+    let down: Vec<String> = states(&reply)
+        .into_iter()
+        .filter(|(_, status)| status == "down")
+        .map(|(name, _)| name)
         .collect();
-    assert_eq!(down, ["vault"]);
+    assert_eq!(down, ["directory", "vault", "temporary_table"]);
 }

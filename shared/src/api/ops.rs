@@ -217,12 +217,3 @@ pub struct RotateAddressResponse {
     /// The new number; the old one no longer exists.
     pub address_id: AddressId,
 }
-
-/// The origin's `GET /healthz` answer (the edge answers plain `ok`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct HealthResponse {
-    /// `ok`.
-    #[cfg_attr(feature = "openapi", schema(examples("ok")))]
-    pub status: String,
-}

@@ -41,6 +41,18 @@ impl InternalOrigin {
         body: Option<&Value>,
         bearer: Option<&str>,
     ) -> Reply {
+        self.try_send(method, path, body, bearer).unwrap()
+    }
+
+    /// As [`InternalOrigin::send`], but an origin that does not answer at all (down, killed)
+    /// is an error rather than a panic.
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Result<Reply, lasthop_e2e::LaunchError> {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
         let nonce = RequestNonce::generate(&mut rand::rngs::OsRng);
         let now = Timestamp::from_unix_millis(
@@ -76,7 +88,7 @@ impl InternalOrigin {
                 .header("content-type", "application/json")
                 .body(bytes);
         }
-        request.send().unwrap()
+        request.send()
     }
 
     /// A hub at `code` with one scanner of `role`, through the ops API.
@@ -86,7 +98,12 @@ impl InternalOrigin {
 
     /// `POST /internal/v1/buyers`, whatever it answers.
     pub fn register_buyer_reply(&self, person: &Person) -> Reply {
-        self.send(
+        self.try_register_buyer(person).unwrap()
+    }
+
+    /// `POST /internal/v1/buyers`; an error when the origin does not answer at all.
+    pub fn try_register_buyer(&self, person: &Person) -> Result<Reply, lasthop_e2e::LaunchError> {
+        self.try_send(
             "POST",
             paths::INTERNAL_BUYERS,
             Some(&person.registration()),
@@ -99,6 +116,16 @@ impl InternalOrigin {
         Buyer::registered(&self.register_buyer_reply(person), person)
     }
 
+    /// The buyer's own profile (`GET /internal/v1/buyers/me`).
+    pub fn profile(&self, buyer: &Buyer) -> Reply {
+        self.send(
+            "GET",
+            paths::INTERNAL_BUYER_PROFILE,
+            None,
+            Some(&buyer.token),
+        )
+    }
+
     /// A registered seller; panics unless the origin answers 201.
     pub fn register_seller(&self, name: &str) -> Seller {
         let body = json!({"platform_id": "demo", "name": name});
@@ -107,8 +134,17 @@ impl InternalOrigin {
 
     /// `POST /internal/v1/orders` for the buyer's first address, whatever it answers.
     pub fn create_order_reply(&self, buyer: &Buyer, seller: &Seller) -> Reply {
+        self.try_create_order(buyer, seller).unwrap()
+    }
+
+    /// As [`InternalOrigin::create_order_reply`]; an error when the origin does not answer.
+    pub fn try_create_order(
+        &self,
+        buyer: &Buyer,
+        seller: &Seller,
+    ) -> Result<Reply, lasthop_e2e::LaunchError> {
         let body = json!({"seller_id": seller.id, "address_id": buyer.address_id});
-        self.send(
+        self.try_send(
             "POST",
             paths::INTERNAL_ORDERS,
             Some(&body),
@@ -131,6 +167,18 @@ impl InternalOrigin {
         order_id: &str,
         buyer_id: &str,
     ) -> Reply {
+        self.try_release(pickup, scanner, order_id, buyer_id)
+            .unwrap()
+    }
+
+    /// As [`InternalOrigin::release`]; an error when the origin does not answer at all.
+    pub fn try_release(
+        &self,
+        pickup: &Scanner,
+        scanner: &Scanner,
+        order_id: &str,
+        buyer_id: &str,
+    ) -> Result<Reply, lasthop_e2e::LaunchError> {
         let chain = [
             pickup.signed_scan(
                 paths::SCAN_PICKUP,
@@ -144,6 +192,6 @@ impl InternalOrigin {
         ];
         let body = json!({"platform_id": "demo", "order_id": order_id,
                           "scanner_token": scanner.token, "chain": chain});
-        self.send("POST", paths::INTERNAL_RELEASES, Some(&body), None)
+        self.try_send("POST", paths::INTERNAL_RELEASES, Some(&body), None)
     }
 }

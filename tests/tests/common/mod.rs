@@ -487,6 +487,23 @@ impl World<'_> {
 }
 
 impl Person {
+    /// Buyer `n` of a series `tag` in Beijing's Chaoyang district (110105): personal data of
+    /// its own, at an address of its own or at shared address `shared` (identical for every
+    /// buyer given the same `shared`).
+    pub fn numbered(tag: &str, n: usize, shared: Option<usize>) -> Self {
+        let line = match shared {
+            Some(s) => format!("朝阳共享路{s}号"),
+            None => format!("朝阳{tag}路{n}号"),
+        };
+        Self {
+            name: format!("买家{tag}{n}"),
+            phone: format!("136{:08}", n % 100_000_000),
+            region: "110105".into(),
+            line,
+            postal_code: "100020".into(),
+        }
+    }
+
     /// A buyer in Beijing's Chaoyang district (110105) whose data carries `tag`.
     pub fn chaoyang(tag: &str, phone: &str) -> Self {
         Self {

@@ -6,6 +6,7 @@ mod hubs;
 mod nonces;
 mod orders;
 mod outbox;
+mod pending;
 mod people;
 mod releases;
 
@@ -17,7 +18,8 @@ use super::StoreError;
 pub use custody::RefusalRow;
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
-pub use people::{BuyerRow, NewBuyer, SellerRow};
+pub use pending::{AddressSlot, NewBuyer, PendingRecord, PendingSummary};
+pub use people::{BuyerRow, SellerRow};
 pub use releases::{AuditRow, Recorded, ReleaseRow};
 
 type Result<T> = std::result::Result<T, StoreError>;

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
-use super::{Directory, Result};
+use super::{Directory, NewBuyer, Result};
 use crate::store::db;
 #[cfg(doc)]
 use crate::store::StoreError;
@@ -17,24 +17,6 @@ pub struct BuyerRow {
     pub platform_id: String,
     /// The X25519 key (base64url) the profile is sealed to, for a buyer who registered sealed.
     pub profile_key: Option<String>,
-}
-
-/// A new buyer, as [`Directory::insert_buyer`] writes it.
-#[derive(Debug, Clone, Copy)]
-pub struct NewBuyer<'a> {
-    /// `b_…`
-    pub buyer_id: &'a str,
-    /// The shop platform.
-    pub platform_id: &'a str,
-    /// The first address number.
-    pub address_id: &'a str,
-    /// Its label.
-    pub label: &'a str,
-    /// The profile key of a buyer who registered sealed (written in the same transaction, so
-    /// such a buyer never exists without it).
-    pub profile_key: Option<&'a str>,
-    /// Unix milliseconds.
-    pub now: i64,
 }
 
 /// A registered seller.
@@ -80,11 +62,11 @@ impl Directory {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] if the buyer id exists; otherwise unavailability.
-    pub async fn insert_buyer(&self, buyer: &NewBuyer<'_>) -> Result<()> {
+    pub async fn insert_buyer(&self, buyer: &NewBuyer<'_>, address_id: &str) -> Result<()> {
         let mut attempts = self.store.transactions();
         loop {
             let mut tx = attempts.begin().await?;
-            let outcome = insert_buyer_in(&mut tx, buyer).await;
+            let outcome = insert_buyer_in(&mut tx, buyer, address_id).await;
             if let Some(done) = attempts.settle(tx, outcome).await? {
                 return Ok(done);
             }
@@ -115,16 +97,10 @@ impl Directory {
         label: &str,
         now: i64,
     ) -> Result<()> {
-        db(self.store.execute(sqlx::query(
-            "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
-        )
-        .bind(buyer_id)
-        .bind(address_id)
-        .bind(label)
-        .bind(now)
-        )
-        .await)?;
+        db(self
+            .store
+            .execute(link_query(buyer_id, address_id, label, now))
+            .await)?;
         Ok(())
     }
 
@@ -190,9 +166,10 @@ impl Directory {
 }
 
 /// Write-only (no read to race with): the buyer and their first link.
-async fn insert_buyer_in(
+pub(super) async fn insert_buyer_in(
     conn: &mut AnyConnection,
     buyer: &NewBuyer<'_>,
+    address_id: &str,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO buyers (buyer_id, platform_id, created_at, profile_key) VALUES ($1, $2, $3, $4)",
@@ -207,7 +184,7 @@ async fn insert_buyer_in(
         "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(buyer.buyer_id)
-    .bind(buyer.address_id)
+    .bind(address_id)
     .bind(buyer.label)
     .bind(buyer.now)
     .execute(&mut *conn)
@@ -235,4 +212,21 @@ async fn renumber_in(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Links an address number to a buyer; linking again updates the label.
+pub(super) fn link_query<'q>(
+    buyer_id: &'q str,
+    address_id: &'q str,
+    label: &'q str,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
+    )
+    .bind(buyer_id)
+    .bind(address_id)
+    .bind(label)
+    .bind(now)
 }

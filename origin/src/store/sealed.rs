@@ -1,0 +1,309 @@
+//! Sealed records wherever they are: the vault (its primary or, for reads, its standby) or,
+//! while no vault server takes writes, the temporary table in the directory store.
+//!
+//! - Writes try the vault first. When it cannot be written, a registration's records wait in
+//!   the temporary table, committed with the registration's directory rows; the caller gets
+//!   the same answer (201, the ids, the address number).
+//! - Identical addresses share one number: a waiting one is found by its blind index before the
+//!   vault is asked; a readable vault (the standby) is asked before a new record is queued; and
+//!   an address queued while the vault was unreadable but that it held already is merged into
+//!   the vault's number when it is flushed.
+//! - Reads ask the vault, then the temporary table, then follow a merged number.
+//! - [`Stores::flush_pending`] writes the waiting records into the vault once it takes writes
+//!   again, each exactly once (idempotent on its number), and then removes them.
+
+use super::directory::{AddressSlot, NewBuyer, PendingSummary};
+use super::vault::{Flushed, SealedRecord};
+use super::{StoreError, Stores};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A new address record, sealed under its (new) number.
+#[derive(Debug, Clone)]
+pub struct NewAddress {
+    /// The number it is sealed under, used unless the address is stored already.
+    pub address_id: String,
+    /// The keyed blind index of its normalised form.
+    pub blind_index: String,
+    /// The sealed record.
+    pub record: SealedRecord,
+}
+
+/// A contact record (a buyer's name and phone, or a seller's name), sealed under its id.
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    /// `b_…` or `s_…`.
+    pub contact_id: String,
+    /// The sealed record.
+    pub record: SealedRecord,
+}
+
+/// What one flush round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushReport {
+    /// Records written into the vault (or found there) and removed.
+    pub flushed: usize,
+    /// Addresses merged into a number the vault already had.
+    pub merged: usize,
+    /// What is left waiting.
+    pub left: PendingSummary,
+}
+
+impl Stores {
+    /// Registers a buyer: the address (a new record, or the number of the same address stored
+    /// before), the contact, and the directory rows. Returns the address number.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the directory fails (nothing is lost: nothing was
+    /// acknowledged), or a store's refusal.
+    pub async fn register_buyer(
+        &self,
+        buyer: &NewBuyer<'_>,
+        address: &NewAddress,
+        contact: &NewContact,
+    ) -> Result<String> {
+        let mut number = self.waiting_number(&address.blind_index).await?;
+        let mut contact_stored = false;
+        if self.vault.writable() {
+            if number.is_none() {
+                number = self.vault_number(address).await?;
+            }
+            if number.is_some() {
+                contact_stored = unless_outage(
+                    self.vault
+                        .put_contact(&contact.contact_id, &contact.record)
+                        .await,
+                )?
+                .is_some();
+            }
+        }
+        if let (Some(number), true) = (&number, contact_stored) {
+            self.directory.insert_buyer(buyer, number).await?;
+            return Ok(number.clone());
+        }
+        if number.is_none() {
+            number = self.readable_number(&address.blind_index).await?;
+        }
+        let slot = slot(number.as_deref(), address);
+        let contact = (!contact_stored).then_some(&contact.record);
+        let number = self
+            .directory
+            .insert_buyer_queued(buyer, &slot, contact)
+            .await?;
+        self.note_queued();
+        Ok(number)
+    }
+
+    /// Adds an address for a buyer (a new record or the number of the same address stored
+    /// before) and links it under `label`. Returns the address number.
+    ///
+    /// # Errors
+    /// As [`Stores::register_buyer`].
+    pub async fn add_address(
+        &self,
+        buyer_id: &str,
+        address: &NewAddress,
+        label: &str,
+        now: i64,
+    ) -> Result<String> {
+        let mut number = self.waiting_number(&address.blind_index).await?;
+        if number.is_none() && self.vault.writable() {
+            number = self.vault_number(address).await?;
+        }
+        if let Some(number) = &number {
+            self.directory
+                .link_address(buyer_id, number, label, now)
+                .await?;
+            return Ok(number.clone());
+        }
+        let number = self.readable_number(&address.blind_index).await?;
+        let slot = slot(number.as_deref(), address);
+        let number = self
+            .directory
+            .link_address_queued(buyer_id, &slot, label, now)
+            .await?;
+        self.note_queued();
+        Ok(number)
+    }
+
+    /// Stores a contact record (a seller's), in the vault or, failing that, in the temporary
+    /// table.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when neither can be written.
+    pub async fn put_contact(&self, contact: &NewContact, now: i64) -> Result<()> {
+        if self.vault.writable()
+            && unless_outage(
+                self.vault
+                    .put_contact(&contact.contact_id, &contact.record)
+                    .await,
+            )?
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.directory
+            .queue_contact(&contact.contact_id, &contact.record, now)
+            .await?;
+        self.note_queued();
+        Ok(())
+    }
+
+    /// An address record and the number it is sealed under: from the vault, else the
+    /// temporary table, else the record of the number it was merged into.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the vault cannot be read and the record does not wait.
+    pub async fn address(&self, address_id: &str) -> Result<Option<(String, SealedRecord)>> {
+        let (found, outage) = self
+            .vault_or_pending(self.vault.address(address_id).await, address_id)
+            .await?;
+        if let Some(record) = found {
+            return Ok(Some((address_id.to_owned(), record)));
+        }
+        if let Some(into) = self.directory.merged_into(address_id).await? {
+            let (found, outage) = self
+                .vault_or_pending(self.vault.address(&into).await, &into)
+                .await?;
+            return match found {
+                Some(record) => Ok(Some((into, record))),
+                None if outage => Err(StoreError::Unavailable),
+                None => Ok(None),
+            };
+        }
+        if outage {
+            return Err(StoreError::Unavailable);
+        }
+        Ok(None)
+    }
+
+    /// A contact record: from the vault, else the temporary table.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the vault cannot be read and the record does not wait.
+    pub async fn contact(&self, contact_id: &str) -> Result<Option<SealedRecord>> {
+        let (found, outage) = self
+            .vault_or_pending(self.vault.contact(contact_id).await, contact_id)
+            .await?;
+        if found.is_none() && outage {
+            return Err(StoreError::Unavailable);
+        }
+        Ok(found)
+    }
+
+    /// Writes up to `batch` of the oldest waiting records into the vault, each exactly once,
+    /// and removes them (merging an address the vault held already under another number).
+    /// Stops at the first record the vault does not take.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the directory fails.
+    pub async fn flush_pending(&self, batch: i64) -> Result<FlushReport> {
+        let mut report = FlushReport::default();
+        let waiting = if self.vault.writable() {
+            self.directory.oldest_pending(batch).await?
+        } else {
+            Vec::new()
+        };
+        if !waiting.is_empty() {
+            match self.vault.flush(&waiting).await {
+                Ok(outcomes) => {
+                    let mut stored = Vec::new();
+                    for (record, outcome) in waiting.iter().zip(outcomes) {
+                        match outcome {
+                            Flushed::Stored => stored.push(record.record_id.as_str()),
+                            Flushed::SameAddressAs(into) => {
+                                self.directory
+                                    .merge_pending_address(&record.record_id, &into)
+                                    .await?;
+                                report.merged += 1;
+                            }
+                            Flushed::Blocked => tracing::error!(
+                                "a waiting address's number holds another address in the \
+                                 vault; it stays in the temporary table"
+                            ),
+                        }
+                    }
+                    self.directory.forget_pending(&stored).await?;
+                    report.flushed = stored.len() + report.merged;
+                }
+                Err(StoreError::Unavailable) => {}
+                Err(other) => {
+                    tracing::error!(error = %other, "waiting vault records could not be flushed");
+                }
+            }
+        }
+        report.left = self.directory.pending_summary().await?;
+        self.pending_hint
+            .store(report.left.depth, std::sync::atomic::Ordering::SeqCst);
+        Ok(report)
+    }
+
+    /// The address's number in the vault (ours, or the same address's stored before), or
+    /// `None` when no vault server takes the write.
+    async fn vault_number(&self, address: &NewAddress) -> Result<Option<String>> {
+        unless_outage(
+            self.vault
+                .insert_or_share_address(&address.address_id, &address.blind_index, &address.record)
+                .await,
+        )
+    }
+
+    /// The number of an identical address waiting in the temporary table, looked up only
+    /// while something waits (as far as this origin knows).
+    async fn waiting_number(&self, blind_index: &str) -> Result<Option<String>> {
+        if self.pending_hint.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Ok(None);
+        }
+        self.directory
+            .pending_address_by_blind_index(blind_index)
+            .await
+    }
+
+    /// The number the vault holds for this address, when it can be read at all.
+    async fn readable_number(&self, blind_index: &str) -> Result<Option<String>> {
+        Ok(unless_outage(self.vault.address_by_blind_index(blind_index).await)?.flatten())
+    }
+
+    /// A vault read's record, else the waiting one; and whether the vault was out.
+    async fn vault_or_pending(
+        &self,
+        vault: Result<Option<SealedRecord>>,
+        record_id: &str,
+    ) -> Result<(Option<SealedRecord>, bool)> {
+        let outage = match vault {
+            Ok(Some(record)) => return Ok((Some(record), false)),
+            Ok(None) => false,
+            Err(StoreError::Unavailable) => true,
+            Err(other) => return Err(other),
+        };
+        Ok((self.directory.pending(record_id).await?, outage))
+    }
+
+    fn note_queued(&self) {
+        self.pending_hint
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Where a registration's address comes from when its records must wait: a number already
+/// known, or a new record to queue.
+fn slot<'a>(known: Option<&'a str>, address: &'a NewAddress) -> AddressSlot<'a> {
+    match known {
+        Some(number) => AddressSlot::Known(number),
+        None => AddressSlot::Queue {
+            address_id: &address.address_id,
+            blind_index: &address.blind_index,
+            record: &address.record,
+        },
+    }
+}
+
+/// A vault write's value, or `None` when no vault server could take it (the caller then
+/// queues the record); other failures pass through.
+fn unless_outage<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::Unavailable) => Ok(None),
+        Err(other) => Err(other),
+    }
+}

@@ -1,0 +1,174 @@
+//! The vault going away and coming back, on the embedded default: the SQLite vault's folder is
+//! moved away (as a volume that went away) and back. Meanwhile registrations are still
+//! answered 201 and wait, sealed, in the directory's temporary table; orders and final-hop
+//! releases of those addresses are served from it; identical addresses share one number; the
+//! directory holds ciphertext only. Once the vault is back everything is flushed into it, and
+//! an address the vault already had is merged into its number.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{Person, Reply, StoreLocation, TestApp};
+
+async fn health(app: &TestApp) -> Value {
+    let reply = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    reply.body
+}
+
+/// Polls `/healthz` until `done` holds (the probe runs every 250 ms, the flush every 100 ms).
+async fn wait_for(app: &TestApp, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = health(app).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{what} never happened: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn profile(app: &TestApp, token: &str) -> Reply {
+    app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(token))
+        .await
+}
+
+fn vault_folder(app: &TestApp) -> (PathBuf, PathBuf) {
+    let StoreLocation::Sqlite(dir) = &app.location else {
+        unreachable!("a SQLite app")
+    };
+    (dir.join("vault"), dir.join("vault-away"))
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn directory_bytes(dir: &Path) -> Vec<u8> {
+    ["directory.db", "directory.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::read(dir.join(f)).ok())
+        .flatten()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
+    let app = TestApp::sqlite_with_vault_folder().await;
+    let (folder, away) = vault_folder(&app);
+    let (seller_id, _) = app.seller("Outage Shop").await;
+    let (_, _, scanner) = app.hub_scanner("district", "110105", "hub").await;
+
+    // Before: a buyer whose address the vault holds, with an order.
+    let before = Person::new("before");
+    let (_, before_number, before_token) = app.buyer(&before).await;
+    let before_order = app.order(&before_token, &seller_id, &before_number).await;
+    let before_order = before_order["order_id"].as_str().unwrap().to_owned();
+
+    std::fs::rename(&folder, &away).unwrap();
+    wait_for(&app, "the vault counted as away", |h| {
+        h["vault"]["writes_to"] == "temporary_table"
+    })
+    .await;
+
+    // During: three buyers at one new address, and one at the address stored before.
+    let during = Person::new("during");
+    let mut neighbours = Vec::new();
+    for i in 0..3 {
+        let mut person = during.clone();
+        person.name = format!("Neighbour {i}");
+        neighbours.push((person.clone(), app.buyer(&person).await));
+    }
+    let numbers: Vec<&str> = neighbours.iter().map(|(_, (_, n, _))| n.as_str()).collect();
+    assert!(numbers.iter().all(|n| *n == numbers[0]), "{numbers:?}");
+    let mut twin = before.clone();
+    twin.name = "Twin of before".to_owned();
+    let (twin_id, twin_number, twin_token) = app.buyer(&twin).await;
+    assert_ne!(
+        twin_number, before_number,
+        "the vault could not be read to share it"
+    );
+
+    let waiting = health(&app).await;
+    // Two addresses and four contacts wait.
+    assert_eq!(waiting["temporary_table"]["depth"], 6, "{waiting}");
+    let (_, (_, number, token)) = &neighbours[0];
+    let reply = profile(&app, token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["addresses"][0]["line"], during.line.as_str());
+    assert_eq!(reply.body["name"], "Neighbour 0");
+
+    // An order for a waiting address, released from the temporary table.
+    let order = app.order(token, &seller_id, number).await;
+    let order = order["order_id"].as_str().unwrap().to_owned();
+    let released = app.release(&order, &scanner).await;
+    assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
+    assert_eq!(released.body["recipient"]["line"], during.line.as_str());
+    // The address stored before cannot be read: fail closed, retry later.
+    let refused = app.release(&before_order, &scanner).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        refused.body
+    );
+    assert!(refused.headers.contains_key("retry-after"));
+
+    // The directory holds the waiting records sealed: no name, street line or phone.
+    let StoreLocation::Sqlite(dir) = &app.location else {
+        unreachable!()
+    };
+    let bytes = directory_bytes(dir);
+    for secret in [&during.line, &twin.name, "Neighbour 1", &during.phone] {
+        assert!(!contains(&bytes, secret), "{secret} is in the directory");
+    }
+
+    // After: the vault comes back and every waiting record is flushed into it.
+    std::fs::rename(&away, &folder).unwrap();
+    let flushed = wait_for(&app, "the flush", |h| {
+        h["vault"]["writes_to"] == "primary" && h["temporary_table"]["depth"] == 0
+    })
+    .await;
+    assert_eq!(flushed["temporary_table"]["oldest_age_seconds"], 0.0);
+    for (person, (_, number, token)) in &neighbours {
+        let reply = profile(&app, token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(reply.body["name"], person.name.as_str());
+        assert_eq!(reply.body["addresses"][0]["address_id"], number.as_str());
+    }
+    // The twin's address was the one stored before: merged into its number.
+    let reply = profile(&app, &twin_token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(
+        reply.body["addresses"][0]["address_id"],
+        before_number.as_str(),
+        "{twin_id}"
+    );
+    // Orders of both kinds are released from the vault now.
+    assert_eq!(
+        app.release(&before_order, &scanner).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.release(&order, &scanner).await.status, StatusCode::OK);
+    let vault = std::fs::read(folder.join("vault.db")).unwrap();
+    assert!(
+        !contains(&vault, &during.line),
+        "the vault holds ciphertext only"
+    );
+    let metrics = app.ops(Method::GET, "/metrics", None).await;
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    assert!(
+        text.contains("lasthop_origin_temporary_table_depth 0"),
+        "{text}"
+    );
+    assert!(text.contains("lasthop_origin_vault_writable 1"), "{text}");
+}
