@@ -135,8 +135,9 @@ async function journey() {
   // The print view: only the label, on an A6 sheet.
   await seller.emulateMedia({ media: 'print' });
   const printView = await seller.evaluate(() => ({
-    barHidden: getComputedStyle(document.querySelector('header.bar')).display === 'none',
-    buttonHidden: getComputedStyle(document.getElementById('print')).display === 'none',
+    // Hidden on paper: the element, or a parent, is not rendered.
+    barHidden: !document.querySelector('header.bar').checkVisibility(),
+    buttonHidden: !document.getElementById('print').checkVisibility(),
     labelShown: document.getElementById('label-svg').getBoundingClientRect().width > 0,
   }));
   await seller.emulateMedia({ media: 'screen' });

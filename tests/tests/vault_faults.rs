@@ -630,7 +630,7 @@ fn through_the_edge_a_final_hop_waits_out_the_sqlite_vault_going_away_and_coming
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(
-        retried.json().unwrap()["recipient"]["name"],
+        last.open_recipient(&retried.json().unwrap(), &order)["name"],
         buyer.person.name.as_str()
     );
     wait_health(&stack.origin, "the flush", |h| {

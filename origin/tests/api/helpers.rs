@@ -10,7 +10,9 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
 use lasthop_core::device::{DeviceKeys, ScanRequest, SignedScan};
+use lasthop_core::ids::{OrderId, ReleaseId};
 use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
+use lasthop_core::sealed_box::{open, recipient_aad, Purpose, SealedBox};
 use lasthop_core::signing::RequestNonce;
 use lasthop_origin::config::Settings;
 use lasthop_origin::startup::{app, Application};
@@ -39,6 +41,26 @@ pub struct DeviceScanner {
     pub token: String,
     /// Its device.
     pub keys: DeviceKeys,
+}
+
+impl DeviceScanner {
+    /// Opens the sealed recipient of a release answer for `order_id` with this device's key;
+    /// panics on a plaintext recipient or one that does not open.
+    pub fn open_recipient(&self, reply: &Reply, order_id: &str) -> Value {
+        assert!(
+            reply.body.get("recipient").is_none(),
+            "no plaintext recipient"
+        );
+        let sealed: SealedBox =
+            serde_json::from_value(reply.body["sealed_recipient"].clone()).expect("sealed box");
+        let aad = recipient_aad(
+            &ReleaseId::parse(&reply.str("release_id")).unwrap(),
+            &OrderId::parse(order_id).unwrap(),
+        );
+        let plain = open(self.keys.box_key(), Purpose::Recipient, &aad, &sealed)
+            .expect("the terminal opens its recipient");
+        serde_json::from_slice(&plain).unwrap()
+    }
 }
 
 /// A running origin under test.

@@ -10,9 +10,36 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use serde_json::Value;
+use lasthop_core::api::paths;
+use serde_json::{json, Value};
 
-use crate::helpers::{Person, Reply, StoreLocation, TestApp};
+use crate::helpers::{DeviceScanner, Person, Reply, StoreLocation, TestApp};
+
+/// The final hub's release of `order_id`, with the chain of a pickup at the buyer's district
+/// and `terminal`'s own scan, both signed now.
+async fn release(
+    app: &TestApp,
+    order_id: &str,
+    buyer_id: &str,
+    pickup: &DeviceScanner,
+    terminal: &DeviceScanner,
+) -> Reply {
+    let chain = [
+        app.scan(
+            pickup,
+            paths::SCAN_PICKUP,
+            &json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
+                    "waybill": "SF1"}),
+        ),
+        app.scan(
+            terminal,
+            paths::SCAN_HOP,
+            &json!({"platform_id": "demo", "order_id": order_id}),
+        ),
+    ];
+    app.release_with_chain(order_id, &terminal.token, &chain)
+        .await
+}
 
 async fn health(app: &TestApp) -> Value {
     let reply = app
@@ -66,11 +93,13 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
     let app = TestApp::sqlite_with_vault_folder().await;
     let (folder, away) = vault_folder(&app);
     let (seller_id, _) = app.seller("Outage Shop").await;
-    let (_, _, scanner) = app.hub_scanner("district", "110105", "hub").await;
+    let hub_id = app.hub("district", "110105").await;
+    let pickup = app.enrol(&hub_id, "pickup").await;
+    let terminal = app.enrol(&hub_id, "hub").await;
 
     // Before: a buyer whose address the vault holds, with an order.
     let before = Person::new("before");
-    let (_, before_number, before_token) = app.buyer(&before).await;
+    let (before_id, before_number, before_token) = app.buyer(&before).await;
     let before_order = app.order(&before_token, &seller_id, &before_number).await;
     let before_order = before_order["order_id"].as_str().unwrap().to_owned();
 
@@ -101,7 +130,7 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
     let waiting = health(&app).await;
     // Two addresses and four contacts wait.
     assert_eq!(waiting["temporary_table"]["depth"], 6, "{waiting}");
-    let (_, (_, number, token)) = &neighbours[0];
+    let (_, (buyer_id, number, token)) = &neighbours[0];
     let reply = profile(&app, token).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body["addresses"][0]["line"], during.line.as_str());
@@ -110,11 +139,14 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
     // An order for a waiting address, released from the temporary table.
     let order = app.order(token, &seller_id, number).await;
     let order = order["order_id"].as_str().unwrap().to_owned();
-    let released = app.release(&order, &scanner).await;
+    let released = release(&app, &order, buyer_id, &pickup, &terminal).await;
     assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
-    assert_eq!(released.body["recipient"]["line"], during.line.as_str());
+    assert_eq!(
+        terminal.open_recipient(&released, &order)["line"],
+        during.line.as_str()
+    );
     // The address stored before cannot be read: fail closed, retry later.
-    let refused = app.release(&before_order, &scanner).await;
+    let refused = release(&app, &before_order, &before_id, &pickup, &terminal).await;
     assert_eq!(
         refused.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -154,11 +186,14 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
         "{twin_id}"
     );
     // Orders of both kinds are released from the vault now.
+    let released = release(&app, &before_order, &before_id, &pickup, &terminal).await;
+    assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
     assert_eq!(
-        app.release(&before_order, &scanner).await.status,
-        StatusCode::OK
+        terminal.open_recipient(&released, &before_order)["line"],
+        before.line.as_str()
     );
-    assert_eq!(app.release(&order, &scanner).await.status, StatusCode::OK);
+    let again = release(&app, &order, buyer_id, &pickup, &terminal).await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
     let vault = std::fs::read(folder.join("vault.db")).unwrap();
     assert!(
         !contains(&vault, &during.line),

@@ -11,8 +11,6 @@ use serde_json::{json, Value};
 
 use lasthop_core::api::paths;
 use lasthop_core::device::SignedScan;
-use lasthop_core::ids::{OrderId, ReleaseId};
-use lasthop_core::sealed_box::{open, recipient_aad, Purpose, SealedBox};
 
 use crate::helpers::{DeviceScanner, Person, Reply, TestApp};
 pub use crate::sealed_intake::{
@@ -101,24 +99,7 @@ impl Parcel {
 
     /// Opens the sealed recipient of a release answer with the terminal's device key.
     pub fn recipient(&self, reply: &Reply) -> Value {
-        assert!(
-            reply.body.get("recipient").is_none(),
-            "no plaintext recipient"
-        );
-        let sealed: SealedBox =
-            serde_json::from_value(reply.body["sealed_recipient"].clone()).expect("sealed box");
-        let aad = recipient_aad(
-            &ReleaseId::parse(&reply.str("release_id")).unwrap(),
-            &OrderId::parse(&self.order_id).unwrap(),
-        );
-        let plain = open(
-            self.terminal.keys.box_key(),
-            Purpose::Recipient,
-            &aad,
-            &sealed,
-        )
-        .expect("the terminal opens its recipient");
-        serde_json::from_slice(&plain).unwrap()
+        self.terminal.open_recipient(reply, &self.order_id)
     }
 
     /// A delivery body signed by `terminal`'s device.
