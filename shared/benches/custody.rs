@@ -94,6 +94,7 @@ fn custody(c: &mut Criterion) {
                     .unwrap(),
                 role,
                 sign_key: keys.public().sign_key,
+                carrier_id: lasthop_core::ids::CarrierId::platform_default(),
             },
         );
     }
@@ -102,6 +103,7 @@ fn custody(c: &mut Criterion) {
         order_id: &order,
         buyer_id: &buyer,
         delivery: &delivery,
+        carriage: &lasthop_core::carrier::Carriage::default(),
     };
     c.bench_function("chain_of_custody_verify_5_links", |b| {
         b.iter(|| {

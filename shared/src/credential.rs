@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::device::{DevicePublicKey, TokenId};
-use crate::ids::{BuyerId, HubId, PlatformId, ScannerId, SellerId};
+use crate::ids::{BuyerId, CarrierId, HubId, PlatformId, ScannerId, SellerId};
 use crate::keys::{KeyError, KeyVersion};
 use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
 use crate::time::Timestamp;
@@ -61,6 +61,9 @@ pub struct ScannerClaims {
     pub token_id: TokenId,
     /// The enrolled device's signing key (`dev`); `None` for a scanner without a device.
     pub device: Option<DevicePublicKey>,
+    /// The carrier its hub belongs to (`car`; a credential issued before carriers existed
+    /// names none and is read as the default carrier's).
+    pub carrier_id: CarrierId,
 }
 
 /// Who a session credential belongs to.
@@ -140,6 +143,8 @@ struct ScannerWire {
     tid: TokenId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dev: Option<DevicePublicKey>,
+    #[serde(default = "CarrierId::platform_default")]
+    car: CarrierId,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -217,6 +222,7 @@ impl CredentialIssuer {
             role: claims.role,
             tid: claims.token_id,
             dev: claims.device,
+            car: claims.carrier_id.clone(),
         };
         sign(&self.scanner, &wire)
     }
@@ -414,6 +420,7 @@ fn scanner_claims(json: &[u8], now: Option<Timestamp>) -> Result<ScannerClaims, 
         expires_at,
         token_id: wire.tid,
         device: wire.dev,
+        carrier_id: wire.car,
     })
 }
 
@@ -449,6 +456,7 @@ mod tests {
             expires_at: Timestamp::from_unix_seconds(2_000),
             token_id: TokenId::generate(&mut rng),
             device: None,
+            carrier_id: CarrierId::generate(&mut rng),
         }
     }
 
@@ -499,6 +507,24 @@ mod tests {
             .decode(plain.split('.').nth(1).unwrap())
             .unwrap();
         assert!(!String::from_utf8(json).unwrap().contains("dev"));
+    }
+
+    #[test]
+    fn credentials_issued_before_carriers_read_as_the_default_carriers() {
+        let issuer = issuer(1);
+        let token = issuer.issue_scanner(&scanner_claims());
+        let json = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        let mut wire: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(wire["car"], scanner_claims().carrier_id.as_str());
+        wire.as_object_mut().unwrap().remove("car");
+        let old = scanner_claims_from_json(&serde_json::to_vec(&wire).unwrap());
+        assert_eq!(old.carrier_id, CarrierId::platform_default());
+    }
+
+    fn scanner_claims_from_json(json: &[u8]) -> ScannerClaims {
+        super::scanner_claims(json, None).unwrap()
     }
 
     #[test]

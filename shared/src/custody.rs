@@ -9,6 +9,8 @@
 //! - every later link is a hub scan of this order, by a hub scanner standing where the previous
 //!   verdict sent the parcel — the verdicts recomputed from the plaintext delivery region with
 //!   the very rules the edge applies to tags ([`route_step`]);
+//! - every link is by a scanner of the order's carrier, and the pickup by a hub that serves
+//!   the seller's ship-from region ([`crate::carrier::admit_scanner`]);
 //! - the last link got `deliver` (so its hub serves the buyer's delivery region) and is fresh.
 //!
 //! A compromised edge holds bearer tokens, old chains and every edge secret, but no device key:
@@ -21,9 +23,10 @@ use subtle::ConstantTimeEq;
 
 use crate::api::paths::{SCAN_HOP, SCAN_PICKUP};
 use crate::api::{parse_json, ErrorCode, HopScanRequest, PickupScanRequest};
+use crate::carrier::{admit_scanner, Carriage, ScanRefusal};
 use crate::credential::ScannerRole;
 use crate::device::{DevicePublicKey, SignedScan, TokenId};
-use crate::ids::{BuyerId, HubId, OrderId, PlatformId, ScannerId};
+use crate::ids::{BuyerId, CarrierId, HubId, OrderId, PlatformId, ScannerId};
 use crate::progress::{route_step, Verdict};
 use crate::region::{DeliveryRegion, HubRegion};
 use crate::signing::{within_window, RequestNonce};
@@ -43,6 +46,8 @@ pub struct CustodyOrder<'a> {
     pub buyer_id: &'a BuyerId,
     /// Where it is delivered.
     pub delivery: &'a DeliveryRegion,
+    /// Its carrier and the seller's ship-from region.
+    pub carriage: &'a Carriage,
 }
 
 /// An enrolled, unrevoked scanner with a device, as the origin's directory knows it.
@@ -56,6 +61,8 @@ pub struct ChainScanner {
     pub role: ScannerRole,
     /// The device's signing key.
     pub sign_key: DevicePublicKey,
+    /// Its hub's carrier.
+    pub carrier_id: CarrierId,
 }
 
 /// The final link of a chain that holds: who scanned, with which credential and nonce.
@@ -143,6 +150,14 @@ pub enum ChainError {
     /// The last link is outside the time window.
     #[error("the final scan is not fresh")]
     Stale,
+    /// A scanner of another carrier, or a pickup away from the seller's ship-from region.
+    #[error("link {link} is from a scanner that may not scan this order: {refusal}")]
+    Carrier {
+        /// Position.
+        link: usize,
+        /// Which carrier rule.
+        refusal: ScanRefusal,
+    },
 }
 
 impl ChainError {
@@ -163,6 +178,7 @@ impl ChainError {
             Self::AfterDelivery { .. } => "after_delivery",
             Self::NotAtFinalHub => "not_at_final_hub",
             Self::Stale => "stale_final_scan",
+            Self::Carrier { refusal, .. } => refusal.reason(),
         }
     }
 
@@ -226,9 +242,11 @@ pub fn verify_chain(
         }
         if link == 0 {
             check_pickup(order, scan, &device)?;
+            admit(order, &device, link)?;
             expected = Some(device.hub);
         } else {
             check_hop(order, scan, &device, link)?;
+            admit(order, &device, link)?;
             if expected != Some(device.hub) {
                 return Err(ChainError::OffRoute { link });
             }
@@ -254,6 +272,12 @@ pub fn verify_chain(
         token_id: final_scan.tid,
         nonce,
     })
+}
+
+/// The carrier rules the edge applies at each scan, again for this link.
+fn admit(order: &CustodyOrder<'_>, device: &ChainScanner, link: usize) -> Result<(), ChainError> {
+    admit_scanner(order.carriage, &device.carrier_id, device.role, &device.hub)
+        .map_err(|refusal| ChainError::Carrier { link, refusal })
 }
 
 fn check_pickup(
@@ -321,6 +345,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+    use crate::carrier::CarrierName;
     use crate::device::{DeviceKeys, ScanRequest};
     use crate::region::{Directory, HubLevel, RegionCode};
 
@@ -331,6 +356,7 @@ mod tests {
         order: OrderId,
         buyer: BuyerId,
         delivery: DeliveryRegion,
+        carriage: Carriage,
         devices: HashMap<ScannerId, (DeviceKeys, ChainScanner)>,
         now: Timestamp,
     }
@@ -351,6 +377,11 @@ mod tests {
                 delivery: Directory::china()
                     .delivery_region(RegionCode::parse("110105").unwrap())
                     .unwrap(),
+                carriage: Carriage {
+                    carrier_id: CarrierId::generate(&mut rng),
+                    carrier_name: CarrierName::parse("Yunda").unwrap(),
+                    ship_from: Some(RegionCode::parse("330108").unwrap()),
+                },
                 devices: HashMap::new(),
                 now: Timestamp::from_unix_seconds(1_700_000_000),
                 rng,
@@ -358,6 +389,16 @@ mod tests {
         }
 
         fn scanner(&mut self, hub: HubRegion, role: ScannerRole) -> ScannerId {
+            let carrier = self.carriage.carrier_id.clone();
+            self.scanner_of(carrier, hub, role)
+        }
+
+        fn scanner_of(
+            &mut self,
+            carrier_id: CarrierId,
+            hub: HubRegion,
+            role: ScannerRole,
+        ) -> ScannerId {
             let keys = DeviceKeys::generate(&mut self.rng);
             let id = ScannerId::generate(&mut self.rng);
             let scanner = ChainScanner {
@@ -365,6 +406,7 @@ mod tests {
                 hub,
                 role,
                 sign_key: keys.public().sign_key,
+                carrier_id,
             };
             self.devices.insert(id.clone(), (keys, scanner));
             id
@@ -423,6 +465,7 @@ mod tests {
                 order_id: &self.order,
                 buyer_id: &self.buyer,
                 delivery: &self.delivery,
+                carriage: &self.carriage,
             };
             verify_chain(
                 &order,
@@ -443,6 +486,48 @@ mod tests {
         assert_eq!(verified.scanner_id, last.scanner_id);
         assert_eq!(verified.hub_id, w.devices[&last.scanner_id].1.hub_id);
         assert_eq!(verified.token_id, last.tid);
+    }
+
+    #[test]
+    fn a_link_by_another_carriers_scanner_breaks_the_chain() {
+        let mut w = World::new();
+        let mut chain = w.honest_chain();
+        let foreign = CarrierId::generate(&mut w.rng);
+        let scanner = w.scanner_of(foreign, hub(HubLevel::City, "3301"), ScannerRole::Hub);
+        let body = w.hop_body();
+        chain[2] = w.link(&scanner, SCAN_HOP, &body);
+        assert_eq!(
+            w.verify(&chain),
+            Err(ChainError::Carrier {
+                link: 2,
+                refusal: ScanRefusal::ForeignCarrier
+            })
+        );
+        assert_eq!(
+            ChainError::Carrier {
+                link: 2,
+                refusal: ScanRefusal::ForeignCarrier
+            }
+            .code(),
+            ErrorCode::Forbidden
+        );
+    }
+
+    #[test]
+    fn a_pickup_away_from_the_sellers_ship_from_region_breaks_the_chain() {
+        let mut w = World::new();
+        let mut chain = w.honest_chain();
+        // Ningbo's city hub does not serve Hangzhou's Binjiang district.
+        let pickup = w.scanner(hub(HubLevel::City, "3302"), ScannerRole::Pickup);
+        let body = w.pickup_body(&w.buyer.clone());
+        chain[0] = w.link(&pickup, SCAN_PICKUP, &body);
+        assert_eq!(
+            w.verify(&chain),
+            Err(ChainError::Carrier {
+                link: 0,
+                refusal: ScanRefusal::NotServingShipFrom
+            })
+        );
     }
 
     #[test]

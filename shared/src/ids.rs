@@ -234,6 +234,24 @@ prefixed_id!(
     HubId, "h_", "hub id"
 );
 prefixed_id!(
+    /// A carrier (logistics company): `ca_` + 16 characters.
+    CarrierId, "ca_", "carrier id"
+);
+
+impl CarrierId {
+    /// The platform's default carrier, which every store has from migration 1101 on: hubs,
+    /// scanners, sellers and orders that name no carrier belong to it, and scanner credentials
+    /// and order records made before carriers existed are read as its. Carrier ids are printed
+    /// on labels and are not secrets, so a well-known id costs nothing.
+    pub fn platform_default() -> Self {
+        Self(DEFAULT_CARRIER.to_owned())
+    }
+}
+
+/// The id of [`CarrierId::platform_default`].
+pub const DEFAULT_CARRIER: &str = "ca_0000000000000000";
+
+prefixed_id!(
     /// A scanner (courier terminal): `sc_` + 16 characters.
     ScannerId, "sc_", "scanner id"
 );
@@ -260,6 +278,14 @@ mod tests {
         let scanner = ScannerId::generate(&mut rng);
         assert!(scanner.as_str().starts_with("sc_"));
         assert_eq!(scanner.as_str().len(), 3 + ID_BODY_LEN);
+    }
+
+    #[test]
+    fn the_default_carrier_id_is_a_valid_carrier_id() {
+        assert_eq!(
+            CarrierId::parse(DEFAULT_CARRIER),
+            Ok(CarrierId::platform_default())
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`contact`]: buyer names, phones, postal addresses and their deduplication key.
 //! - [`keys`]: the master key ring and every purpose-derived key (HKDF-SHA256), zeroized.
 //! - [`tokens`]: record-bound region tags and the buyer-to-order binding tag.
+//! - [`carrier`]: carriers, the order's carriage and which scanners may scan an order.
 //! - [`credential`]: Ed25519-signed scanner and session credentials (`lh1.…`).
 //! - [`intake`]: personal data sealed in the buyer's browser for the vault, and the profile
 //!   sealed back to the browser (HPKE through [`sealed_box`]).
@@ -55,6 +56,7 @@ macro_rules! serde_as_string {
 
 pub mod api;
 pub mod bench;
+pub mod carrier;
 pub mod contact;
 pub mod credential;
 pub mod custody;

@@ -21,8 +21,11 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
+use crate::carrier::Carriage;
 use crate::credential::ScannerRole;
-use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, ReleaseId, ScannerId, SellerId};
+use crate::ids::{
+    AddressId, BuyerId, CarrierId, HubId, OrderId, PlatformId, ReleaseId, ScannerId, SellerId,
+};
 use crate::progress::OrderStatus;
 use crate::region::HubLevel;
 use crate::time::Timestamp;
@@ -566,6 +569,7 @@ id_schemas! {
     HubId => "A hub (distribution centre)", "h_6d1f8g3h9j2k7m4n";
     ScannerId => "A scanner (courier terminal)", "sc_4q7w2e9r1t8y3h6p";
     ReleaseId => "A release of a recipient to a final hub", "r_9z3x6c1v8b4n7m2k";
+    CarrierId => "A carrier (logistics company)", "ca_7h2k9m4p1q8r3t6v";
 }
 
 impl PartialSchema for PlatformId {
@@ -689,6 +693,7 @@ impl PartialSchema for TokenisedOrder {
             .property("city", tag_schema("Tag of the buyer's city"))
             .property("delivery", tag_schema("Tag of the delivery region"))
             .property("binding", tag_schema("Buyer-to-order binding tag"))
+            .property("carriage", Ref::from_schema_name(Carriage::name()))
             .required("platform_id")
             .required("order_id")
             .required("seller_id")
@@ -711,6 +716,7 @@ impl ToSchema for TokenisedOrder {
         collect::<PlatformId>(schemas);
         collect::<OrderId>(schemas);
         collect::<SellerId>(schemas);
+        collect::<Carriage>(schemas);
     }
 }
 
@@ -720,7 +726,7 @@ mod tests {
 
     use super::*;
     use crate::api::{
-        AccessLogEntry, AddressView, BuyerProfile, DeliverResponse, HopResponse,
+        AccessLogEntry, AddressView, BuyerProfile, CarrierRef, DeliverResponse, HopResponse,
         InternalCreateOrderResponse, NextHop, Recipient, ReleaseResponse, TrackingHop,
         TrackingResponse, VerdictWord,
     };
@@ -1093,8 +1099,19 @@ mod tests {
                     at,
                 },
             ],
+            carrier: CarrierRef {
+                carrier_id: CarrierId::platform_default(),
+                name: crate::carrier::CarrierName::platform_default(),
+            },
+            waybill: Some("SF1".into()),
         };
         assert_fits(&document, "TrackingResponse", &tracking);
+        let not_picked_up = TrackingResponse {
+            waybill: None,
+            hops: Vec::new(),
+            ..tracking
+        };
+        assert_fits(&document, "TrackingResponse", &not_picked_up);
         let profile = BuyerProfile {
             buyer_id,
             platform_id: PlatformId::parse("demo").unwrap(),
@@ -1140,6 +1157,11 @@ mod tests {
             city: Tag::from_bytes([2; 32]),
             delivery: Tag::from_bytes([3; 32]),
             binding: Tag::from_bytes([4; 32]),
+            carriage: crate::carrier::Carriage {
+                carrier_id: CarrierId::parse("ca_0123456789abcdef").unwrap(),
+                carrier_name: crate::carrier::CarrierName::parse("SF Express").unwrap(),
+                ship_from: Some(crate::region::RegionCode::parse("330108").unwrap()),
+            },
         };
         let created = InternalCreateOrderResponse {
             order_id: record.order_id.clone(),

@@ -16,6 +16,7 @@ use hmac::Mac;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use subtle::ConstantTimeEq;
 
+use crate::carrier::Carriage;
 use crate::ids::{BuyerId, OrderId, PlatformId, SellerId};
 use crate::keys::{BindingKeys, HmacSha256, KeyVersion, RegionKeys};
 use crate::region::{DeliveryRegion, HubRegion, RegionCode};
@@ -122,6 +123,10 @@ pub struct TokenisedOrder {
     pub delivery: Tag,
     /// Buyer-to-order binding tag.
     pub binding: Tag,
+    /// Its carrier and the seller's ship-from region (a record made before carriers existed
+    /// has the default carrier's).
+    #[serde(default)]
+    pub carriage: Carriage,
 }
 
 /// Tokenising failed.
@@ -268,6 +273,7 @@ pub fn tokenise_order(
         city: tagger.region(TagLevel::City, region.city()),
         delivery: tagger.region(TagLevel::Delivery, region.code()),
         binding: binding_tag(binding_keys, version, platform, order, buyer)?,
+        carriage: Carriage::default(),
     })
 }
 
@@ -286,6 +292,9 @@ pub struct BuyerBinding {
     pub key_version: KeyVersion,
     /// Buyer-to-order binding tag.
     pub binding: Tag,
+    /// Its carrier (shown in tracking after delivery too).
+    #[serde(default)]
+    pub carriage: Carriage,
 }
 
 impl BuyerBinding {
@@ -313,6 +322,7 @@ impl TokenisedOrder {
             seller_id: self.seller_id.clone(),
             key_version: self.key_version,
             binding: self.binding,
+            carriage: self.carriage.clone(),
         }
     }
 }

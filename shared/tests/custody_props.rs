@@ -144,6 +144,7 @@ impl Case {
             hub,
             role,
             sign_key: keys.public().sign_key,
+            carrier_id: lasthop_core::ids::CarrierId::platform_default(),
         };
         self.devices.insert(id.clone(), (keys, scanner));
         self.by_hub.push(id.clone());
@@ -197,6 +198,7 @@ impl Case {
             order_id: &self.order,
             buyer_id: &self.buyer,
             delivery: &self.delivery,
+            carriage: &lasthop_core::carrier::Carriage::default(),
         };
         verify_chain(
             &order,

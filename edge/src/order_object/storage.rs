@@ -34,6 +34,9 @@ pub(super) struct OpenOrder {
 pub(super) struct DeliveredOrder {
     pub(super) binding: BuyerBinding,
     pub(super) delivered_at: Timestamp,
+    /// The carrier's waybill (not personal data; tracking shows it after delivery too).
+    #[serde(default)]
+    pub(super) waybill: Option<String>,
 }
 
 /// The stored order.
@@ -58,6 +61,13 @@ impl StoredOrder {
         match self {
             Self::Open(order) => order.record.buyer_binding(),
             Self::Delivered(order) => order.binding.clone(),
+        }
+    }
+
+    pub(super) fn waybill(&self) -> Option<&str> {
+        match self {
+            Self::Open(order) => order.waybill.as_deref(),
+            Self::Delivered(order) => order.waybill.as_deref(),
         }
     }
 }

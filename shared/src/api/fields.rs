@@ -1,6 +1,8 @@
 //! Shared field parsers: ids, platform slugs and opaque text, each naming its field.
 
-use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, ReleaseId, ScannerId, SellerId};
+use crate::ids::{
+    AddressId, BuyerId, CarrierId, HubId, OrderId, PlatformId, ReleaseId, ScannerId, SellerId,
+};
 
 use super::errors::FieldError;
 
@@ -23,6 +25,7 @@ id_parser!(address_id, AddressId);
 id_parser!(hub_id, HubId);
 id_parser!(scanner_id, ScannerId);
 id_parser!(release_id, ReleaseId);
+id_parser!(carrier_id, CarrierId);
 
 /// Non-empty, at most `max` characters, no control characters.
 pub(crate) fn opaque_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {

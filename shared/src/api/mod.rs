@@ -119,13 +119,72 @@ mod tests {
     }
 
     #[test]
+    fn seller_requests_check_ship_from_and_carriers() {
+        let ok = RegisterSellerRequest {
+            platform_id: "demo".into(),
+            name: "Hangzhou Tea".into(),
+            ship_from: Some("330108".into()),
+            carriers: Some(vec![
+                "ca_0123456789abcdef".into(),
+                "CA_0123456789ABCDEF".into(),
+            ]),
+        };
+        let parsed = ok.parse().unwrap();
+        assert_eq!(parsed.carriers.len(), 1, "repeats are dropped");
+        assert_eq!(parsed.ship_from.unwrap().code().to_string(), "330108");
+        for (bad, field) in [
+            (
+                RegisterSellerRequest {
+                    ship_from: Some("33".into()),
+                    ..ok.clone()
+                },
+                "ship_from",
+            ),
+            (
+                RegisterSellerRequest {
+                    carriers: Some(vec![]),
+                    ..ok.clone()
+                },
+                "carriers",
+            ),
+            (
+                RegisterSellerRequest {
+                    carriers: Some(vec!["x".into()]),
+                    ..ok.clone()
+                },
+                "carriers",
+            ),
+        ] {
+            assert_eq!(bad.parse().unwrap_err().field, field);
+        }
+        let plain = RegisterSellerRequest {
+            ship_from: None,
+            carriers: None,
+            ..ok
+        };
+        assert_eq!(
+            plain.parse().unwrap().carriers,
+            vec![crate::ids::CarrierId::platform_default()]
+        );
+    }
+
+    #[test]
     fn hub_requests_check_level_and_code() {
         let ok = CreateHubRequest {
             code: "110105".into(),
             level: "district".into(),
             name: "Chaoyang".into(),
+            carrier_id: None,
         };
-        assert!(ok.parse().is_ok());
+        assert_eq!(
+            ok.parse().unwrap().carrier_id,
+            crate::ids::CarrierId::platform_default()
+        );
+        let bad = CreateHubRequest {
+            carrier_id: Some("h_0123456789abcdef".into()),
+            ..ok.clone()
+        };
+        assert_eq!(bad.parse().unwrap_err().field, "carrier_id");
         let bad = CreateHubRequest {
             level: "city".into(),
             ..ok.clone()

@@ -2,15 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::carrier::CarrierName;
 use crate::credential::ScannerRole;
 use crate::device::{DevicePublicKey, EnrolledDevice};
-use crate::ids::{AddressId, HubId, OrderId, ReleaseId, ScannerId};
+use crate::ids::{AddressId, CarrierId, HubId, OrderId, ReleaseId, ScannerId};
 use crate::region::{Directory, HubLevel, HubRegion, RegionCode};
 use crate::sealed_box::BoxPublicKey;
 use crate::time::Timestamp;
 
 use super::errors::FieldError;
-use super::fields::{hub_id, opaque_text};
+use super::fields::{carrier_id, hub_id, opaque_text};
 
 /// `POST /v1/ops/hubs` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +26,11 @@ pub struct CreateHubRequest {
     pub level: String,
     /// The hub's name.
     pub name: String,
+    /// The carrier the hub belongs to (addition); without it, the platform's default carrier.
+    /// Its scanners belong to the same carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CarrierId>))]
+    pub carrier_id: Option<String>,
 }
 
 /// A parsed [`CreateHubRequest`].
@@ -34,6 +40,8 @@ pub struct NewHub {
     pub hub: HubRegion,
     /// Name (1 to 100 characters).
     pub name: String,
+    /// Its carrier (the default carrier when the request named none).
+    pub carrier_id: CarrierId,
 }
 
 impl CreateHubRequest {
@@ -52,8 +60,51 @@ impl CreateHubRequest {
         Ok(NewHub {
             hub,
             name: opaque_text("name", &self.name, 100)?,
+            carrier_id: match &self.carrier_id {
+                Some(raw) => carrier_id("carrier_id", raw)?,
+                None => CarrierId::platform_default(),
+            },
         })
     }
+}
+
+/// `POST /v1/ops/carriers` body (addition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateCarrierRequest {
+    /// The carrier's name, printed on labels: 1 to 64 characters.
+    #[cfg_attr(feature = "openapi", schema(examples("SF Express")))]
+    pub name: String,
+}
+
+impl CreateCarrierRequest {
+    /// Parses the name.
+    ///
+    /// # Errors
+    /// A bad `name`.
+    pub fn parse(&self) -> Result<CarrierName, FieldError> {
+        CarrierName::parse(&self.name).map_err(|e| FieldError::new("name", e.to_string()))
+    }
+}
+
+/// `201` answer to creating a carrier, and one carrier of `GET /v1/ops/carriers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CarrierRef {
+    /// The carrier.
+    pub carrier_id: CarrierId,
+    /// Its name.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, examples("SF Express")))]
+    pub name: CarrierName,
+}
+
+/// `GET /v1/ops/carriers` answer (addition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CarriersResponse {
+    /// Every carrier, the default one included.
+    pub carriers: Vec<CarrierRef>,
 }
 
 /// `201` answer to creating a hub.

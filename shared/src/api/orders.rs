@@ -2,15 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::carrier::parse_ship_from;
 use crate::contact::PersonName;
-use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, SellerId};
+use crate::ids::{AddressId, BuyerId, CarrierId, HubId, OrderId, PlatformId, SellerId};
 use crate::progress::OrderStatus;
-use crate::region::HubLevel;
+use crate::region::{DeliveryRegion, HubLevel};
 use crate::time::Timestamp;
 use crate::tokens::TokenisedOrder;
 
 use super::errors::FieldError;
-use super::fields::{address_id, platform, seller_id};
+use super::fields::{address_id, carrier_id, platform, seller_id};
+use super::ops::CarrierRef;
 
 /// `POST /v1/sellers` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +24,20 @@ pub struct RegisterSellerRequest {
     pub platform_id: String,
     /// The seller's name.
     pub name: String,
+    /// Where the seller ships from (addition): a district code (or a city code where that
+    /// city has no districts). Pickups are then accepted only from the hubs that serve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(examples("330108")))]
+    pub ship_from: Option<String>,
+    /// The carriers the seller ships with (addition), 1 to 16; without it, the platform's
+    /// default carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<CarrierId>>))]
+    pub carriers: Option<Vec<String>>,
 }
+
+/// The most carriers a seller lists.
+pub const MAX_SELLER_CARRIERS: usize = 16;
 
 /// A parsed [`RegisterSellerRequest`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +46,10 @@ pub struct NewSeller {
     pub platform_id: PlatformId,
     /// Name.
     pub name: PersonName,
+    /// Ship-from region, if given.
+    pub ship_from: Option<DeliveryRegion>,
+    /// Its carriers, without repeats, in the order given (the default carrier if none given).
+    pub carriers: Vec<CarrierId>,
 }
 
 impl RegisterSellerRequest {
@@ -42,6 +61,30 @@ impl RegisterSellerRequest {
         Ok(NewSeller {
             platform_id: platform("platform_id", &self.platform_id)?,
             name: PersonName::parse(&self.name).map_err(|e| FieldError::from_contact("", &e))?,
+            ship_from: self
+                .ship_from
+                .as_deref()
+                .map(|raw| {
+                    parse_ship_from(raw.trim())
+                        .map_err(|e| FieldError::new("ship_from", e.to_string()))
+                })
+                .transpose()?,
+            carriers: match &self.carriers {
+                None => vec![CarrierId::platform_default()],
+                Some(list) => {
+                    if list.is_empty() || list.len() > MAX_SELLER_CARRIERS {
+                        return Err(FieldError::new("carriers", "must list 1 to 16 carrier ids"));
+                    }
+                    let mut carriers: Vec<CarrierId> = Vec::with_capacity(list.len());
+                    for raw in list {
+                        let id = carrier_id("carriers", raw)?;
+                        if !carriers.contains(&id) {
+                            carriers.push(id);
+                        }
+                    }
+                    carriers
+                }
+            },
         })
     }
 }
@@ -67,6 +110,10 @@ pub struct CreateOrderRequest {
     /// One of the buyer's address numbers.
     #[cfg_attr(feature = "openapi", schema(value_type = AddressId))]
     pub address_id: String,
+    /// The carrier, one of the seller's (addition); without it, the seller's first carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CarrierId>))]
+    pub carrier_id: Option<String>,
 }
 
 /// A parsed [`CreateOrderRequest`].
@@ -76,6 +123,8 @@ pub struct NewOrder {
     pub seller_id: SellerId,
     /// The address.
     pub address_id: AddressId,
+    /// The buyer's choice of carrier, if any.
+    pub carrier_id: Option<CarrierId>,
 }
 
 impl CreateOrderRequest {
@@ -87,6 +136,11 @@ impl CreateOrderRequest {
         Ok(NewOrder {
             seller_id: seller_id("seller_id", &self.seller_id)?,
             address_id: address_id("address_id", &self.address_id)?,
+            carrier_id: self
+                .carrier_id
+                .as_deref()
+                .map(|raw| carrier_id("carrier_id", raw))
+                .transpose()?,
         })
     }
 }
@@ -151,6 +205,8 @@ pub struct InternalSellerOrder {
     pub platform_id: PlatformId,
     /// When.
     pub created_at: Timestamp,
+    /// Its carrier (printed on the label).
+    pub carrier: CarrierRef,
 }
 
 impl InternalSellerOrder {
@@ -226,4 +282,9 @@ pub struct TrackingResponse {
     pub status: OrderStatus,
     /// Hub scans (empty after delivery erased them).
     pub hops: Vec<TrackingHop>,
+    /// The order's carrier (addition).
+    pub carrier: CarrierRef,
+    /// The carrier's waybill from the pickup scan (addition); null before pickup.
+    #[cfg_attr(feature = "openapi", schema(required = true, examples("SF1234567890")))]
+    pub waybill: Option<String>,
 }
