@@ -193,6 +193,7 @@ mod tests {
             expires_at: Timestamp::from_unix_seconds(2_000_000_000),
             token_id: TokenId::generate(&mut OsRng),
             device: Some(device.public().sign_key),
+            carrier_id: lasthop_core::ids::CarrierId::platform_default(),
         };
         let token = keys.credentials.issue_scanner(&claims);
         let ours = device.public().sign_key.to_base64();

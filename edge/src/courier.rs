@@ -1,7 +1,8 @@
 //! Courier endpoints (scanners). Scanner credentials are verified here with the origin's public
 //! key; for a device-bound credential the device's signature over the request is verified too
 //! (±60 s; the scanner's gate refuses a nonce it has seen); the gate (revocation, rate) admits
-//! the scan; the role is checked; and the order's object takes the decision, keeping the
+//! the scan; the role is checked; and the order's object takes the decision (only the
+//! order's carrier's scanners, pickups only where the seller ships from), keeping the
 //! device-signed scan in the order's chain of custody. The hub's region always comes from the
 //! credential.
 
@@ -200,5 +201,6 @@ pub(crate) fn hub_of(claims: &ScannerClaims) -> ScanningHub {
     ScanningHub {
         hub_id: claims.hub_id.clone(),
         hub: claims.hub,
+        carrier_id: claims.carrier_id.clone(),
     }
 }

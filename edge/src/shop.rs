@@ -184,7 +184,12 @@ pub async fn label(req: Request, ctx: RouteContext<()>) -> Result<Response, Edge
     if order_object::status(&ctx.env, &order.order_id).await? == Some(OrderStatus::Delivered) {
         return Err(EdgeError::code(ErrorCode::OrderClosed));
     }
-    let svg = render_label_svg(&order.platform_id, &order.order_id, &order.buyer_id);
+    let svg = render_label_svg(
+        &order.platform_id,
+        &order.order_id,
+        &order.buyer_id,
+        &order.carrier.name,
+    );
     let mut response = Response::ok(svg)?;
     response
         .headers_mut()

@@ -1,6 +1,7 @@
 //! The shipping label: an SVG with a QR code encoding `lasthop:v1:<platform>:<order>:<buyer>`
 //! and the same three values printed as text, so a courier can type them when the code does
-//! not scan. Nothing else about the buyer appears on a label.
+//! not scan, with the name of the order's carrier printed below them. Nothing else about the
+//! buyer appears on a label.
 //!
 //! The same QR drawing serves any other short text ([`qr_svg`]: the terminal page shows a
 //! device's public keys this way), and [`LabelIds::parse_payload`] reads a scanned code back.
@@ -9,6 +10,7 @@ use std::fmt::Write as _;
 
 use qrcode::{Color, EcLevel, QrCode};
 
+use crate::carrier::CarrierName;
 use crate::ids::{BuyerId, OrderId, PlatformId};
 
 /// Pixels per QR module.
@@ -101,7 +103,12 @@ fn draw_modules(svg: &mut String, code: &QrCode, left: usize) {
 }
 
 /// Renders the label as a standalone SVG document.
-pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId) -> String {
+pub fn render_label_svg(
+    platform: &PlatformId,
+    order: &OrderId,
+    buyer: &BuyerId,
+    carrier: &CarrierName,
+) -> String {
     let payload = label_payload(platform, order, buyer);
     // Ids are at most ~90 bytes together, far below QR capacity at level M, so encoding
     // succeeds; were it ever to fail, the label still carries the printed text.
@@ -109,7 +116,7 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
     let modules = code.as_ref().map_or(0, QrCode::width);
     let qr_size = (modules + 2 * QUIET) * SCALE;
     let width = qr_size.max(MIN_WIDTH);
-    let height = qr_size + 3 * TEXT_LINE + 16;
+    let height = qr_size + 4 * TEXT_LINE + 16;
     let offset = (width - qr_size) / 2 + QUIET * SCALE;
 
     let mut svg = white_sheet(width, height);
@@ -120,6 +127,7 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
         ("platform", platform.as_str()),
         ("order", order.as_str()),
         ("buyer", buyer.as_str()),
+        ("carrier", carrier.as_str()),
     ];
     for (i, (name, value)) in lines.iter().enumerate() {
         let y = qr_size + (i + 1) * TEXT_LINE;
@@ -134,7 +142,8 @@ pub fn render_label_svg(platform: &PlatformId, order: &OrderId, buyer: &BuyerId)
     svg
 }
 
-/// Ids are slug or base32 characters, but escape anyway: the SVG must stay well-formed.
+/// Ids are slug or base32 characters and carrier names are free text: the SVG must stay
+/// well-formed.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -155,9 +164,11 @@ mod tests {
     }
 
     #[test]
-    fn label_prints_the_three_values_and_a_qr_code() {
+    fn label_prints_the_three_values_the_carrier_and_a_qr_code() {
         let (platform, order, buyer) = ids();
-        let svg = render_label_svg(&platform, &order, &buyer);
+        let carrier = CarrierName::parse("S&F <Express>").unwrap();
+        let svg = render_label_svg(&platform, &order, &buyer, &carrier);
+        assert!(svg.contains("carrier: S&amp;F &lt;Express&gt;"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("platform: demo"));
         assert!(svg.contains("order: o_0123456789abcdef"));
@@ -166,7 +177,7 @@ mod tests {
             svg.contains("<path fill=\"black\" d=\"M"),
             "QR modules are drawn"
         );
-        assert_eq!(svg.matches("<text").count(), 3, "nothing else is printed");
+        assert_eq!(svg.matches("<text").count(), 4, "nothing else is printed");
     }
 
     #[test]
@@ -184,7 +195,12 @@ mod tests {
             .iter()
             .filter(|c| **c == Color::Dark)
             .count();
-        let svg = render_label_svg(&platform, &order, &buyer);
+        let svg = render_label_svg(
+            &platform,
+            &order,
+            &buyer,
+            &CarrierName::parse("YTO").unwrap(),
+        );
         assert_eq!(svg.matches('M').count(), dark);
     }
 

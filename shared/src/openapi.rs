@@ -276,12 +276,16 @@ mod paths {
     fn buyer_profile_sealed() {}
 
     /// Register a seller
+    ///
+    /// Optionally with the region it ships from and the carriers it ships with (404 for an
+    /// unknown carrier); without them, the platform's default carrier from anywhere.
     #[utoipa::path(post, path = "/v1/sellers", tag = "shop",
         request_body = RegisterSellerRequest,
         responses(
             (status = 201, description = "Registered", body = RegisterSellerResponse,
                 headers(("Cache-Control" = String, description = "`no-store`"))),
             (status = 400, response = BadRequest),
+            (status = 404, response = NotFound),
             (status = 413, response = PayloadTooLarge),
             (status = 503, response = ServiceUnavailable),
         ))]
@@ -289,7 +293,9 @@ mod paths {
 
     /// Create an order (buyer)
     ///
-    /// The edge keeps only the tokenised record the origin returns.
+    /// The edge keeps only the tokenised record the origin returns. The order is carried by
+    /// `carrier_id`, which must be one of the seller's carriers (400 otherwise), or by the
+    /// seller's first carrier.
     #[utoipa::path(post, path = "/v1/orders", tag = "shop",
         security(("session_token" = [])),
         request_body = CreateOrderRequest,
@@ -319,8 +325,8 @@ mod paths {
 
     /// Shipping label
     ///
-    /// A QR code and the same text in print: platform id, order id, buyer id. Nothing else
-    /// about the buyer.
+    /// A QR code and the same text in print: platform id, order id, buyer id, and the name of
+    /// the order's carrier. Nothing else about the buyer.
     #[utoipa::path(get, path = "/v1/seller/orders/{order_id}/label", tag = "shop",
         security(("session_token" = [])),
         params(("order_id" = OrderId, Path, description = "The order")),
@@ -338,7 +344,8 @@ mod paths {
     ///
     /// The buyer sees the hub scans so far. The seller sees the status alone (`hops` empty,
     /// `released` shown as `in_transit`): the same shape wherever the buyer lives. Once
-    /// delivered, only the status remains for both. Always Cache-Control: no-store.
+    /// delivered, only the status remains for both. Both see the order's carrier and the
+    /// waybill (null before pickup). Always Cache-Control: no-store.
     #[utoipa::path(get, path = "/v1/orders/{order_id}/tracking", tag = "shop",
         security(("session_token" = [])),
         params(("order_id" = OrderId, Path, description = "The order")),
@@ -355,7 +362,8 @@ mod paths {
     /// Pickup scan with the buyer-id check
     ///
     /// 409 `label_mismatch` when the buyer id does not belong to the order; nothing about the
-    /// buyer is revealed either way.
+    /// buyer is revealed either way. 403 `forbidden` for a scanner of another carrier than the
+    /// order's, or a pickup hub that does not serve the seller's ship-from region.
     #[utoipa::path(post, path = "/v1/scans/pickup", tag = "courier",
         security(("scanner_token" = [], "device_signature" = [])),
         request_body = PickupScanRequest,
@@ -377,7 +385,8 @@ mod paths {
     /// Only `deliver` involves the origin, which checks the order's chain of custody and seals
     /// the recipient to the scanner's device (`sealed_recipient`); every other verdict is
     /// decided at the edge on tokenised data. 403 `off_route` at a hub the parcel was not sent
-    /// to, 409 before pickup, 410 after delivery, 503 when the final hop cannot reach the origin.
+    /// to, 403 `forbidden` for a scanner of another carrier than the order's, 409 before pickup,
+    /// 410 after delivery, 503 when the final hop cannot reach the origin.
     #[utoipa::path(post, path = "/v1/scans/hop", tag = "courier",
         security(("scanner_token" = [], "device_signature" = [])),
         request_body = HopScanRequest,
@@ -400,7 +409,8 @@ mod paths {
     /// Proof of receipt at the final hub; closes the order
     ///
     /// The terminal must erase the data of every release in `erase`. Afterwards every scan,
-    /// label and tracking detail request for the order answers 410.
+    /// label and tracking detail request for the order answers 410. 403 `forbidden` for a
+    /// scanner of another carrier than the order's.
     #[utoipa::path(post, path = "/v1/scans/deliver", tag = "courier",
         security(("scanner_token" = [], "device_signature" = [])),
         request_body = DeliverScanRequest,

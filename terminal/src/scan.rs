@@ -209,6 +209,7 @@ mod tests {
             expires_at: Timestamp::from_unix_seconds(2_000_000_000),
             token_id: lasthop_core::device::TokenId::parse(tid).unwrap(),
             device: None,
+            carrier_id: lasthop_core::ids::CarrierId::platform_default(),
         })
     }
 

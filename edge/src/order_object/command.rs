@@ -3,7 +3,7 @@
 
 use lasthop_core::api::StatusResponse;
 use lasthop_core::device::SignedScan;
-use lasthop_core::ids::{BuyerId, HubId, OrderId, PlatformId, ReleaseId, SellerId};
+use lasthop_core::ids::{BuyerId, CarrierId, HubId, OrderId, PlatformId, ReleaseId, SellerId};
 use lasthop_core::progress::OrderStatus;
 use lasthop_core::region::HubRegion;
 use lasthop_core::tokens::TokenisedOrder;
@@ -19,6 +19,8 @@ pub struct ScanningHub {
     pub hub_id: HubId,
     /// Its region and level (from the credential, never from a request body).
     pub hub: HubRegion,
+    /// Its carrier (from the credential).
+    pub carrier_id: CarrierId,
 }
 
 /// Who asks for tracking, as their verified session credential names them.

@@ -24,9 +24,11 @@ use std::cell::Cell;
 
 use lasthop_core::api::paths::{INTERNAL_DELIVERIES, INTERNAL_RELEASES};
 use lasthop_core::api::{
-    DeliverResponse, DeliveryRequest, ErrorBody, ErrorCode, HopResponse, ReleaseRequest,
-    ReleaseResponse, StatusResponse, TrackingHop, TrackingResponse, VerdictWord,
+    CarrierRef, DeliverResponse, DeliveryRequest, ErrorBody, ErrorCode, HopResponse,
+    ReleaseRequest, ReleaseResponse, StatusResponse, TrackingHop, TrackingResponse, VerdictWord,
 };
+use lasthop_core::carrier::{admit_scanner, ScanRefusal};
+use lasthop_core::credential::ScannerRole;
 use lasthop_core::device::SignedScan;
 use lasthop_core::ids::{BuyerId, PlatformId, ReleaseId};
 use lasthop_core::progress::{OrderStatus, Progress, Verdict};
@@ -200,6 +202,7 @@ impl OrderObject {
     ) -> Result<Response, EdgeError> {
         let config = self.config()?;
         let mut order = self.load_open(platform_id).await?;
+        admit(&order, scanner, ScannerRole::Pickup)?;
         let first = order.progress.status() == OrderStatus::Created;
         order.progress.pickup(
             &config.secrets.region,
@@ -234,6 +237,7 @@ impl OrderObject {
     ) -> Result<Response, EdgeError> {
         let config = self.config()?;
         let mut order = self.load_open(platform_id).await?;
+        admit(&order, scanner, ScannerRole::Hub)?;
         if self.releasing.get() {
             // The final hub's release is in flight; its answer decides what this scan gets.
             return Err(EdgeError::RetryLater {
@@ -351,6 +355,7 @@ impl OrderObject {
     ) -> Result<Response, EdgeError> {
         let config = self.config()?;
         let order = self.load_open(platform_id).await?;
+        admit(&order, scanner, ScannerRole::Hub)?;
         // Check the transition before asking the origin; apply it only once the origin agrees.
         order
             .progress
@@ -376,6 +381,7 @@ impl OrderObject {
             let delivered = DeliveredOrder {
                 binding: order.record.buyer_binding(),
                 delivered_at: http::now(),
+                waybill: order.waybill,
             };
             storage::save(&self.state, &StoredOrder::Delivered(delivered)).await?;
         }
@@ -433,9 +439,37 @@ impl OrderObject {
             order_id: binding.order_id,
             status,
             hops,
+            carrier: CarrierRef {
+                carrier_id: binding.carriage.carrier_id,
+                name: binding.carriage.carrier_name,
+            },
+            waybill: order.waybill().map(str::to_owned),
         };
         Ok(http::no_store(http::json(200, &view)))
     }
+}
+
+/// Only the order's carrier's scanners may scan it, and a pickup only from a hub serving the
+/// seller's ship-from region (checked before anything else, so a refused scanner learns
+/// nothing about the order's state).
+fn admit(order: &OpenOrder, scanner: &ScanningHub, role: ScannerRole) -> Result<(), EdgeError> {
+    admit_scanner(
+        &order.record.carriage,
+        &scanner.carrier_id,
+        role,
+        &scanner.hub,
+    )
+    .map_err(|refusal| {
+        EdgeError::with_message(
+            ErrorCode::Forbidden,
+            match refusal {
+                ScanRefusal::ForeignCarrier => "This order is carried by another carrier.",
+                ScanRefusal::NotServingShipFrom => {
+                    "This hub does not serve the seller's ship-from region."
+                }
+            },
+        )
+    })
 }
 
 /// What a seller is told: the status alone, with `released` (the parcel is at the buyer's own

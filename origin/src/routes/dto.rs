@@ -6,13 +6,14 @@
 
 pub use lasthop_core::api::{
     AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView, AuditEntry,
-    AuditQuery, AuditResponse, BuyerOrder, BuyerProfile, CreateHubRequest, CreateHubResponse,
-    CreateOrderRequest, CreateScannerRequest, CreateScannerResponse, DeliveryRequest, ErrorBody,
-    IntakeKeyResponse, InternalCreateOrderResponse, InternalSellerOrder,
-    InternalSellerOrdersResponse, Recipient, RegisterBuyerRequest, RegisterBuyerResponse,
-    RegisterSellerRequest, RegisterSellerResponse, ReleaseRequest, ReleaseResponse,
-    RotateAddressResponse, ScannerRenewalRequest, ScannerRenewalResponse, SealedAddressRequest,
-    SealedProfileResponse, SealedRegisterBuyerRequest, StatusResponse,
+    AuditQuery, AuditResponse, BuyerOrder, BuyerProfile, CarrierRef, CarriersResponse,
+    CreateCarrierRequest, CreateHubRequest, CreateHubResponse, CreateOrderRequest,
+    CreateScannerRequest, CreateScannerResponse, DeliveryRequest, ErrorBody, IntakeKeyResponse,
+    InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse, Recipient,
+    RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
+    ReleaseRequest, ReleaseResponse, RotateAddressResponse, ScannerRenewalRequest,
+    ScannerRenewalResponse, SealedAddressRequest, SealedProfileResponse,
+    SealedRegisterBuyerRequest, StatusResponse,
 };
 
 /// A value read back from the directory as the core type it was written from. Rows are only

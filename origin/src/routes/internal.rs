@@ -26,6 +26,7 @@ use crate::routes::dto::{
     RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
     ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse, StatusResponse,
 };
+use crate::services::carriers::{carrier_ref, order_carriage, seller_shipping};
 use crate::services::custody;
 use crate::services::vault::{
     delivery_code, open_address, open_contact, seal_address, stored_number,
@@ -283,6 +284,7 @@ pub async fn register_seller(
 ) -> Result<Response, ApiError> {
     let platform_id = platform(&state, &body.platform_id)?;
     let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e.reason))?;
+    let shipping = seller_shipping(&state, &body).await?;
     let seller_id = SellerId::generate(&mut OsRng);
     let now = state.now();
     let provenance = Provenance {
@@ -304,6 +306,12 @@ pub async fn register_seller(
     state
         .stores()
         .put_contact(&contact, now.unix_millis())
+        .await?;
+    // Shipping first: a seller row without it would ship with the default carrier.
+    state
+        .stores()
+        .directory
+        .insert_seller_shipping(seller_id.as_str(), &shipping)
         .await?;
     state
         .stores()
@@ -335,6 +343,7 @@ pub async fn create_order(
         SellerId::parse(&body.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
     let address_id =
         AddressId::parse(&body.address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let carrier_choice = body.parse()?.carrier_id;
     let directory = &state.stores().directory;
     let seller = directory.seller(seller_id.as_str()).await?;
     if seller.is_none_or(|s| s.platform_id != buyer.platform_id.as_str()) {
@@ -354,9 +363,10 @@ pub async fn create_order(
     let region = Directory::china()
         .delivery_region(delivery_code(&plain)?)
         .map_err(|_| ApiError::Internal)?;
+    let carriage = order_carriage(&state, &seller_id, carrier_choice).await?;
     let order_id = OrderId::generate(&mut OsRng);
     let now = state.now();
-    let record = lasthop_core::tokens::tokenise_order(
+    let mut record = lasthop_core::tokens::tokenise_order(
         &state.keys().region,
         &state.keys().binding,
         &buyer.platform_id,
@@ -366,6 +376,11 @@ pub async fn create_order(
         &region,
     )
     .map_err(|_| ApiError::Internal)?;
+    // The carriage first: an order row without one would be the default carrier's.
+    directory
+        .insert_order_carriage(order_id.as_str(), carriage.carrier_id.as_str())
+        .await?;
+    record.carriage = carriage;
     directory
         .insert_order(&NewOrder {
             order_id: order_id.as_str(),
@@ -385,12 +400,18 @@ pub async fn create_order(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-fn seller_order(row: OrderRow) -> Result<InternalSellerOrder, ApiError> {
+async fn seller_order(state: &AppState, row: OrderRow) -> Result<InternalSellerOrder, ApiError> {
+    let carrier = state
+        .stores()
+        .directory
+        .order_carrier(&row.order_id)
+        .await?;
     Ok(InternalSellerOrder {
         order_id: stored(&row.order_id)?,
         buyer_id: stored(&row.buyer_id)?,
         platform_id: stored(&row.platform_id)?,
         created_at: Timestamp::from_unix_millis(row.created_at),
+        carrier: carrier_ref(&carrier)?,
     })
 }
 
@@ -407,13 +428,11 @@ pub async fn seller_orders(
         .directory
         .seller_orders(seller.seller_id.as_str())
         .await?;
-    Ok(axum::Json(InternalSellerOrdersResponse {
-        orders: orders
-            .into_iter()
-            .map(seller_order)
-            .collect::<Result<_, _>>()?,
-    })
-    .into_response())
+    let mut listed = Vec::with_capacity(orders.len());
+    for row in orders {
+        listed.push(seller_order(&state, row).await?);
+    }
+    Ok(axum::Json(InternalSellerOrdersResponse { orders: listed }).into_response())
 }
 
 /// One of the calling seller's orders.
@@ -431,7 +450,7 @@ pub async fn seller_order_detail(
     let order = state.stores().directory.order(order_id.as_str()).await?;
     match order {
         Some(row) if row.seller_id == seller.seller_id.as_str() => {
-            Ok(axum::Json(seller_order(row)?).into_response())
+            Ok(axum::Json(seller_order(&state, row).await?).into_response())
         }
         _ => Err(ApiError::NotFound("no such order for this seller")),
     }

@@ -74,6 +74,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(public::metrics))
         .route("/openapi.json", get(public::openapi))
         .route("/v1/ops/hubs", post(ops::create_hub))
+        .route(
+            "/v1/ops/carriers",
+            post(ops::create_carrier).get(ops::list_carriers),
+        )
         .route("/v1/ops/scanners", post(ops::issue_scanner))
         .route("/v1/ops/scanners/{scanner_id}", delete(ops::revoke_scanner))
         .route("/v1/ops/audit", get(ops::audit))

@@ -3,10 +3,10 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lasthop_core::api::NewScanner;
+use lasthop_core::api::{NewHub, NewScanner};
 use lasthop_core::credential::ScannerClaims;
 use lasthop_core::device::TokenId;
-use lasthop_core::ids::{AddressId, HubId, OrderId, ScannerId};
+use lasthop_core::ids::{AddressId, CarrierId, HubId, OrderId, ScannerId};
 use lasthop_core::region::{Directory, HubLevel, RegionCode};
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
@@ -15,50 +15,47 @@ use crate::error::ApiError;
 use crate::extract::{Json, Ops};
 use crate::records::{self, AddressPlain, Provenance};
 use crate::routes::dto::{
-    stored, AuditEntry, AuditQuery, AuditResponse, CreateHubRequest, CreateHubResponse,
-    CreateScannerRequest, CreateScannerResponse, ErrorBody, RotateAddressResponse,
+    stored, AuditEntry, AuditQuery, AuditResponse, CarrierRef, CarriersResponse,
+    CreateCarrierRequest, CreateHubRequest, CreateHubResponse, CreateScannerRequest,
+    CreateScannerResponse, ErrorBody, RotateAddressResponse,
 };
+use crate::services::carriers::carrier_ref;
 use crate::startup::no_store;
 use crate::state::AppState;
-use crate::store::{HubRow, ScannerRow};
-
-/// Longest accepted hub name.
-const MAX_HUB_NAME: usize = 100;
+use crate::store::{CarrierRow, HubRow, ScannerRow};
 
 /// Registers a distribution centre.
 #[utoipa::path(post, path = "/v1/ops/hubs", tag = "ops", security(("ops_token" = [])),
     request_body = CreateHubRequest,
     responses((status = 201, body = CreateHubResponse), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn create_hub(
     _: Ops,
     State(state): State<AppState>,
     Json(body): Json<CreateHubRequest>,
 ) -> Result<Response, ApiError> {
-    let level = HubLevel::parse(&body.level)
-        .map_err(|_| ApiError::invalid("level", "must be `district` or `city`"))?;
-    let code = RegionCode::parse(&body.code).map_err(|e| ApiError::invalid("code", e))?;
-    let region = Directory::china()
-        .hub_region(level, code)
-        .map_err(|e| ApiError::invalid("code", e))?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_HUB_NAME {
-        return Err(ApiError::invalid(
-            "name",
-            format!("must be 1 to {MAX_HUB_NAME} characters"),
-        ));
+    let NewHub {
+        hub: region,
+        name,
+        carrier_id,
+    } = body.parse()?;
+    let directory = &state.stores().directory;
+    if directory.carrier(carrier_id.as_str()).await?.is_none() {
+        return Err(ApiError::NotFound("no such carrier"));
     }
     let hub_id = HubId::generate(&mut OsRng);
     let row = HubRow {
         hub_id: hub_id.to_string(),
         level: region.level().as_str().to_owned(),
         code: region.code().to_string(),
-        name: name.to_owned(),
+        name,
     };
-    state
-        .stores()
-        .directory
+    // The carrier first: a hub row without one would belong to the default carrier.
+    directory
+        .insert_hub_carrier(&row.hub_id, carrier_id.as_str())
+        .await?;
+    directory
         .insert_hub(&row, state.now().unix_millis())
         .await?;
     Ok((
@@ -66,6 +63,50 @@ pub async fn create_hub(
         axum::Json(CreateHubResponse { hub_id }),
     )
         .into_response())
+}
+
+/// Registers a carrier (a logistics company); hubs, sellers and orders then name it.
+#[utoipa::path(post, path = "/v1/ops/carriers", tag = "ops", security(("ops_token" = [])),
+    request_body = CreateCarrierRequest,
+    responses((status = 201, body = CarrierRef), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn create_carrier(
+    _: Ops,
+    State(state): State<AppState>,
+    Json(body): Json<CreateCarrierRequest>,
+) -> Result<Response, ApiError> {
+    let name = body.parse()?;
+    let carrier_id = CarrierId::generate(&mut OsRng);
+    state
+        .stores()
+        .directory
+        .insert_carrier(
+            &CarrierRow {
+                carrier_id: carrier_id.to_string(),
+                name: name.to_string(),
+            },
+            state.now().unix_millis(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CarrierRef { carrier_id, name }),
+    )
+        .into_response())
+}
+
+/// Every carrier, the platform's default one included.
+#[utoipa::path(get, path = "/v1/ops/carriers", tag = "ops", security(("ops_token" = [])),
+    responses((status = 200, body = CarriersResponse), (status = 401, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn list_carriers(_: Ops, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let rows = state.stores().directory.carriers().await?;
+    let carriers = rows
+        .into_iter()
+        .map(|row| carrier_ref(&row))
+        .collect::<Result<_, _>>()?;
+    Ok(axum::Json(CarriersResponse { carriers }).into_response())
 }
 
 /// Issues a scanner credential bound to one hub and role.
@@ -91,6 +132,7 @@ pub async fn issue_scanner(
         .await?
         .ok_or(ApiError::NotFound("no such hub"))?;
     let region = hub_region(&hub)?;
+    let carrier_id = stored(&state.stores().directory.hub_carrier(&hub.hub_id).await?)?;
     let now = state.now();
     // A device-bound credential lives one shift and is renewed by its device; without a device
     // (legacy) the long lifetime stays.
@@ -104,6 +146,7 @@ pub async fn issue_scanner(
         expires_at,
         token_id: TokenId::generate(&mut OsRng),
         device: device.as_ref().map(|d| d.sign_key),
+        carrier_id,
     });
     let row = ScannerRow {
         scanner_id: scanner_id.to_string(),

@@ -37,7 +37,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::metrics::RefusalLabels;
 use crate::routes::dto::stored;
-use crate::services::vault;
+use crate::services::{carriers, vault};
 use crate::state::AppState;
 use crate::store::{OrderRow, Recorded, RefusalRow, ReleaseRow, ScannerRow};
 
@@ -139,11 +139,13 @@ async fn release_recipient(
         match claims.device {
             Some(_) => {
                 let buyer = stored::<BuyerId>(&order.buyer_id)?;
+                let carriage = carriers::carriage_of(state, &order).await?;
                 let custody = CustodyOrder {
                     platform_id: &request.platform_id,
                     order_id: &request.order_id,
                     buyer_id: &buyer,
                     delivery: &region,
+                    carriage: &carriage,
                 };
                 let scanners = chain_scanners(state, &request.chain).await?;
                 let now = state.now();
@@ -518,6 +520,7 @@ async fn chain_scanners(
                 hub: crate::routes::ops::hub_region(&hub)?,
                 role,
                 sign_key: DevicePublicKey::parse(sign_key).map_err(|_| ApiError::Internal)?,
+                carrier_id: stored(&directory.hub_carrier(&row.hub_id).await?)?,
             },
         );
     }

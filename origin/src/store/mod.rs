@@ -25,8 +25,8 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, PendingSummary, Recorded,
-    RefusalRow, ReleaseRow, ScannerRow, SellerRow,
+    AuditRow, BuyerRow, CarrierRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow,
+    PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow, SellerShipping,
 };
 use failover::VaultSwitch;
 use pool::StorePool;

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failure report
 
+mod carriers;
 mod contention;
 mod helpers;
 mod outage;
@@ -63,4 +64,6 @@ on_both_backends!(
     a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
     a_buyer_registered_in_plaintext_has_no_sealed_profile,
     sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_name,
+    carriers_are_created_by_ops_and_sellers_and_orders_name_them,
+    a_chain_with_another_carriers_scanner_or_a_far_pickup_gets_no_recipient,
 );

@@ -20,6 +20,7 @@ pub use crate::sealed_intake::{
 };
 
 // The racing-writes scenarios live in their own file; the backend macro finds them here.
+pub use crate::carriers::*;
 pub use crate::contention::*;
 
 /// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a pickup
@@ -370,6 +371,7 @@ pub async fn releases_with_forged_expired_or_revoked_credentials_are_refused(app
         expires_at: app.clock.now().plus_seconds(3600),
         token_id: lasthop_core::device::TokenId::generate(&mut rand::rngs::OsRng),
         device: None,
+        carrier_id: lasthop_core::ids::CarrierId::platform_default(),
     };
     let forged = app.stranger.credentials.issue_scanner(&claims);
     let reply = app.release(&p.order_id, &forged).await;

@@ -183,6 +183,8 @@ pub struct SellerOrderSummary {
     pub status: OrderStatus,
     /// When.
     pub created_at: Timestamp,
+    /// The order's carrier (addition; printed on the label).
+    pub carrier: CarrierRef,
 }
 
 /// `GET /v1/seller/orders` answer.
@@ -218,6 +220,7 @@ impl InternalSellerOrder {
             platform_id: self.platform_id,
             status,
             created_at: self.created_at,
+            carrier: self.carrier,
         }
     }
 }
