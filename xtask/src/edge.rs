@@ -30,8 +30,9 @@ pub const PROFILE: &str = "edge-release";
 /// each compressed as Workers count an upload). The goal of issue 13 is 300 KiB; the Worker
 /// was ~269 KiB when this was set, which leaves ~31 KiB for the device-signed scans (issue 8,
 /// which took ~24 KiB: 293 KiB) and batch scans (issue 11). Raise it only with a reason in the
-/// commit.
-pub const WORKER_GZIP_BUDGET: usize = 300 * 1024;
+/// commit. Raised to 310 KiB for carriers (issue 11): the Worker was 297.1 KiB with the pages
+/// (issue 12) and carriers' records, checks and tracking fields took 9.6 KiB (306.7 KiB).
+pub const WORKER_GZIP_BUDGET: usize = 310 * 1024;
 
 /// A ceiling on the gzip-compressed size of what Workers load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,234 @@
+//! Carriers end to end (issue 11), through `wrangler dev` and a real origin, over real region
+//! codes with two carriers: a seller in Hangzhou's Binjiang district (330108) ships with one
+//! carrier to a buyer in Beijing's Chaoyang district (110105). The other carrier's scanners —
+//! and the order's carrier's pickup scanner far from the seller — get 403 `forbidden` at every
+//! step (pickup, hop, deliver), so none can pick the parcel up first and strand it; the real
+//! pickup, hops and delivery still succeed. The label prints the carrier; tracking shows the
+//! carrier and the waybill to the buyer and the seller, the seller's view the same wherever
+//! the buyer lives.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{
+    assert_error, assert_verdict, enrol_scanner, run_scenarios, spawn_stack, text, Person, Scanner,
+    Seller, World,
+};
+use lasthop_core::device::DeviceKeys;
+use rand::rngs::OsRng;
+use serde_json::{json, Value};
+
+/// Creates a carrier through the ops API; its id.
+fn carrier(w: &World, name: &str) -> String {
+    let reply = w
+        .origin
+        .post("/v1/ops/carriers")
+        .bearer(w.ops_token())
+        .json(&json!({"name": name}))
+        .send()
+        .unwrap();
+    assert_eq!(reply.status, 201, "create carrier: {}", reply.body);
+    text(&reply.json().unwrap(), "carrier_id")
+}
+
+/// A hub of `carrier_id` at `code` with one scanner of `role`, enrolled with a fresh device.
+fn scanner_of(w: &World, carrier_id: &str, code: &str, role: &str) -> Scanner {
+    let level = if code.len() == 4 { "city" } else { "district" };
+    let reply = w
+        .origin
+        .post("/v1/ops/hubs")
+        .bearer(w.ops_token())
+        .json(
+            &json!({"code": code, "level": level, "name": format!("Hub {code}"),
+                      "carrier_id": carrier_id}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(reply.status, 201, "create hub: {}", reply.body);
+    let hub_id = text(&reply.json().unwrap(), "hub_id");
+    let device = Some(DeviceKeys::generate(&mut OsRng));
+    enrol_scanner(&w.origin, w.ops_token(), &hub_id, code, role, device)
+}
+
+fn person(tag: &str, region: &str, postal_code: &str) -> Person {
+    Person {
+        name: format!("Carrier buyer {tag}"),
+        phone: "+86 139 8765 4321".to_owned(),
+        region: region.to_owned(),
+        line: format!("{tag} Carrier Road 8"),
+        postal_code: postal_code.to_owned(),
+    }
+}
+
+#[test]
+fn only_the_orders_carrier_scans_it_and_everyone_sees_which_carrier_has_it() {
+    let stack = spawn_stack("carriers", &[]);
+    let w = World::new(&stack);
+    run_scenarios(&[
+        (
+            "another_carriers_scans_and_a_far_pickup_are_refused_and_the_real_journey_succeeds",
+            &|| journey(&w),
+        ),
+        (
+            "an_order_names_only_one_of_the_sellers_carriers_and_old_clients_get_the_default",
+            &|| choices(&w),
+        ),
+    ]);
+}
+
+fn journey(w: &World) {
+    let ours = carrier(w, "SF Express");
+    let theirs = carrier(w, "YTO Express");
+    let reply = w
+        .edge
+        .post("/v1/sellers")
+        .json(&json!({"platform_id": "demo", "name": "Binjiang Tea",
+                      "ship_from": "330108", "carriers": [ours]}))
+        .send()
+        .unwrap();
+    let seller = Seller::registered(&reply);
+    let buyer = w.register_buyer(&person("chaoyang", "110105", "100020"));
+    let order = w.create_order(&buyer, &seller);
+
+    // Before pickup, both see the carrier and no waybill.
+    let tracking = w.tracking(&buyer.token, &order);
+    assert_eq!(tracking.status, 200, "{}", tracking.body);
+    let view = tracking.json().unwrap();
+    assert_eq!(
+        view["carrier"],
+        json!({"carrier_id": ours, "name": "SF Express"})
+    );
+    assert_eq!(view["waybill"], Value::Null);
+
+    // The other carrier at the seller's own district, and our carrier far from the seller.
+    let their_pickup = scanner_of(w, &theirs, "330108", "pickup");
+    assert_error(
+        &w.pickup(&their_pickup, &order, &buyer.id),
+        403,
+        "forbidden",
+    );
+    let far_pickup = scanner_of(w, &ours, "110105", "pickup");
+    assert_error(&w.pickup(&far_pickup, &order, &buyer.id), 403, "forbidden");
+    // A refused scanner learns nothing: a wrong buyer id gets the same 403, not label_mismatch.
+    assert_error(
+        &w.pickup(&their_pickup, &order, "b_0000000000000000"),
+        403,
+        "forbidden",
+    );
+
+    // The real pickup still succeeds: the parcel was not stranded.
+    let pickup = scanner_of(w, &ours, "330108", "pickup");
+    let picked = w.pickup(&pickup, &order, &buyer.id);
+    assert_eq!(picked.status, 200, "{}", picked.body);
+    assert_eq!(picked.json().unwrap()["status"], "picked_up");
+
+    // Hops: the other carrier's hub where the parcel is expected is refused, ours is routed.
+    let route = [
+        ("330108", "forward_up", None),
+        ("3301", "route_to", Some(("city", "1101"))),
+        ("1101", "route_to", Some(("district", "110105"))),
+    ];
+    for (code, verdict, next) in route {
+        let theirs_here = scanner_of(w, &theirs, code, "hub");
+        assert_error(&w.hop(&theirs_here, &order), 403, "forbidden");
+        let ours_here = scanner_of(w, &ours, code, "hub");
+        assert_verdict(&w.hop(&ours_here, &order), verdict, next);
+    }
+    let their_final = scanner_of(w, &theirs, "110105", "hub");
+    assert_error(&w.hop(&their_final, &order), 403, "forbidden");
+    let terminal = scanner_of(w, &ours, "110105", "hub");
+    let deliver = w.hop(&terminal, &order);
+    assert_verdict(&deliver, "deliver", None);
+    let verdict = deliver.json().unwrap();
+    let recipient = terminal.open_recipient(&verdict, &order);
+    assert_eq!(recipient["name"], buyer.person.name);
+    let release_id = text(&verdict, "release_id");
+    assert_error(
+        &w.deliver(&their_final, &order, &release_id),
+        403,
+        "forbidden",
+    );
+
+    // The label prints the carrier; the seller's list names it.
+    let label = w.label(&seller, &order);
+    assert_eq!(label.status, 200);
+    assert!(label.body.contains("carrier: SF Express"), "{}", label.body);
+    let listed = w.seller_orders(&seller).json().unwrap();
+    assert_eq!(listed["orders"][0]["carrier"]["name"], "SF Express");
+
+    // Buyer and seller see the carrier and the waybill, in transit and after delivery.
+    for token in [&buyer.token, &seller.token] {
+        let view = w.tracking(token, &order).json().unwrap();
+        assert_eq!(view["carrier"]["carrier_id"], ours.as_str(), "{view}");
+        assert_eq!(view["waybill"], "WB-0001", "{view}");
+    }
+    let delivered = w.deliver(&terminal, &order, &release_id);
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+    for token in [&buyer.token, &seller.token] {
+        let view = w.tracking(token, &order).json().unwrap();
+        assert_eq!(view["status"], "delivered", "{view}");
+        assert_eq!(view["carrier"]["name"], "SF Express", "{view}");
+        assert_eq!(view["waybill"], "WB-0001", "{view}");
+    }
+}
+
+fn choices(w: &World) {
+    let first = carrier(w, "ZTO Express");
+    let second = carrier(w, "Yunda Express");
+    let reply = w
+        .edge
+        .post("/v1/sellers")
+        .json(&json!({"platform_id": "demo", "name": "Two Carrier Shop",
+                      "ship_from": "330108", "carriers": [first, second]}))
+        .send()
+        .unwrap();
+    let seller = Seller::registered(&reply);
+    let order_with = |buyer: &common::Buyer, carrier_id: Option<&str>| {
+        let mut body = json!({"seller_id": seller.id, "address_id": buyer.address_id});
+        if let Some(id) = carrier_id {
+            body["carrier_id"] = json!(id);
+        }
+        w.edge
+            .post("/v1/orders")
+            .bearer(&buyer.token)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    let beijing = w.register_buyer(&person("beijing", "110105", "100020"));
+    let hangzhou = w.register_buyer(&person("hangzhou", "330106", "310013"));
+    // The buyer's choice among the seller's carriers; another carrier is refused.
+    let chosen = common::order_created(&order_with(&beijing, Some(&second)));
+    let view = w.tracking(&beijing.token, &chosen).json().unwrap();
+    assert_eq!(view["carrier"]["carrier_id"], second.as_str());
+    assert_error(
+        &order_with(&beijing, Some("ca_0000000000000000")),
+        400,
+        "invalid_input",
+    );
+    // Without a choice, the seller's first carrier; the seller's views of two orders to
+    // buyers in different provinces differ in nothing but the order id.
+    let a = common::order_created(&order_with(&beijing, None));
+    let b = common::order_created(&order_with(&hangzhou, None));
+    let mut views: Vec<Value> = [&a, &b]
+        .iter()
+        .map(|order| {
+            let mut view = w.tracking(&seller.token, order).json().unwrap();
+            view["order_id"] = Value::Null;
+            view
+        })
+        .collect();
+    assert_eq!(views[0]["carrier"]["carrier_id"], first.as_str());
+    let second_view = views.pop().unwrap();
+    assert_eq!(views[0], second_view);
+
+    // A seller registered as before ships with the platform's default carrier.
+    let plain = w.register_seller("Plain Shop");
+    let order = w.create_order(&beijing, &plain);
+    let view = w.tracking(&plain.token, &order).json().unwrap();
+    assert_eq!(
+        view["carrier"],
+        json!({"carrier_id": "ca_0000000000000000", "name": "lasthop"})
+    );
+}
