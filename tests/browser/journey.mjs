@@ -129,6 +129,7 @@ async function journey() {
     platform: await text(seller, '#label-platform'),
     order: await text(seller, '#label-order'),
     buyer: await text(seller, '#label-buyer'),
+    carrier: await text(seller, '#carrier'),
   };
   await audit(seller, 'label');
   await shoot(seller, 'label');

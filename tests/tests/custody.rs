@@ -243,10 +243,11 @@ fn seller_views(w: &World) {
     assert_eq!(
         first,
         &[
-            r#"{"order_id":"o_ORDER","status":"created","hops":[]}"#,
-            r#"{"order_id":"o_ORDER","status":"picked_up","hops":[]}"#,
-            r#"{"order_id":"o_ORDER","status":"in_transit","hops":[]}"#,
-            r#"{"order_id":"o_ORDER","status":"delivered","hops":[]}"#,
+            // The carrier and the waybill (issue 11) are the same for every buyer region.
+            r#"{"order_id":"o_ORDER","status":"created","hops":[],"carrier":{"carrier_id":"ca_0000000000000000","name":"lasthop"},"waybill":null}"#,
+            r#"{"order_id":"o_ORDER","status":"picked_up","hops":[],"carrier":{"carrier_id":"ca_0000000000000000","name":"lasthop"},"waybill":"WB-0001"}"#,
+            r#"{"order_id":"o_ORDER","status":"in_transit","hops":[],"carrier":{"carrier_id":"ca_0000000000000000","name":"lasthop"},"waybill":"WB-0001"}"#,
+            r#"{"order_id":"o_ORDER","status":"delivered","hops":[],"carrier":{"carrier_id":"ca_0000000000000000","name":"lasthop"},"waybill":"WB-0001"}"#,
         ]
     );
     for (region, views) in &sequences {

@@ -226,8 +226,10 @@ fn full_journey_across_provinces(w: &World) {
     assert_eq!(seller_view.header("cache-control"), Some("no-store"));
     assert_eq!(
         seller_view.json().unwrap(),
-        json!({"order_id": order, "status": "in_transit", "hops": []}),
-        "a seller sees the status alone, `released` as `in_transit`"
+        json!({"order_id": order, "status": "in_transit", "hops": [],
+               "carrier": {"carrier_id": "ca_0000000000000000", "name": "lasthop"},
+               "waybill": "WB-0001"}),
+        "a seller sees the status alone, `released` as `in_transit`, with the carrier and waybill"
     );
     for needle in [
         "1101",
@@ -297,7 +299,9 @@ fn full_journey_across_provinces(w: &World) {
         assert_eq!(view.status, 200, "{}", view.body);
         assert_eq!(
             view.json().unwrap(),
-            json!({"order_id": order, "status": "delivered", "hops": []})
+            json!({"order_id": order, "status": "delivered", "hops": [],
+                   "carrier": {"carrier_id": "ca_0000000000000000", "name": "lasthop"},
+                   "waybill": "WB-0001"})
         );
     }
 }

@@ -151,7 +151,9 @@ fn the_seed_journey_through_the_pages(w: &World) {
     assert_eq!(result["listed_buyer"], buyer_id);
     assert_eq!(
         result["printed"],
-        json!({"platform": "demo", "order": order_id, "buyer": buyer_id})
+        json!({"platform": "demo", "order": order_id, "buyer": buyer_id,
+               "carrier": "Carrier: lasthop"}),
+        "the label names the order's carrier (the platform's default one here)"
     );
     assert_eq!(
         result["print_view"],
