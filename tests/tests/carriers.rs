@@ -51,6 +51,18 @@ fn scanner_of(w: &World, carrier_id: &str, code: &str, role: &str) -> Scanner {
     enrol_scanner(&w.origin, w.ops_token(), &hub_id, code, role, device)
 }
 
+/// A seller shipping from Binjiang (330108) with `carriers`, registered through the edge.
+fn binjiang_seller(w: &World, name: &str, carriers: &[&str]) -> Seller {
+    let reply = w
+        .edge
+        .post("/v1/sellers")
+        .json(&json!({"platform_id": "demo", "name": name,
+                      "ship_from": "330108", "carriers": carriers}))
+        .send()
+        .unwrap();
+    Seller::registered(&reply)
+}
+
 fn person(tag: &str, region: &str, postal_code: &str) -> Person {
     Person {
         name: format!("Carrier buyer {tag}"),
@@ -80,14 +92,7 @@ fn only_the_orders_carrier_scans_it_and_everyone_sees_which_carrier_has_it() {
 fn journey(w: &World) {
     let ours = carrier(w, "SF Express");
     let theirs = carrier(w, "YTO Express");
-    let reply = w
-        .edge
-        .post("/v1/sellers")
-        .json(&json!({"platform_id": "demo", "name": "Binjiang Tea",
-                      "ship_from": "330108", "carriers": [ours]}))
-        .send()
-        .unwrap();
-    let seller = Seller::registered(&reply);
+    let seller = binjiang_seller(w, "Binjiang Tea", &[&ours]);
     let buyer = w.register_buyer(&person("chaoyang", "110105", "100020"));
     let order = w.create_order(&buyer, &seller);
 
@@ -176,14 +181,7 @@ fn journey(w: &World) {
 fn choices(w: &World) {
     let first = carrier(w, "ZTO Express");
     let second = carrier(w, "Yunda Express");
-    let reply = w
-        .edge
-        .post("/v1/sellers")
-        .json(&json!({"platform_id": "demo", "name": "Two Carrier Shop",
-                      "ship_from": "330108", "carriers": [first, second]}))
-        .send()
-        .unwrap();
-    let seller = Seller::registered(&reply);
+    let seller = binjiang_seller(w, "Two Carrier Shop", &[&first, &second]);
     let order_with = |buyer: &common::Buyer, carrier_id: Option<&str>| {
         let mut body = json!({"seller_id": seller.id, "address_id": buyer.address_id});
         if let Some(id) = carrier_id {
