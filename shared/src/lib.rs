@@ -21,6 +21,7 @@
 //! - [`seal`]: XChaCha20-Poly1305 sealing for the vault and the edge's route log.
 //! - [`sealed_box`]: HPKE (RFC 9180) sealing to a device's or browser's public key.
 //! - [`device`]: scanner device keys, device-signed scans and the chain links they make.
+//! - [`fees`]: carriers' versioned fee tables: zones from two regions × weight steps, in fen.
 //! - [`custody`]: the chain of custody the origin checks before it releases a recipient.
 //! - [`progress`]: the order state machine and the hop decision.
 //! - [`bench`]: benchmark inputs built with the real keys and decision (the costliest hop).
@@ -61,6 +62,7 @@ pub mod contact;
 pub mod credential;
 pub mod custody;
 pub mod device;
+pub mod fees;
 pub mod ids;
 pub mod intake;
 pub mod keys;
