@@ -121,6 +121,62 @@ pub enum FeeError {
     Overflow,
 }
 
+/// Why an imported table's text was refused (never echoing it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// Line `line` (1-based) is not `zone,first_fen,additional_fen`.
+    #[error(
+        "line {line} must be `zone,first_fen,additional_fen` with a known zone and amounts in fen"
+    )]
+    BadLine {
+        /// The line.
+        line: usize,
+    },
+    /// A zone priced twice.
+    #[error("line {line} prices a zone already priced")]
+    Repeated {
+        /// The line.
+        line: usize,
+    },
+}
+
+impl Zone {
+    /// The zone of a wire word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|z| z.as_str() == word)
+    }
+}
+
+/// Reads the CSV form of a table's prices: an optional header `zone,first_fen,additional_fen`,
+/// then one line per zone; blank lines are skipped. Whether every zone is priced is checked at
+/// import ([`FeeBook::import`]).
+///
+/// # Errors
+/// [`ImportError`] naming the first bad line.
+pub fn prices_from_csv(text: &str) -> Result<BTreeMap<Zone, ZonePrice>, ImportError> {
+    let mut prices = BTreeMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
+        if fields.iter().all(|f| f.is_empty()) || (line == 1 && fields[0] == "zone") {
+            continue;
+        }
+        let [zone, first, additional] = fields[..] else {
+            return Err(ImportError::BadLine { line });
+        };
+        let bad = || ImportError::BadLine { line };
+        let zone = Zone::parse(zone).ok_or_else(bad)?;
+        let price = ZonePrice {
+            first_fen: first.parse().map_err(|_| bad())?,
+            additional_fen: additional.parse().map_err(|_| bad())?,
+        };
+        if prices.insert(zone, price).is_some() {
+            return Err(ImportError::Repeated { line });
+        }
+    }
+    Ok(prices)
+}
+
 impl FeeTable {
     /// The fee of a parcel of `grams` in `zone`: the first step, plus each further started
     /// step.
@@ -294,6 +350,45 @@ mod tests {
         assert_eq!(book.import(partial), Err(FeeError::Incomplete));
     }
 
+    #[test]
+    fn csv_prices_read_every_zone_and_name_the_bad_line() {
+        let csv = "zone,first_fen,additional_fen\nsame_district,800,100\nsame_city, 900 ,120\n\n\
+                   same_province,1000,150\nother_province,1200,200\nremote,2000,500\n";
+        let prices = prices_from_csv(csv).unwrap();
+        assert_eq!(prices.len(), 5);
+        assert_eq!(
+            prices[&Zone::SameCity],
+            ZonePrice {
+                first_fen: 900,
+                additional_fen: 120
+            }
+        );
+        let mut book = FeeBook::default();
+        let t = FeeTable {
+            carrier_id: carrier(1),
+            version: 1,
+            step_grams: 1000,
+            prices,
+        };
+        book.import(t).unwrap();
+        assert_eq!(
+            prices_from_csv("same_city,9.5,1"),
+            Err(ImportError::BadLine { line: 1 })
+        );
+        assert_eq!(
+            prices_from_csv("zone,first_fen,additional_fen\nmoon,1,1"),
+            Err(ImportError::BadLine { line: 2 })
+        );
+        assert_eq!(
+            prices_from_csv("remote,1,1\nremote,2,2"),
+            Err(ImportError::Repeated { line: 2 })
+        );
+        assert_eq!(
+            prices_from_csv("remote,-1,1"),
+            Err(ImportError::BadLine { line: 1 })
+        );
+    }
+
     fn tables() -> impl Strategy<Value = Vec<FeeTable>> {
         proptest::collection::btree_map((1u8..4, 1u32..6), 1u64..5000, 1..12).prop_map(|m| {
             m.into_iter()
@@ -332,6 +427,22 @@ mod tests {
                     reordered.quote(&carrier(c), &from, &to, grams)
                 );
             }
+        }
+
+        #[test]
+        fn a_csv_table_reads_the_same_whatever_order_its_lines_are_in(
+            base in 1u64..5000,
+            rotation in 0usize..5,
+        ) {
+            let t = table(carrier(1), 1, base);
+            let mut lines: Vec<String> = t
+                .prices
+                .iter()
+                .map(|(z, p)| format!("{},{},{}", z.as_str(), p.first_fen, p.additional_fen))
+                .collect();
+            lines.rotate_left(rotation);
+            lines.reverse();
+            prop_assert_eq!(prices_from_csv(&lines.join("\n")).unwrap(), t.prices);
         }
 
         #[test]
