@@ -17,6 +17,7 @@
 //! - [`telemetry`]: the JSON log (no personal data).
 //! - [`startup`]: [`startup::app`] (the router with its middleware) and [`startup::Application`],
 //!   which owns the background tasks and shuts everything down gracefully.
+//! - [`audit_chain`]: the audit's hash chain as pure functions (row hash, chain check).
 //! - [`health`]: the readiness report of `/readyz`, component by component.
 //! - [`state`]: shared state and the injectable clock.
 //! - [`routes`]: handlers — public (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`), ops (`/v1/ops/*`)
@@ -40,6 +41,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))] // test code: a panic is a failure report
 
+pub mod audit_chain;
 pub mod auth;
 pub mod commands;
 pub mod config;
