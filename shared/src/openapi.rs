@@ -1114,6 +1114,7 @@ mod tests {
                 address_id: AddressId::parse("a_0123456789abcdef").unwrap(),
                 order_id,
                 release_id: release_id.clone(),
+                purpose: crate::api::ReleasePurpose::Delivery,
                 at,
             }],
             orders: Vec::new(),

@@ -10,7 +10,7 @@ pub use lasthop_core::api::{
     CreateOrderRequest, CreateScannerRequest, CreateScannerResponse, DeliveryRequest, ErrorBody,
     IntakeKeyResponse, InternalCreateOrderResponse, InternalSellerOrder,
     InternalSellerOrdersResponse, Recipient, RegisterBuyerRequest, RegisterBuyerResponse,
-    RegisterSellerRequest, RegisterSellerResponse, ReleaseRequest, ReleaseResponse,
+    RegisterSellerRequest, RegisterSellerResponse, ReleasePurpose, ReleaseRequest, ReleaseResponse,
     RotateAddressResponse, ScannerRenewalRequest, ScannerRenewalResponse, SealedAddressRequest,
     SealedProfileResponse, SealedRegisterBuyerRequest, StatusResponse,
 };

@@ -24,7 +24,8 @@ use crate::routes::dto::{
     BuyerOrder, BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody,
     InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
     RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
-    ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse, StatusResponse,
+    ReleasePurpose, ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse,
+    StatusResponse,
 };
 use crate::services::custody;
 use crate::services::vault::{
@@ -245,6 +246,7 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
                 address_id: stored(&a.address_id)?,
                 order_id: stored(&a.order_id)?,
                 release_id: stored(&a.release_id)?,
+                purpose: ReleasePurpose::parse(&a.purpose).ok_or(ApiError::Internal)?,
                 at: Timestamp::from_unix_millis(a.at),
             })
         })

@@ -25,8 +25,9 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow, PendingSummary, Recorded,
-    RefusalRow, ReleaseRow, ScannerRow, SellerRow,
+    AuditChain, AuditRow, BuyerRow, ChainRecord, Directory, HubRow, NewBuyer, NewOrder, OrderRow,
+    PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow, KIND_REFUSAL,
+    KIND_RELEASE, PURPOSE_DELIVERY,
 };
 use failover::VaultSwitch;
 use pool::StorePool;
@@ -231,6 +232,15 @@ impl Stores {
             route,
         }
     }
+}
+
+/// Opens and migrates the directory alone (for `audit`, which needs nothing of the vault).
+///
+/// # Errors
+/// [`OpenError`] when the URL is unsupported, the connection or a migration fails.
+pub async fn open_directory(url: &str) -> Result<Directory, OpenError> {
+    let pool = open_pool("directory", url, &DIRECTORY_SQLITE, &DIRECTORY_POSTGRES).await?;
+    Ok(Directory::new(pool))
 }
 
 /// What [`Stores::probe`] found.

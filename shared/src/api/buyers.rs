@@ -175,8 +175,33 @@ pub struct AccessLogEntry {
     pub order_id: OrderId,
     /// The release.
     pub release_id: ReleaseId,
+    /// Why the address was released.
+    pub purpose: ReleasePurpose,
     /// When.
     pub at: Timestamp,
+}
+
+/// Why a recipient was released to a hub, as the audit records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReleasePurpose {
+    /// To hand the parcel to the buyer (the only purpose so far).
+    Delivery,
+}
+
+impl ReleasePurpose {
+    /// The word stored and sent (`delivery`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivery => "delivery",
+        }
+    }
+
+    /// Reads the stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        (word == Self::Delivery.as_str()).then_some(Self::Delivery)
+    }
 }
 
 /// One of the buyer's own orders.

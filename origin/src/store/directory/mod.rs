@@ -1,6 +1,7 @@
 //! The directory store: ids and relations only, never plaintext personal data. One file per
 //! aggregate; each adds its own `impl Directory` block.
 
+mod audit;
 mod custody;
 mod hubs;
 mod nonces;
@@ -15,6 +16,7 @@ use sqlx::AnyPool;
 use super::pool::StorePool;
 use super::StoreError;
 
+pub use audit::{AuditChain, ChainRecord, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY};
 pub use custody::RefusalRow;
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
