@@ -69,6 +69,11 @@ pub async fn concurrent_releases_all_succeed_each_with_exactly_its_audit_rows(ap
         );
         assert!(audit.iter().all(|row| row.release_id == first));
     }
+    // The releases took their places in the audit's hash chain one after the other.
+    let chain = directory.audit_chain().await.expect("audit chain");
+    let verified = lasthop_origin::commands::audit::check_chain(&chain)
+        .expect("the audit chain stays linear under concurrent releases");
+    assert_eq!(verified.rows, 2 * ORDERS as u64);
 }
 
 pub async fn one_address_registered_by_many_buyers_at_once_gets_one_number(app: &TestApp) {

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failure report
 
+mod audit;
 mod contention;
 mod helpers;
 mod outage;
@@ -63,4 +64,7 @@ on_both_backends!(
     a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
     a_buyer_registered_in_plaintext_has_no_sealed_profile,
     sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_name,
+    audit_verify_names_a_release_row_edited_in_the_database,
+    audit_verify_names_the_gap_a_deleted_audit_row_leaves,
+    an_audit_export_checks_and_a_tampered_export_does_not,
 );

@@ -20,6 +20,7 @@ pub use crate::sealed_intake::{
 };
 
 // The racing-writes scenarios live in their own file; the backend macro finds them here.
+pub use crate::audit::*;
 pub use crate::contention::*;
 
 /// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a pickup
