@@ -94,6 +94,24 @@ pub struct StoredRow {
     pub row_hash: String,
 }
 
+/// Chains `rows` from the start (their `seq` as given): each with the hash of the row before
+/// it and its own, as a writer that appended them in this order would have stored them.
+pub fn link(rows: impl IntoIterator<Item = ChainRow>) -> Vec<StoredRow> {
+    let mut previous = ChainHash::GENESIS;
+    rows.into_iter()
+        .map(|row| {
+            let own = row_hash(&previous, &row);
+            let stored = StoredRow {
+                row,
+                prev_hash: previous.to_hex(),
+                row_hash: own.to_hex(),
+            };
+            previous = own;
+            stored
+        })
+        .collect()
+}
+
 /// Where the chain first breaks. Rows are named by their `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Break {
@@ -197,20 +215,7 @@ mod tests {
     }
 
     fn chain(n: u64) -> Vec<StoredRow> {
-        let mut previous = ChainHash::GENESIS;
-        (1..=n)
-            .map(|seq| {
-                let row = row(seq, &format!("o_{seq}"));
-                let own = row_hash(&previous, &row);
-                let stored = StoredRow {
-                    row,
-                    prev_hash: previous.to_hex(),
-                    row_hash: own.to_hex(),
-                };
-                previous = own;
-                stored
-            })
-            .collect()
+        link((1..=n).map(|seq| row(seq, &format!("o_{seq}"))))
     }
 
     #[test]

@@ -186,7 +186,6 @@ mod tests {
     use lasthop_core::keys::{MasterKeyRing, OriginKeys};
 
     use super::*;
-    use crate::audit_chain::row_hash;
 
     fn key(seed: u8) -> AuditSigningKey {
         let ring = MasterKeyRing::parse(&format!(
@@ -198,36 +197,21 @@ mod tests {
     }
 
     fn export_of(n: u64, key: &AuditSigningKey) -> Export {
-        let mut previous = ChainHash::GENESIS;
-        let rows: Vec<StoredRow> = (1..=n)
-            .map(|seq| {
-                let row = ChainRow {
-                    seq,
-                    kind: "refusal".into(),
-                    fields: vec![
-                        ("order_id".into(), Some(format!("o_{seq}"))),
-                        ("scanner_id".into(), None),
-                    ],
-                };
-                let own = row_hash(&previous, &row);
-                let stored = StoredRow {
-                    row,
-                    prev_hash: previous.to_hex(),
-                    row_hash: own.to_hex(),
-                };
-                previous = own;
-                stored
-            })
-            .collect();
-        build(
-            rows,
-            Head {
-                seq: n,
-                hash: previous.to_hex(),
-            },
-            key,
-            1_700_000_000_000,
-        )
+        let rows = audit_chain::link((1..=n).map(|seq| ChainRow {
+            seq,
+            kind: "refusal".into(),
+            fields: vec![
+                ("order_id".into(), Some(format!("o_{seq}"))),
+                ("scanner_id".into(), None),
+            ],
+        }));
+        let head = Head {
+            seq: n,
+            hash: rows
+                .last()
+                .map_or_else(|| ChainHash::GENESIS.to_hex(), |r| r.row_hash.clone()),
+        };
+        build(rows, head, key, 1_700_000_000_000)
     }
 
     #[test]

@@ -279,3 +279,107 @@ fn read_export(path: &Path) -> anyhow::Result<Export> {
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a lasthop audit export", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit_chain::{link, ChainRow};
+
+    /// Rows 1..=n alternating releases (odd) and refusals (even), ids from 10 on.
+    fn chain(n: u64) -> AuditChain {
+        let stored = link((1..=n).map(|seq| ChainRow {
+            seq,
+            kind: if seq % 2 == 1 { "release" } else { "refusal" }.into(),
+            fields: vec![("order_id".into(), Some(format!("o_{seq}")))],
+        }));
+        let head_hash = stored
+            .last()
+            .map_or_else(|| ChainHash::GENESIS.to_hex(), |row| row.row_hash.clone());
+        AuditChain {
+            records: stored
+                .into_iter()
+                .map(|stored| ChainRecord {
+                    table: if stored.row.seq % 2 == 1 {
+                        "release_audit"
+                    } else {
+                        "custody_refusals"
+                    },
+                    id: 9 + i64::try_from(stored.row.seq).unwrap(),
+                    stored,
+                })
+                .collect(),
+            head_seq: i64::try_from(n).unwrap(),
+            head_hash,
+            legacy_releases: 2,
+            legacy_refusals: 0,
+            unchained_releases: 2,
+            unchained_refusals: 0,
+        }
+    }
+
+    #[test]
+    fn an_intact_chain_with_its_legacy_rows_checks() {
+        assert_eq!(check_chain(&chain(4)).unwrap().rows, 4);
+        assert_eq!(check_chain(&chain(0)).unwrap().rows, 0);
+    }
+
+    #[test]
+    fn an_edited_row_is_named_by_table_and_key() {
+        let mut edited = chain(4);
+        edited.records[1].stored.row.fields[0].1 = Some("o_x".into());
+        let fault = check_chain(&edited).unwrap_err();
+        assert_eq!(
+            fault.to_string(),
+            "custody_refusals refusal_id=11 (chain row 2) was changed after it was written: \
+             its hash does not match its content"
+        );
+    }
+
+    #[test]
+    fn gaps_are_named_by_the_rows_around_them_at_the_start_middle_and_end() {
+        let mut middle = chain(4);
+        middle.records.remove(1);
+        assert_eq!(
+            check_chain(&middle).unwrap_err().to_string(),
+            "chain rows 2 to 2 are missing (deleted): the gap is after release_audit \
+             audit_id=10 (chain row 1) and before release_audit audit_id=12 (chain row 3)"
+        );
+        let mut start = chain(4);
+        start.records.remove(0);
+        assert!(matches!(
+            check_chain(&start),
+            Err(ChainFault::Missing { first: 1, last: 1, ref before, .. })
+                if before == "the start of the chain"
+        ));
+        let mut end = chain(4);
+        end.records.truncate(2);
+        assert!(matches!(
+            check_chain(&end),
+            Err(ChainFault::Missing { first: 3, last: 4, ref after, .. })
+                if after == "the end of the chain"
+        ));
+    }
+
+    #[test]
+    fn a_moved_place_an_edited_head_and_missing_legacy_rows_are_named() {
+        let mut moved = chain(4);
+        moved.records[2].stored.row.seq = 2;
+        assert!(matches!(
+            check_chain(&moved),
+            Err(ChainFault::OutOfOrder { ref locator, .. }) if locator == "release_audit audit_id=12"
+        ));
+        let mut head = chain(4);
+        head.head_hash = ChainHash::GENESIS.to_hex();
+        assert_eq!(check_chain(&head), Err(ChainFault::Head));
+        let mut legacy = chain(4);
+        legacy.unchained_releases = 1;
+        assert_eq!(
+            check_chain(&legacy),
+            Err(ChainFault::Legacy {
+                table: "release_audit",
+                then: 2,
+                now: 1
+            })
+        );
+    }
+}
