@@ -784,6 +784,26 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_signing_key_is_the_current_versions_and_prints_redacted() {
+        let mut ring = ring();
+        let first = OriginKeys::derive(&ring).audit;
+        assert_eq!(first.key_id(), "audit-v1");
+        assert_eq!(
+            first.public_key_base64(),
+            OriginKeys::derive(&ring).audit.public_key_base64()
+        );
+        let seed = ring
+            .derive(purpose::AUDIT_SIGNING, KeyVersion(1))
+            .unwrap()
+            .to_base64();
+        assert!(!format!("{first:?}").contains(seed.as_str()));
+        ring.rotate(&mut StdRng::seed_from_u64(3));
+        let second = OriginKeys::derive(&ring).audit;
+        assert_eq!(second.key_id(), "audit-v2");
+        assert_ne!(second.public_key_base64(), first.public_key_base64());
+    }
+
+    #[test]
     fn purposes_derive_different_keys_and_derivation_is_deterministic() {
         let ring = ring();
         let a = ring.derive(purpose::REGION_TOKEN, KeyVersion(1)).unwrap();
