@@ -181,7 +181,9 @@ mod paths {
     /// Add an address
     ///
     /// Passed to the origin. An address identical (after normalisation) to one already stored,
-    /// by this buyer or any other, gets the same address number.
+    /// by this buyer or any other, shares its number inside the vault; `address_id` is this
+    /// buyer's own id for it (the same for an address identical to one of theirs) and says
+    /// nothing about other buyers.
     #[utoipa::path(post, path = "/v1/buyers/me/addresses", tag = "shop",
         security(("session_token" = [])),
         request_body = AddAddressRequest,
@@ -562,7 +564,7 @@ id_schemas! {
     BuyerId => "A buyer", "b_3k7m9p2q8r4t6v1w";
     SellerId => "A seller", "s_5n2x8c4v7b1m3k9j";
     OrderId => "An order", "o_8f3k2m7q9x4t1v6n";
-    AddressId => "An address number, shared by identical addresses", "a_2w9e4r7t1y6n3p8q";
+    AddressId => "A buyer's id for one of their addresses (inside the vault, identical addresses share one number that no buyer sees)", "a_2w9e4r7t1y6n3p8q";
     HubId => "A hub (distribution centre)", "h_6d1f8g3h9j2k7m4n";
     ScannerId => "A scanner (courier terminal)", "sc_4q7w2e9r1t8y3h6p";
     ReleaseId => "A release of a recipient to a final hub", "r_9z3x6c1v8b4n7m2k";
@@ -721,7 +723,7 @@ mod tests {
     use super::*;
     use crate::api::{
         AccessLogEntry, AddressView, BuyerProfile, DeliverResponse, HopResponse,
-        InternalCreateOrderResponse, NextHop, Recipient, ReleaseResponse, TrackingHop,
+        InternalCreateOrderResponse, NextHop, Provenance, Recipient, ReleaseResponse, TrackingHop,
         TrackingResponse, VerdictWord,
     };
     use crate::keys::KeyVersion;
@@ -1105,8 +1107,21 @@ mod tests {
                 label: "home".into(),
                 country: "CN".into(),
                 region: "110105".into(),
+                region_levels: vec!["110000".into(), "110100".into(), "110105".into()],
                 line: "l".into(),
                 postal_code: "100020".into(),
+                recipient_name: "n".into(),
+                recipient_phone: "p".into(),
+                registered: Provenance {
+                    channel: "shop".into(),
+                    by: "b_0123456789abcdef".into(),
+                    at,
+                },
+                modified: Provenance {
+                    channel: "page".into(),
+                    by: "b_0123456789abcdef".into(),
+                    at,
+                },
             }],
             access_log: vec![AccessLogEntry {
                 hub_id,

@@ -9,7 +9,6 @@ use lasthop_core::contact::{AddressLabel, PersonName, PhoneNumber, PostalAddress
 use lasthop_core::credential::{SessionClaims, Subject};
 use lasthop_core::ids::{AddressId, BuyerId, OrderId, PlatformId, SellerId};
 use lasthop_core::progress::OrderStatus;
-use lasthop_core::region::Directory;
 use lasthop_core::sealed_box::BoxPublicKey;
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
@@ -18,6 +17,7 @@ use crate::auth::{BuyerSession, SellerSession};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::metrics::ReleaseLabels;
+use crate::records::EntryPlain;
 use crate::records::{self, ContactPlain, Provenance};
 use crate::routes::dto::{
     stored, AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView,
@@ -29,7 +29,8 @@ use crate::routes::dto::{
 };
 use crate::services::custody;
 use crate::services::vault::{
-    delivery_code, open_address, open_contact, seal_address, stored_number,
+    delivery_code, delivery_region, entry_plain, open_contact, open_entry, seal_address,
+    seal_entry, stored_number, EntryDetails,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -51,12 +52,13 @@ fn platform(state: &AppState, raw: &str) -> Result<PlatformId, ApiError> {
 }
 
 /// An address as submitted, parsed: the postal address (for the blind index) and its parts.
-struct ParsedAddress {
+pub(crate) struct ParsedAddress {
     postal: PostalAddress,
     label: String,
+    recipient: Option<(PersonName, PhoneNumber)>,
 }
 
-fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, ApiError> {
+pub(crate) fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, ApiError> {
     let postal = PostalAddress::parse(
         &input.country,
         &input.region,
@@ -66,10 +68,55 @@ fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, Ap
     .map_err(|e| ApiError::invalid(&format!("{prefix}.{}", e.field), e.reason))?;
     let label = AddressLabel::parse(&input.label)
         .map_err(|e| ApiError::invalid(&format!("{prefix}.label"), e.reason))?;
+    let recipient = match &input.recipient {
+        Some(r) => Some((
+            PersonName::parse(&r.name)
+                .map_err(|e| ApiError::invalid(&format!("{prefix}.recipient.name"), e.reason))?,
+            PhoneNumber::parse(&r.phone)
+                .map_err(|e| ApiError::invalid(&format!("{prefix}.recipient.phone"), e.reason))?,
+        )),
+        None => None,
+    };
     Ok(ParsedAddress {
         postal,
         label: label.as_str().to_owned(),
+        recipient,
     })
+}
+
+impl ParsedAddress {
+    /// The buyer's entry for this address, the recipient defaulting to the buyer's own name and
+    /// phone.
+    pub(crate) fn entry(
+        &self,
+        buyer_name: &str,
+        buyer_phone: &str,
+        provenance: Provenance,
+    ) -> records::EntryPlain {
+        let (name, phone) = match &self.recipient {
+            Some((name, phone)) => (name.as_str(), phone.as_str()),
+            None => (buyer_name, buyer_phone),
+        };
+        entry_plain(
+            &self.postal,
+            &EntryDetails {
+                label: &self.label,
+                recipient_name: name,
+                recipient_phone: phone,
+            },
+            provenance,
+        )
+    }
+}
+
+/// Whose act, through which channel: `page` for bodies sealed in the buyer's browser, `shop`
+/// for the contract's plaintext bodies.
+pub(crate) fn provenance(state: &AppState, by: &BuyerId, sealed: bool) -> Provenance {
+    Provenance {
+        channel: if sealed { "page" } else { "shop" }.to_owned(),
+        by: by.to_string(),
+        at: state.now(),
+    }
 }
 
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
@@ -111,12 +158,11 @@ pub(crate) async fn register(
     let address = parse_address(&body.address, "address")?;
     let buyer_id = BuyerId::generate(&mut OsRng);
     let now = state.now();
-    let new_address = seal_address(state, &address.postal, buyer_id.as_str());
-    let provenance = Provenance {
-        channel: "shop".to_owned(),
-        by: buyer_id.to_string(),
-        at: now,
-    };
+    let new_address = seal_address(state, &address.postal);
+    let provenance = provenance(state, &buyer_id, profile_key.is_some());
+    let entry_id = AddressId::generate(&mut OsRng);
+    let entry = address.entry(name.as_str(), phone.as_str(), provenance.clone());
+    let entry = seal_entry(state, entry_id.as_str(), &entry);
     let contact = ContactPlain {
         name: name.as_str().to_owned(),
         phone: Some(phone.as_str().to_owned()),
@@ -131,15 +177,16 @@ pub(crate) async fn register(
     let buyer = NewBuyer {
         buyer_id: buyer_id.as_str(),
         platform_id: platform_id.as_str(),
-        label: &address.label,
+        entry_id: entry_id.as_str(),
         profile_key: profile_key.as_deref(),
         now: now.unix_millis(),
     };
-    let number = state
+    state
         .stores()
-        .register_buyer(&buyer, &new_address, &contact)
+        .register_buyer(&buyer, &new_address, &entry.record, &contact)
         .await?;
-    let address_id = stored_number(&number)?;
+    // The buyer's own id for the address; the shared number stays inside the stores.
+    let address_id = entry_id;
     let buyer_token = session_token(state, Subject::Buyer(buyer_id.clone()), platform_id);
     Ok(RegisterBuyerResponse {
         buyer_id,
@@ -159,7 +206,7 @@ pub async fn add_address(
     State(state): State<AppState>,
     Json(body): Json<AddAddressRequest>,
 ) -> Result<Response, ApiError> {
-    let address_id = add_address_for(&state, &buyer.buyer_id, &body).await?;
+    let address_id = add_address_for(&state, &buyer.buyer_id, &body, false).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AddAddressResponse { address_id }),
@@ -167,25 +214,35 @@ pub async fn add_address(
         .into_response())
 }
 
-/// Adds an address (plaintext, or opened from a sealed intake) for `buyer_id`.
+/// Adds an address (plaintext, or opened from a sealed intake) for `buyer_id`; returns the
+/// buyer's id for it.
 pub(crate) async fn add_address_for(
     state: &AppState,
     buyer_id: &BuyerId,
     body: &AddAddressRequest,
+    sealed: bool,
 ) -> Result<AddressId, ApiError> {
     let address = parse_address(&body.address, "address")?;
     buyer_row(state, buyer_id).await?;
-    let new_address = seal_address(state, &address.postal, buyer_id.as_str());
-    let number = state
+    let contact = open_contact(state, buyer_id.as_str()).await?;
+    let new_address = seal_address(state, &address.postal);
+    let entry_id = AddressId::generate(&mut OsRng);
+    let entry = address.entry(
+        &contact.name,
+        contact.phone.as_deref().unwrap_or_default(),
+        provenance(state, buyer_id, sealed),
+    );
+    let entry = seal_entry(state, entry_id.as_str(), &entry);
+    let held = state
         .stores()
         .add_address(
             buyer_id.as_str(),
             &new_address,
-            &address.label,
+            &entry,
             state.now().unix_millis(),
         )
         .await?;
-    stored_number(&number)
+    stored_number(&held)
 }
 
 /// The calling buyer's profile, addresses, orders and access log — in plaintext only for a
@@ -224,16 +281,9 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
     let directory = &state.stores().directory;
     let contact = open_contact(state, &row.buyer_id).await?;
     let mut addresses = Vec::new();
-    for (address_id, label) in directory.buyer_addresses(&row.buyer_id).await? {
-        let plain = open_address(state, &address_id).await?;
-        addresses.push(AddressView {
-            region: delivery_code(&plain)?.to_string(),
-            address_id: stored(&address_id)?,
-            label,
-            country: plain.country.clone(),
-            line: plain.line.clone(),
-            postal_code: plain.postal_code.clone(),
-        });
+    for entry in directory.buyer_entries(&row.buyer_id).await? {
+        let plain = open_entry(state, &entry).await?;
+        addresses.push(address_view(&entry.entry_id, plain)?);
     }
     let access_log = directory
         .access_log(&row.buyer_id)
@@ -272,6 +322,23 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
         addresses,
         access_log,
         orders,
+    })
+}
+
+/// An opened entry as its owner sees it.
+pub(crate) fn address_view(entry_id: &str, plain: EntryPlain) -> Result<AddressView, ApiError> {
+    Ok(AddressView {
+        address_id: stored(entry_id)?,
+        region: delivery_code(&plain)?.to_string(),
+        label: plain.label,
+        country: plain.country,
+        region_levels: plain.region_path,
+        line: plain.line,
+        postal_code: plain.postal_code,
+        recipient_name: plain.recipient_name,
+        recipient_phone: plain.recipient_phone,
+        registered: plain.registered,
+        modified: plain.modified,
     })
 }
 
@@ -342,20 +409,16 @@ pub async fn create_order(
     if seller.is_none_or(|s| s.platform_id != buyer.platform_id.as_str()) {
         return Err(ApiError::NotFound("no such seller on this platform"));
     }
-    let owns = directory
-        .buyer_addresses(buyer.buyer_id.as_str())
+    // The buyer's own entry: another buyer's id for the same address is not theirs.
+    let entry = directory
+        .entry(address_id.as_str())
         .await?
-        .iter()
-        .any(|(id, _)| id == address_id.as_str());
-    if !owns {
-        return Err(ApiError::NotFound(
+        .filter(|e| e.buyer_id == buyer.buyer_id.as_str())
+        .ok_or(ApiError::NotFound(
             "no such address among the buyer's addresses",
-        ));
-    }
-    let plain = open_address(&state, address_id.as_str()).await?;
-    let region = Directory::china()
-        .delivery_region(delivery_code(&plain)?)
-        .map_err(|_| ApiError::Internal)?;
+        ))?;
+    let plain = open_entry(&state, &entry).await?;
+    let region = delivery_region(&plain)?;
     let order_id = OrderId::generate(&mut OsRng);
     let now = state.now();
     let record = lasthop_core::tokens::tokenise_order(

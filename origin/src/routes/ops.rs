@@ -198,8 +198,10 @@ pub async fn audit(
     Ok(axum::Json(AuditResponse { releases }).into_response())
 }
 
-/// Gives an address a new number: the record is re-sealed under the new id, buyers' links
-/// and open orders move to it, and the old number stops existing.
+/// Gives a shared address record a new number: the record is re-sealed under the new id, the
+/// buyers' entries move to it (orders name entries, which keep their ids), and the old number
+/// stops existing. The path names the vault number, or a buyer's entry id (as the audit shows
+/// it), which stands for the number behind it.
 #[utoipa::path(post, path = "/v1/ops/addresses/{address_id}/rotate", tag = "ops", security(("ops_token" = [])),
     params(("address_id" = AddressId, Path, description = "The address number to replace")),
     responses((status = 200, body = RotateAddressResponse), (status = 400, body = ErrorBody),
@@ -210,7 +212,13 @@ pub async fn rotate_address(
     State(state): State<AppState>,
     Path(address_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let old = AddressId::parse(&address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let named = AddressId::parse(&address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let old = match state.stores().directory.entry(named.as_str()).await? {
+        Some(entry) if entry.entry_id != entry.address_id => {
+            AddressId::parse(&entry.address_id).map_err(|_| ApiError::Internal)?
+        }
+        _ => named,
+    };
     let vault = &state.stores().vault;
     let sealed = vault
         .address(old.as_str())

@@ -67,7 +67,7 @@ pub async fn add_address(
     let aad = intake::address_aad(&buyer.buyer_id);
     let body =
         intake::open_address(&state.keys().intake, &aad, &request).map_err(FieldError::from)?;
-    let address_id = add_address_for(&state, &buyer.buyer_id, &body).await?;
+    let address_id = add_address_for(&state, &buyer.buyer_id, &body, true).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AddAddressResponse { address_id }),

@@ -25,14 +25,14 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditChain, AuditRow, BuyerRow, ChainRecord, Directory, HubRow, NewBuyer, NewOrder, OrderRow,
-    PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow, KIND_REFUSAL,
-    KIND_RELEASE, PURPOSE_DELIVERY,
+    AuditChain, AuditRow, BuyerRow, ChainRecord, Directory, EntryRow, HubRow, NewBuyer, NewOrder,
+    OrderRow, PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow,
+    KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY,
 };
 use failover::VaultSwitch;
 use pool::StorePool;
-pub use sealed::{FlushReport, NewAddress, NewContact};
-pub use vault::{SealedRecord, Vault};
+pub use sealed::{FlushReport, NewAddress, NewContact, NewEntry};
+pub use vault::{ByIdKind, SealedRecord, Vault};
 
 static DIRECTORY_SQLITE: Migrator = sqlx::migrate!("migrations/directory/sqlite");
 static DIRECTORY_POSTGRES: Migrator = sqlx::migrate!("migrations/directory/postgres");

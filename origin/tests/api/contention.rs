@@ -85,9 +85,14 @@ pub async fn one_address_registered_by_many_buyers_at_once_gets_one_number(app: 
         })
         .collect();
     let registered = join_all(people.iter().map(|p| app.buyer(p))).await;
-    let numbers: std::collections::BTreeSet<&str> = registered
+    let ids: std::collections::BTreeSet<&str> = registered
         .iter()
         .map(|(_, address, _)| address.as_str())
         .collect();
+    assert_eq!(ids.len(), ORDERS, "one id per buyer: {ids:?}");
+    let mut numbers = std::collections::BTreeSet::new();
+    for id in ids {
+        numbers.insert(app.vault_number(id).await);
+    }
     assert_eq!(numbers.len(), 1, "{numbers:?}");
 }

@@ -304,6 +304,19 @@ impl TestApp {
         )
     }
 
+    /// The shared vault number behind a buyer's address id (read from the directory: no answer
+    /// to a buyer ever names it).
+    pub async fn vault_number(&self, entry_id: &str) -> String {
+        self.state
+            .stores()
+            .directory
+            .entry(entry_id)
+            .await
+            .expect("directory")
+            .unwrap_or_else(|| panic!("no entry {entry_id}"))
+            .address_id
+    }
+
     /// Registers a seller; returns (seller_id, token).
     pub async fn seller(&self, name: &str) -> (String, String) {
         let reply = self

@@ -8,6 +8,7 @@
 
 mod audit;
 mod contention;
+mod entries;
 mod helpers;
 mod outage;
 mod pg;
@@ -43,7 +44,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     registering_a_buyer_returns_ids_and_a_token_and_the_owner_sees_the_plaintext,
-    an_identical_address_gets_the_same_number_across_buyers,
+    an_identical_address_shares_one_vault_number_but_each_buyer_has_their_own_id,
     creating_an_order_returns_a_tokenised_record_without_region_codes,
     a_release_to_the_final_hub_returns_the_recipient_and_writes_an_audit_row,
     a_repeated_release_returns_the_same_release,
@@ -54,7 +55,7 @@ on_both_backends!(
     a_replayed_or_foreign_chain_gets_no_recipient,
     store_dumps_hold_no_personal_data,
     bad_input_never_causes_a_server_error,
-    rotating_an_address_number_moves_links_and_open_orders,
+    rotating_an_address_number_moves_entries_and_open_orders,
     internal_calls_need_a_fresh_edge_signature,
     ops_calls_need_the_ops_token,
     sellers_see_their_orders_without_buyer_details,
@@ -67,4 +68,7 @@ on_both_backends!(
     audit_verify_names_a_release_row_edited_in_the_database,
     audit_verify_names_the_gap_a_deleted_audit_row_leaves,
     an_audit_export_checks_and_a_tampered_export_does_not,
+    two_buyers_at_one_address_each_see_only_their_own_record_and_nothing_of_the_other,
+    guessing_addresses_learns_nothing_about_other_buyers,
+    the_owner_sees_the_full_record_and_the_final_hub_gets_the_entrys_recipient,
 );

@@ -141,6 +141,9 @@ pub async fn a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pag
     let profile = sealed_profile(app, &page).await;
     assert_eq!(profile["addresses"].as_array().unwrap().len(), 2);
     assert_eq!(profile["addresses"][1]["line"], office.line.as_str());
+    // Sealed in the page: the entries say so.
+    assert_eq!(profile["addresses"][0]["registered"]["channel"], "page");
+    assert_eq!(profile["addresses"][1]["registered"]["channel"], "page");
     assert_eq!(profile["orders"][0]["order_id"], order["order_id"]);
     assert_eq!(profile["orders"][0]["seller_id"], seller_id.as_str());
 

@@ -30,6 +30,59 @@ pub struct AddressInput {
     /// The buyer's label for it, e.g. `home`.
     #[cfg_attr(feature = "openapi", schema(examples("home")))]
     pub label: String,
+    /// Who receives parcels here, when not the buyer (a gift to a company address); absent:
+    /// the buyer's own name and phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<RecipientInput>,
+}
+
+/// The `recipient` object of an address: a name and a phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecipientInput {
+    /// The recipient's name.
+    pub name: String,
+    /// The recipient's phone.
+    pub phone: String,
+}
+
+/// A parsed [`RecipientInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecipient {
+    /// Name.
+    pub name: PersonName,
+    /// Phone.
+    pub phone: PhoneNumber,
+}
+
+impl RecipientInput {
+    /// Parses both fields; errors name `<prefix>recipient.<field>`.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self, prefix: &str) -> Result<NewRecipient, FieldError> {
+        let prefix = format!("{prefix}recipient.");
+        Ok(NewRecipient {
+            name: PersonName::parse(&self.name)
+                .map_err(|e| FieldError::from_contact(&prefix, &e))?,
+            phone: PhoneNumber::parse(&self.phone)
+                .map_err(|e| FieldError::from_contact(&prefix, &e))?,
+        })
+    }
+}
+
+/// Who registered or last changed a record, through which channel, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Provenance {
+    /// `shop` (the contract's plaintext path), `page` (sealed in the buyer's browser), `ops`.
+    #[cfg_attr(feature = "openapi", schema(examples("shop")))]
+    pub channel: String,
+    /// The acting id (`b_…`) or `ops`.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A parsed address input.
@@ -39,6 +92,8 @@ pub struct NewAddress {
     pub address: PostalAddress,
     /// The buyer's label for it.
     pub label: AddressLabel,
+    /// Who receives parcels there, when not the buyer.
+    pub recipient: Option<NewRecipient>,
 }
 
 impl AddressInput {
@@ -52,7 +107,16 @@ impl AddressInput {
                 .map_err(|e| FieldError::from_contact("address.", &e))?;
         let label = AddressLabel::parse(&self.label)
             .map_err(|e| FieldError::from_contact("address.", &e))?;
-        Ok(NewAddress { address, label })
+        let recipient = self
+            .recipient
+            .as_ref()
+            .map(|r| r.parse("address."))
+            .transpose()?;
+        Ok(NewAddress {
+            address,
+            label,
+            recipient,
+        })
     }
 }
 
@@ -135,15 +199,16 @@ impl AddAddressRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddAddressResponse {
-    /// The address number (shared by identical addresses).
+    /// The buyer's id for this address (the same for an address identical to one of this
+    /// buyer's; it says nothing about other buyers).
     pub address_id: AddressId,
 }
 
-/// One address in the buyer's own profile (plaintext, to its owner only).
+/// One address in the buyer's own profile (plaintext, to its owner only): the full record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddressView {
-    /// Address number.
+    /// The buyer's id for this address.
     pub address_id: AddressId,
     /// The buyer's label.
     #[cfg_attr(feature = "openapi", schema(examples("home")))]
@@ -154,10 +219,20 @@ pub struct AddressView {
     /// Delivery region code.
     #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub region: String,
-    /// Street line.
+    /// Region codes from the province down to the delivery region.
+    pub region_levels: Vec<String>,
+    /// Street line, as this buyer spelled it.
     pub line: String,
     /// Postal code.
     pub postal_code: String,
+    /// Who receives parcels here.
+    pub recipient_name: String,
+    /// The recipient's phone.
+    pub recipient_phone: String,
+    /// The registration.
+    pub registered: Provenance,
+    /// The last modification (the registration until the first).
+    pub modified: Provenance,
 }
 
 /// Who saw which address for which order, and when.

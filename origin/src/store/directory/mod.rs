@@ -21,7 +21,7 @@ pub use custody::RefusalRow;
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
 pub use pending::{AddressSlot, NewBuyer, PendingRecord, PendingSummary};
-pub use people::{BuyerRow, SellerRow};
+pub use people::{BuyerRow, EntryRow, SellerRow};
 pub use releases::{AuditRow, Recorded, ReleaseRow};
 
 type Result<T> = std::result::Result<T, StoreError>;
