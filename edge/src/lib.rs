@@ -98,7 +98,7 @@ pub struct Route {
 }
 
 /// Every route of the Worker but the pages' catch-all (which serves any other path).
-const ROUTES: [Route; 20] = [
+const ROUTES: [Route; 22] = [
     Route {
         method: "GET",
         pattern: "/healthz",
@@ -122,6 +122,18 @@ const ROUTES: [Route; 20] = [
         pattern: "/v1/buyers/me/addresses",
         name: "/v1/buyers/me/addresses",
         handler: |req, ctx| Box::pin(shop::add_address(req, ctx)),
+    },
+    Route {
+        method: "PUT",
+        pattern: "/v1/buyers/me/addresses/:address_id",
+        name: paths::BUYER_ADDRESS,
+        handler: |req, ctx| Box::pin(shop::modify_address(req, ctx)),
+    },
+    Route {
+        method: "PUT",
+        pattern: "/v1/buyers/me/addresses/:address_id/sealed",
+        name: paths::BUYER_ADDRESS_SEALED,
+        handler: |req, ctx| Box::pin(shop::modify_address(req, ctx)),
     },
     Route {
         method: "GET",
@@ -252,10 +264,14 @@ fn router() -> Router<'static, ()> {
         })
 }
 
-/// The methods the routes whose pattern matches `path` answer, for `Allow`.
+/// The methods the routes whose pattern matches `path` answer, for `Allow`. A path that a
+/// pattern without parameters names (`/v1/buyers/me/addresses/sealed`) is that route's, as
+/// the router decides, not a parameter's value (`…/addresses/{address_id}`).
 fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let literal = all_routes().any(|route| route.pattern == path);
     let mut methods: Vec<&'static str> = all_routes()
         .filter(|route| pattern_matches(route.pattern, path))
+        .filter(|route| !literal || route.pattern == path)
         .map(|route| route.method)
         .collect();
     methods.sort_unstable();
@@ -314,6 +330,12 @@ mod tests {
             ["GET"]
         );
         assert_eq!(allowed_methods("/v1/buyers/me"), ["GET"]);
+        assert_eq!(
+            allowed_methods("/v1/buyers/me/addresses/a_0000000000000000"),
+            ["PUT"]
+        );
+        // A literal route's path is not a parameter's value.
+        assert_eq!(allowed_methods(paths::BUYER_ADDRESSES_SEALED), ["POST"]);
         assert!(allowed_methods("/v1/orders//tracking").is_empty());
         assert!(allowed_methods("/v1/scans/hop/more").is_empty());
         assert!(allowed_methods("/nothing").is_empty());

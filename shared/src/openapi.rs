@@ -45,10 +45,12 @@ use crate::tokens::TokenisedOrder;
         paths::openapi_json,
         paths::register_buyer,
         paths::add_address,
+        paths::modify_address,
         paths::buyer_profile,
         paths::intake_key,
         paths::register_buyer_sealed,
         paths::add_address_sealed,
+        paths::modify_address_sealed,
         paths::buyer_profile_sealed,
         paths::register_seller,
         paths::create_order,
@@ -151,7 +153,7 @@ mod paths {
         SealedAddressRequest, SealedProfileResponse, SealedRegisterBuyerRequest,
         SellerOrdersResponse, StatusResponse, TrackingResponse,
     };
-    use crate::ids::OrderId;
+    use crate::ids::{AddressId, OrderId};
 
     /// Liveness
     #[utoipa::path(get, path = "/healthz", tag = "public",
@@ -196,6 +198,28 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn add_address() {}
+
+    /// Modify an address
+    ///
+    /// Passed to the origin: a new sealed version of the buyer's record of this address (its
+    /// registration kept, the modification's channel, author and time recorded). The id stays.
+    /// 409 when the modified address is another of the buyer's addresses, or when it moves to
+    /// another delivery region while orders to it are undelivered.
+    #[utoipa::path(put, path = "/v1/buyers/me/addresses/{address_id}", tag = "shop",
+        security(("session_token" = [])),
+        params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+        request_body = AddAddressRequest,
+        responses(
+            (status = 200, description = "Modified", body = AddAddressResponse),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 413, response = PayloadTooLarge),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn modify_address() {}
 
     /// The buyer's own profile, addresses and access log
     ///
@@ -256,6 +280,27 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn add_address_sealed() {}
+
+    /// Modify an address, sealed in the browser
+    ///
+    /// `sealed` holds `{"address"}` sealed to the intake key with associated data
+    /// `lasthop/intake/address\0{buyer_id}\0{address_id}`: a box sealed for one buyer or one
+    /// address is refused for any other. Otherwise as the plaintext modification.
+    #[utoipa::path(put, path = "/v1/buyers/me/addresses/{address_id}/sealed", tag = "shop",
+        security(("session_token" = [])),
+        params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+        request_body = SealedAddressRequest,
+        responses(
+            (status = 200, description = "Modified", body = AddAddressResponse),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 413, response = PayloadTooLarge),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn modify_address_sealed() {}
 
     /// The buyer's own profile, sealed to their page's key
     ///
@@ -887,6 +932,8 @@ mod tests {
                 "post /v1/scans/hop",
                 "post /v1/scans/pickup",
                 "post /v1/sellers",
+                "put /v1/buyers/me/addresses/{address_id}",
+                "put /v1/buyers/me/addresses/{address_id}/sealed",
             ]
         );
     }

@@ -42,6 +42,8 @@ fn generated_document_covers_every_contract_path_of_the_edge() {
     let expected = [
         ("/v1/buyers", "post", "201"),
         ("/v1/buyers/me/addresses", "post", "201"),
+        ("/v1/buyers/me/addresses/{address_id}", "put", "200"),
+        ("/v1/buyers/me/addresses/{address_id}/sealed", "put", "200"),
         ("/v1/buyers/me", "get", "200"),
         ("/v1/vault/intake-key", "get", "200"),
         ("/v1/buyers/sealed", "post", "201"),

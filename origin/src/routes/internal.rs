@@ -245,6 +245,94 @@ pub(crate) async fn add_address_for(
     stored_number(&held)
 }
 
+/// Modifies one of the calling buyer's addresses: a new sealed version of their entry, with
+/// the modification's provenance.
+#[utoipa::path(put, path = "/internal/v1/buyers/me/addresses/{address_id}", tag = "internal",
+    request_body = AddAddressRequest, security(("session_token" = [])),
+    params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+    responses((status = 200, body = AddAddressResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn modify_address(
+    buyer: BuyerSession,
+    State(state): State<AppState>,
+    Path(address_id): Path<String>,
+    Json(body): Json<AddAddressRequest>,
+) -> Result<Response, ApiError> {
+    let address_id = modify_address_for(&state, &buyer.buyer_id, &address_id, &body, false).await?;
+    Ok(axum::Json(AddAddressResponse { address_id }).into_response())
+}
+
+/// The buyer's id for an address in a path, parsed.
+///
+/// # Errors
+/// 400 naming `address_id`.
+pub(crate) fn path_address_id(raw: &str) -> Result<AddressId, ApiError> {
+    AddressId::parse(raw).map_err(|e| ApiError::invalid("address_id", e))
+}
+
+/// Modifies `address_id` of `buyer_id` (plaintext, or opened from a sealed intake): the entry
+/// keeps its id and its registration, gets the new address, label and recipient and the
+/// modification's provenance, and follows the modified address to its shared number.
+///
+/// # Errors
+/// 404 for an id that is not one of the buyer's addresses; 409 when the modified address is
+/// another of the buyer's addresses already, or when it moves to another delivery region while
+/// orders to it are undelivered (their route was fixed when they were created).
+pub(crate) async fn modify_address_for(
+    state: &AppState,
+    buyer_id: &BuyerId,
+    address_id: &str,
+    body: &AddAddressRequest,
+    sealed: bool,
+) -> Result<AddressId, ApiError> {
+    let address_id = path_address_id(address_id)?;
+    let address = parse_address(&body.address, "address")?;
+    let directory = &state.stores().directory;
+    let row = directory
+        .entry(address_id.as_str())
+        .await?
+        .filter(|e| e.buyer_id == buyer_id.as_str())
+        .ok_or(ApiError::NotFound(
+            "no such address among the buyer's addresses",
+        ))?;
+    let current = open_entry(state, &row).await?;
+    let contact = open_contact(state, buyer_id.as_str()).await?;
+    let mut modified = address.entry(
+        &contact.name,
+        contact.phone.as_deref().unwrap_or_default(),
+        provenance(state, buyer_id, sealed),
+    );
+    if modified.delivery_code() != current.delivery_code()
+        && directory.open_orders_to(address_id.as_str()).await? > 0
+    {
+        return Err(ApiError::WrongState(
+            "orders to this address are on their way to its delivery region; \
+             change the region once they are delivered",
+        ));
+    }
+    modified.registered = current.registered;
+    let entry = seal_entry(state, address_id.as_str(), &modified);
+    let new_address = seal_address(state, &address.postal);
+    match state
+        .stores()
+        .modify_entry(
+            &row.address_id,
+            &new_address,
+            &entry,
+            state.now().unix_millis(),
+        )
+        .await
+    {
+        Err(crate::store::StoreError::Conflict) => Err(ApiError::WrongState(
+            "this address is already another of the buyer's addresses",
+        )),
+        Err(other) => Err(other.into()),
+        Ok(()) => Ok(address_id),
+    }
+}
+
 /// The calling buyer's profile, addresses, orders and access log — in plaintext only for a
 /// buyer who registered through the plaintext path; a buyer who registered sealed gets it
 /// sealed only (`GET /internal/v1/buyers/me/sealed`), so a relayed token reads nothing here.

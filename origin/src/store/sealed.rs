@@ -167,6 +167,45 @@ impl Stores {
         Ok(held)
     }
 
+    /// A modified entry: points it at the modified address's number (the one it had, the same
+    /// address's stored before, or a new record) and writes its new version.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the buyer has another entry for the modified address;
+    /// otherwise as [`Stores::register_buyer`].
+    pub async fn modify_entry(
+        &self,
+        current_number: &str,
+        address: &NewAddress,
+        entry: &NewEntry,
+        now: i64,
+    ) -> Result<()> {
+        let mut number = self.waiting_number(&address.blind_index).await?;
+        if number.is_none() && self.vault.writable() {
+            number = self.vault_number(address).await?;
+        }
+        if number.is_none() {
+            number = self.readable_number(&address.blind_index).await?;
+        }
+        match number {
+            Some(number) => {
+                if number != current_number {
+                    self.directory
+                        .repoint_entry(&entry.entry_id, &number)
+                        .await?;
+                }
+                self.put_entry(entry, now).await
+            }
+            None => {
+                self.directory
+                    .repoint_entry_queued(&slot(None, address), &entry.entry_id, &entry.record, now)
+                    .await?;
+                self.note_queued();
+                Ok(())
+            }
+        }
+    }
+
     /// Writes a new version of a buyer's entry, in the vault or, failing that, in the
     /// temporary table.
     ///

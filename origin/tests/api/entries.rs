@@ -253,3 +253,111 @@ pub async fn the_owner_sees_the_full_record_and_the_final_hub_gets_the_entrys_re
         bad.body
     );
 }
+
+async fn modify(
+    app: &TestApp,
+    token: &str,
+    address_id: &str,
+    address: &serde_json::Value,
+) -> Reply {
+    app.internal(
+        Method::PUT,
+        &format!("/internal/v1/buyers/me/addresses/{address_id}"),
+        Some(&json!({ "address": address })),
+        Some(token),
+    )
+    .await
+}
+
+pub async fn modifying_an_address_writes_a_new_version_with_its_provenance_and_the_release_follows_it(
+    app: &TestApp,
+) {
+    let p = parcel(app, "moving").await;
+    let number_before = app.vault_number(&p.address_id).await;
+    let before = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
+    let registered = before.body["addresses"][0]["registered"].clone();
+    app.clock.advance(std::time::Duration::from_secs(60));
+    let changed = json!({"country": "CN", "region": "110105", "line": "99 New Street, Flat 2",
+        "postal_code": "100020", "label": "new home",
+        "recipient": {"name": "Uncle Wang", "phone": "+86 136 0000 3333"}});
+    let reply = modify(app, &p.buyer_token, &p.address_id, &changed).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body, json!({"address_id": p.address_id}));
+
+    let profile = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
+    let entry = &profile.body["addresses"][0];
+    assert_eq!(profile.body["addresses"].as_array().map(Vec::len), Some(1));
+    assert_eq!(entry["address_id"], p.address_id.as_str());
+    assert_eq!(entry["line"], "99 New Street, Flat 2");
+    assert_eq!(entry["label"], "new home");
+    assert_eq!(entry["recipient_name"], "Uncle Wang");
+    assert_eq!(entry["registered"], registered, "the registration is kept");
+    assert_eq!(entry["modified"]["channel"], "shop");
+    assert_eq!(entry["modified"]["by"], p.buyer_id.as_str());
+    assert_ne!(entry["modified"]["at"], registered["at"]);
+    assert_ne!(
+        app.vault_number(&p.address_id).await,
+        number_before,
+        "another address, another shared number"
+    );
+
+    // The open order's release reads the new version.
+    let released = p.release(app).await;
+    assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
+    let recipient = p.recipient(&released);
+    assert_eq!(recipient["line"], "99 New Street, Flat 2");
+    assert_eq!(recipient["name"], "Uncle Wang");
+
+    // Another delivery region while the order is on its way: refused, nothing changed.
+    let elsewhere = json!({"country": "CN", "region": "330108", "line": "1 West Lake Road",
+        "postal_code": "310012", "label": "hangzhou"});
+    let refused = modify(app, &p.buyer_token, &p.address_id, &elsewhere).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    // Into another of the buyer's own addresses: refused.
+    let second = p.person.address("second");
+    let added = app
+        .internal(
+            Method::POST,
+            "/internal/v1/buyers/me/addresses",
+            Some(&json!({ "address": second })),
+            Some(&p.buyer_token),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    let clash = modify(app, &p.buyer_token, &p.address_id, &second).await;
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{:?}", clash.body);
+    let profile = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&p.buyer_token),
+        )
+        .await;
+    assert_eq!(
+        profile.body["addresses"][0]["line"],
+        "99 New Street, Flat 2"
+    );
+
+    // Someone else's id, or no id at all.
+    let other = Person::new("not-the-owner");
+    let (_, _, other_token) = app.buyer(&other).await;
+    let foreign = modify(app, &other_token, &p.address_id, &changed).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{:?}", foreign.body);
+    let bad = modify(app, &p.buyer_token, "a_bad", &changed).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:?}", bad.body);
+}

@@ -71,4 +71,6 @@ on_both_backends!(
     two_buyers_at_one_address_each_see_only_their_own_record_and_nothing_of_the_other,
     guessing_addresses_learns_nothing_about_other_buyers,
     the_owner_sees_the_full_record_and_the_final_hub_gets_the_entrys_recipient,
+    modifying_an_address_writes_a_new_version_with_its_provenance_and_the_release_follows_it,
+    a_sealed_modification_is_bound_to_its_buyer_and_address,
 );

@@ -16,6 +16,7 @@ use crate::helpers::{DeviceScanner, Person, Reply, TestApp};
 pub use crate::sealed_intake::{
     a_buyer_registered_in_plaintext_has_no_sealed_profile,
     a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
+    a_sealed_modification_is_bound_to_its_buyer_and_address,
     sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_name,
 };
 

@@ -171,6 +171,40 @@ impl Directory {
         }
     }
 
+    /// Points a buyer's entry at a modified address whose record must wait (queued, or shared
+    /// with a waiting identical one, or a known number) and queues the entry's new version, in
+    /// one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the buyer has another entry for that address; otherwise
+    /// unavailability.
+    pub async fn repoint_entry_queued(
+        &self,
+        address: &AddressSlot<'_>,
+        entry_id: &str,
+        entry: &SealedRecord,
+        now: i64,
+    ) -> Result<()> {
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = async {
+                let number = slot_number(&mut tx, address, now).await?;
+                super::people::repoint_query(entry_id, &number)
+                    .execute(&mut *tx)
+                    .await?;
+                queue_by_id_query(ByIdKind::Entry, entry_id, entry, now)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(())
+            }
+            .await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
+    }
+
     /// Queues a record kept by its id, a contact or a buyer entry (replacing a waiting one of
     /// the same id).
     ///

@@ -200,6 +200,33 @@ impl Directory {
         )
     }
 
+    /// Points an entry at another vault number (its address was modified).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the buyer has another entry for that number; otherwise
+    /// unavailability.
+    pub async fn repoint_entry(&self, entry_id: &str, address_id: &str) -> Result<()> {
+        db(self
+            .store
+            .execute(repoint_query(entry_id, address_id))
+            .await)?;
+        Ok(())
+    }
+
+    /// How many undelivered orders go to an entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn open_orders_to(&self, entry_id: &str) -> Result<i64> {
+        let (count,): (i64,) = db(sqlx::query_as(
+            "SELECT COUNT(*) FROM orders WHERE address_id = $1 AND status <> 'delivered'",
+        )
+        .bind(entry_id)
+        .fetch_one(self.store.pool())
+        .await)?;
+        Ok(count)
+    }
+
     /// Moves every buyer entry from one vault number to another (orders name entries).
     ///
     /// # Errors
@@ -286,4 +313,14 @@ pub(super) async fn link_in(
     .fetch_one(&mut *conn)
     .await?;
     Ok(held)
+}
+
+/// Points an entry at another vault number.
+pub(super) fn repoint_query<'q>(
+    entry_id: &'q str,
+    address_id: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE entry_id = $1")
+        .bind(entry_id)
+        .bind(address_id)
 }
