@@ -10,15 +10,30 @@ use crate::scenarios::parcel;
 
 /// Every answer a buyer can get about their addresses, as text.
 async fn everything_answered_to(app: &TestApp, token: &str, answers: &[&Reply]) -> String {
-    let profile = app
-        .internal(Method::GET, "/internal/v1/buyers/me", None, Some(token))
-        .await;
+    let profile = own_profile(app, token).await;
     assert_eq!(profile.status, StatusCode::OK, "{:?}", profile.body);
     let mut text = profile.body.to_string();
     for reply in answers {
         text.push_str(&reply.body.to_string());
     }
     text
+}
+
+/// `POST /internal/v1/buyers/me/addresses` with `address`.
+async fn add(app: &TestApp, token: &str, address: &serde_json::Value) -> Reply {
+    app.internal(
+        Method::POST,
+        "/internal/v1/buyers/me/addresses",
+        Some(&json!({ "address": address })),
+        Some(token),
+    )
+    .await
+}
+
+/// `GET /internal/v1/buyers/me`.
+async fn own_profile(app: &TestApp, token: &str) -> Reply {
+    app.internal(Method::GET, "/internal/v1/buyers/me", None, Some(token))
+        .await
 }
 
 async fn register(app: &TestApp, person: &Person) -> Reply {
@@ -71,14 +86,7 @@ pub async fn two_buyers_at_one_address_each_see_only_their_own_record_and_nothin
     );
 
     // Bob adds the address again in Alice's spelling: his own id comes back.
-    let again = app
-        .internal(
-            Method::POST,
-            "/internal/v1/buyers/me/addresses",
-            Some(&json!({"address": alice.address("again")})),
-            Some(&bob_token),
-        )
-        .await;
+    let again = add(app, &bob_token, &alice.address("again")).await;
     assert_eq!(again.str("address_id"), bob_entry);
 
     let alice_sees = everything_answered_to(app, &alice_token, &[&alice_reply]).await;
@@ -146,14 +154,7 @@ pub async fn guessing_addresses_learns_nothing_about_other_buyers(app: &TestApp)
     let mut ids = std::collections::BTreeSet::from([first]);
     for n in 0..100 {
         let guess = Person::new(&format!("guess-{n}"));
-        let reply = app
-            .internal(
-                Method::POST,
-                "/internal/v1/buyers/me/addresses",
-                Some(&json!({"address": guess.address("guess")})),
-                Some(&token),
-            )
-            .await;
+        let reply = add(app, &token, &guess.address("guess")).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         let keys: Vec<&String> = reply.body.as_object().expect("object").keys().collect();
         assert_eq!(
@@ -167,9 +168,7 @@ pub async fn guessing_addresses_learns_nothing_about_other_buyers(app: &TestApp)
     }
     // The guesser's profile lists the guesses as the guesser typed them and labelled them,
     // and the right guess no differently from the 99 wrong ones.
-    let profile = app
-        .internal(Method::GET, "/internal/v1/buyers/me", None, Some(&token))
-        .await;
+    let profile = own_profile(app, &token).await;
     let addresses = profile.body["addresses"].as_array().expect("addresses");
     assert_eq!(addresses.len(), 101);
     for a in &addresses[1..] {
@@ -187,24 +186,10 @@ pub async fn the_owner_sees_the_full_record_and_the_final_hub_gets_the_entrys_re
     let gift = json!({"country": "CN", "region": "110105", "line": "1 Office Park, Tower B",
         "postal_code": "100020", "label": "aunt's office",
         "recipient": {"name": "Aunt Li", "phone": "+86 135 0000 2222"}});
-    let added = app
-        .internal(
-            Method::POST,
-            "/internal/v1/buyers/me/addresses",
-            Some(&json!({"address": gift})),
-            Some(&p.buyer_token),
-        )
-        .await;
+    let added = add(app, &p.buyer_token, &gift).await;
     assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
     let gift_id = added.str("address_id");
-    let profile = app
-        .internal(
-            Method::GET,
-            "/internal/v1/buyers/me",
-            None,
-            Some(&p.buyer_token),
-        )
-        .await;
+    let profile = own_profile(app, &p.buyer_token).await;
     let addresses = profile.body["addresses"].as_array().expect("addresses");
     let own = &addresses[0];
     assert_eq!(own["recipient_name"], p.person.name.as_str());
@@ -274,14 +259,7 @@ pub async fn modifying_an_address_writes_a_new_version_with_its_provenance_and_t
 ) {
     let p = parcel(app, "moving").await;
     let number_before = app.vault_number(&p.address_id).await;
-    let before = app
-        .internal(
-            Method::GET,
-            "/internal/v1/buyers/me",
-            None,
-            Some(&p.buyer_token),
-        )
-        .await;
+    let before = own_profile(app, &p.buyer_token).await;
     let registered = before.body["addresses"][0]["registered"].clone();
     app.clock.advance(std::time::Duration::from_secs(60));
     let changed = json!({"country": "CN", "region": "110105", "line": "99 New Street, Flat 2",
@@ -291,14 +269,7 @@ pub async fn modifying_an_address_writes_a_new_version_with_its_provenance_and_t
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body, json!({"address_id": p.address_id}));
 
-    let profile = app
-        .internal(
-            Method::GET,
-            "/internal/v1/buyers/me",
-            None,
-            Some(&p.buyer_token),
-        )
-        .await;
+    let profile = own_profile(app, &p.buyer_token).await;
     let entry = &profile.body["addresses"][0];
     assert_eq!(profile.body["addresses"].as_array().map(Vec::len), Some(1));
     assert_eq!(entry["address_id"], p.address_id.as_str());
@@ -329,25 +300,11 @@ pub async fn modifying_an_address_writes_a_new_version_with_its_provenance_and_t
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
     // Into another of the buyer's own addresses: refused.
     let second = p.person.address("second");
-    let added = app
-        .internal(
-            Method::POST,
-            "/internal/v1/buyers/me/addresses",
-            Some(&json!({ "address": second })),
-            Some(&p.buyer_token),
-        )
-        .await;
+    let added = add(app, &p.buyer_token, &second).await;
     assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
     let clash = modify(app, &p.buyer_token, &p.address_id, &second).await;
     assert_eq!(clash.status, StatusCode::CONFLICT, "{:?}", clash.body);
-    let profile = app
-        .internal(
-            Method::GET,
-            "/internal/v1/buyers/me",
-            None,
-            Some(&p.buyer_token),
-        )
-        .await;
+    let profile = own_profile(app, &p.buyer_token).await;
     assert_eq!(
         profile.body["addresses"][0]["line"],
         "99 New Street, Flat 2"
