@@ -44,14 +44,24 @@ pub struct EntryPlain {
     pub postal_code: String,
     /// The buyer's label.
     pub label: String,
-    /// Who receives parcels here.
-    pub recipient_name: String,
-    /// The recipient's phone.
-    pub recipient_phone: String,
+    /// Who receives parcels here when the buyer named someone else; `None`: the buyer, read
+    /// from their contact when needed (so an entry can be written without reading it, and
+    /// follows the buyer's own name and phone).
+    #[serde(default)]
+    pub recipient: Option<RecipientPlain>,
     /// Registration.
     pub registered: Provenance,
     /// Last modification (the registration until the first).
     pub modified: Provenance,
+}
+
+/// A recipient other than the buyer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientPlain {
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: String,
 }
 
 impl EntryPlain {

@@ -17,8 +17,8 @@ use crate::auth::{BuyerSession, SellerSession};
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::metrics::ReleaseLabels;
-use crate::records::EntryPlain;
 use crate::records::{self, ContactPlain, Provenance};
+use crate::records::{EntryPlain, RecipientPlain};
 use crate::routes::dto::{
     stored, AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView,
     BuyerOrder, BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody,
@@ -29,8 +29,8 @@ use crate::routes::dto::{
 };
 use crate::services::custody;
 use crate::services::vault::{
-    delivery_code, delivery_region, entry_plain, open_contact, open_entry, seal_address,
-    seal_entry, stored_number, EntryDetails,
+    delivery_code, delivery_region, entry_plain, open_contact, open_entry, recipient_of,
+    seal_address, seal_entry, stored_number,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -85,27 +85,13 @@ pub(crate) fn parse_address(input: &AddressInput, prefix: &str) -> Result<Parsed
 }
 
 impl ParsedAddress {
-    /// The buyer's entry for this address, the recipient defaulting to the buyer's own name and
-    /// phone.
-    pub(crate) fn entry(
-        &self,
-        buyer_name: &str,
-        buyer_phone: &str,
-        provenance: Provenance,
-    ) -> records::EntryPlain {
-        let (name, phone) = match &self.recipient {
-            Some((name, phone)) => (name.as_str(), phone.as_str()),
-            None => (buyer_name, buyer_phone),
-        };
-        entry_plain(
-            &self.postal,
-            &EntryDetails {
-                label: &self.label,
-                recipient_name: name,
-                recipient_phone: phone,
-            },
-            provenance,
-        )
+    /// The buyer's entry for this address (the recipient is the buyer unless one was given).
+    pub(crate) fn entry(&self, provenance: Provenance) -> records::EntryPlain {
+        let recipient = self.recipient.as_ref().map(|(name, phone)| RecipientPlain {
+            name: name.as_str().to_owned(),
+            phone: phone.as_str().to_owned(),
+        });
+        entry_plain(&self.postal, &self.label, recipient, provenance)
     }
 }
 
@@ -161,7 +147,7 @@ pub(crate) async fn register(
     let new_address = seal_address(state, &address.postal);
     let provenance = provenance(state, &buyer_id, profile_key.is_some());
     let entry_id = AddressId::generate(&mut OsRng);
-    let entry = address.entry(name.as_str(), phone.as_str(), provenance.clone());
+    let entry = address.entry(provenance.clone());
     let entry = seal_entry(state, entry_id.as_str(), &entry);
     let contact = ContactPlain {
         name: name.as_str().to_owned(),
@@ -224,14 +210,9 @@ pub(crate) async fn add_address_for(
 ) -> Result<AddressId, ApiError> {
     let address = parse_address(&body.address, "address")?;
     buyer_row(state, buyer_id).await?;
-    let contact = open_contact(state, buyer_id.as_str()).await?;
     let new_address = seal_address(state, &address.postal);
     let entry_id = AddressId::generate(&mut OsRng);
-    let entry = address.entry(
-        &contact.name,
-        contact.phone.as_deref().unwrap_or_default(),
-        provenance(state, buyer_id, sealed),
-    );
+    let entry = address.entry(provenance(state, buyer_id, sealed));
     let entry = seal_entry(state, entry_id.as_str(), &entry);
     let held = state
         .stores()
@@ -298,12 +279,7 @@ pub(crate) async fn modify_address_for(
             "no such address among the buyer's addresses",
         ))?;
     let current = open_entry(state, &row).await?;
-    let contact = open_contact(state, buyer_id.as_str()).await?;
-    let mut modified = address.entry(
-        &contact.name,
-        contact.phone.as_deref().unwrap_or_default(),
-        provenance(state, buyer_id, sealed),
-    );
+    let mut modified = address.entry(provenance(state, buyer_id, sealed));
     if modified.delivery_code() != current.delivery_code()
         && directory.open_orders_to(address_id.as_str()).await? > 0
     {
@@ -371,7 +347,7 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
     let mut addresses = Vec::new();
     for entry in directory.buyer_entries(&row.buyer_id).await? {
         let plain = open_entry(state, &entry).await?;
-        addresses.push(address_view(&entry.entry_id, plain)?);
+        addresses.push(address_view(&entry.entry_id, plain, &contact)?);
     }
     let access_log = directory
         .access_log(&row.buyer_id)
@@ -414,7 +390,12 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
 }
 
 /// An opened entry as its owner sees it.
-pub(crate) fn address_view(entry_id: &str, plain: EntryPlain) -> Result<AddressView, ApiError> {
+pub(crate) fn address_view(
+    entry_id: &str,
+    plain: EntryPlain,
+    contact: &ContactPlain,
+) -> Result<AddressView, ApiError> {
+    let recipient = recipient_of(&plain, contact);
     Ok(AddressView {
         address_id: stored(entry_id)?,
         region: delivery_code(&plain)?.to_string(),
@@ -423,8 +404,8 @@ pub(crate) fn address_view(entry_id: &str, plain: EntryPlain) -> Result<AddressV
         region_levels: plain.region_path,
         line: plain.line,
         postal_code: plain.postal_code,
-        recipient_name: plain.recipient_name,
-        recipient_phone: plain.recipient_phone,
+        recipient_name: recipient.name,
+        recipient_phone: recipient.phone,
         registered: plain.registered,
         modified: plain.modified,
     })

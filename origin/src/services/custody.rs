@@ -223,7 +223,7 @@ async fn release_recipient(
         }
     };
     let release_id = stored::<ReleaseId>(&release.release_id)?;
-    let recipient = vault::recipient(&entry)?;
+    let recipient = vault::recipient(state, &order, &entry).await?;
     let (recipient, sealed_recipient) = match box_key {
         Some(box_key) => {
             let plain = serde_json::to_vec(&recipient).map_err(|_| ApiError::Internal)?;

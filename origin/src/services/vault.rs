@@ -11,7 +11,7 @@ use lasthop_core::region::{DeliveryRegion, Directory, RegionCode};
 use rand::rngs::OsRng;
 
 use crate::error::ApiError;
-use crate::records::{self, AddressPlain, ContactPlain, EntryPlain, Provenance};
+use crate::records::{self, AddressPlain, ContactPlain, EntryPlain, Provenance, RecipientPlain};
 use crate::state::AppState;
 use crate::store::{ByIdKind, EntryRow, NewAddress, NewEntry, OrderRow};
 
@@ -56,20 +56,12 @@ fn region_path(postal: &PostalAddress) -> Vec<String> {
     path
 }
 
-/// What a buyer entry records besides the address itself.
-pub struct EntryDetails<'a> {
-    /// The buyer's label.
-    pub label: &'a str,
-    /// Who receives parcels there.
-    pub recipient_name: &'a str,
-    /// Their phone.
-    pub recipient_phone: &'a str,
-}
-
-/// A buyer's entry for `postal` as they spelled it, first registered with `provenance`.
+/// A buyer's entry for `postal` as they spelled it, first registered with `provenance`; the
+/// recipient is the buyer unless `recipient` names someone else.
 pub fn entry_plain(
     postal: &PostalAddress,
-    details: &EntryDetails<'_>,
+    label: &str,
+    recipient: Option<RecipientPlain>,
     provenance: Provenance,
 ) -> EntryPlain {
     EntryPlain {
@@ -77,9 +69,8 @@ pub fn entry_plain(
         region_path: region_path(postal),
         line: postal.line().as_str().to_owned(),
         postal_code: postal.postal_code().as_str().to_owned(),
-        label: details.label.to_owned(),
-        recipient_name: details.recipient_name.to_owned(),
-        recipient_phone: details.recipient_phone.to_owned(),
+        label: label.to_owned(),
+        recipient,
         registered: provenance.clone(),
         modified: provenance,
     }
@@ -94,7 +85,7 @@ pub fn seal_entry(state: &AppState, entry_id: &str, plain: &EntryPlain) -> NewEn
 }
 
 /// A buyer's entry, opened. An entry from before entries were sealed (no record under its id)
-/// is read from its shared record, its buyer's contact and the directory's label.
+/// is read from its shared record and the directory's label.
 ///
 /// # Errors
 /// A store fault; `internal` for a record that does not open.
@@ -108,15 +99,13 @@ pub async fn open_entry(state: &AppState, entry: &EntryRow) -> Result<EntryPlain
             .map_err(|_| ApiError::Internal);
     }
     let shared = open_address(state, &entry.address_id).await?;
-    let contact = open_contact(state, &entry.buyer_id).await?;
     Ok(EntryPlain {
         country: shared.country,
         region_path: shared.region_path,
         line: shared.line,
         postal_code: shared.postal_code,
         label: entry.label.clone(),
-        recipient_name: contact.name.clone(),
-        recipient_phone: contact.phone.clone().unwrap_or_default(),
+        recipient: None,
         registered: shared.registered,
         modified: shared.modified,
     })
@@ -192,16 +181,32 @@ pub fn delivery_region(plain: &EntryPlain) -> Result<DeliveryRegion, ApiError> {
         .map_err(|_| ApiError::Internal)
 }
 
+/// The recipient named in an entry: someone the buyer named, else the buyer (from `contact`).
+pub fn recipient_of(entry: &EntryPlain, contact: &ContactPlain) -> RecipientPlain {
+    entry.recipient.clone().unwrap_or_else(|| RecipientPlain {
+        name: contact.name.clone(),
+        phone: contact.phone.clone().unwrap_or_default(),
+    })
+}
+
 /// An order's recipient, from its entry: the recipient named there (the buyer, unless they gave
 /// another) at the address as the buyer spelled it. Plaintext personal data: the caller seals
 /// it or answers it only where the rules allow.
 ///
 /// # Errors
-/// `internal` for an entry without a delivery region.
-pub fn recipient(entry: &EntryPlain) -> Result<Recipient, ApiError> {
+/// A store fault; `internal` for an entry without a delivery region.
+pub async fn recipient(
+    state: &AppState,
+    order: &OrderRow,
+    entry: &EntryPlain,
+) -> Result<Recipient, ApiError> {
+    let who = match &entry.recipient {
+        Some(named) => named.clone(),
+        None => recipient_of(entry, &open_contact(state, &order.buyer_id).await?),
+    };
     Ok(Recipient {
-        name: entry.recipient_name.clone(),
-        phone: entry.recipient_phone.clone(),
+        name: who.name,
+        phone: who.phone,
         country: entry.country.clone(),
         region: delivery_code(entry)?.to_string(),
         line: entry.line.clone(),

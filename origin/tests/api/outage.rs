@@ -134,9 +134,26 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
         "the vault could not be read to share it"
     );
 
+    // The buyer from before adds their own address again: the vault cannot be read to find
+    // it, so it shares the twin's waiting number with a new entry, and an order goes to that
+    // entry. At the flush this buyer holds both numbers that merge.
+    let again = app
+        .internal(
+            Method::POST,
+            "/internal/v1/buyers/me/addresses",
+            Some(&json!({"address": before.address("again")})),
+            Some(&before_token),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    let again_id = again.str("address_id");
+    assert_ne!(again_id, before_number);
+    let again_order = app.order(&before_token, &seller_id, &again_id).await;
+    let again_order = again_order["order_id"].as_str().unwrap().to_owned();
+
     let waiting = health(&app).await;
-    // Two addresses, four buyer entries and four contacts wait.
-    assert_eq!(waiting["temporary_table"]["depth"], 10, "{waiting}");
+    // Two addresses, five buyer entries and four contacts wait.
+    assert_eq!(waiting["temporary_table"]["depth"], 11, "{waiting}");
     let (_, (buyer_id, number, token)) = &neighbours[0];
     let reply = profile(&app, token).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
@@ -195,6 +212,18 @@ async fn the_sqlite_vault_going_away_and_coming_back_loses_nothing() {
         app.vault_number(&twin_number).await,
         app.vault_number(&before_number).await,
         "{twin_id}"
+    );
+    // The buyer who held the address twice keeps their older entry; the order to the other
+    // one follows it and is released to the address as they first spelled it.
+    let reply = profile(&app, &before_token).await;
+    let addresses = reply.body["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 1, "{addresses:?}");
+    assert_eq!(addresses[0]["address_id"], before_number.as_str());
+    let released = release(&app, &again_order, &before_id, &pickup, &terminal).await;
+    assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
+    assert_eq!(
+        terminal.open_recipient(&released, &again_order)["line"],
+        before.line.as_str()
     );
     // Orders of both kinds are released from the vault now.
     let released = release(&app, &before_order, &before_id, &pickup, &terminal).await;
