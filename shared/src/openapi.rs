@@ -1,5 +1,5 @@
 //! OpenAPI schemas of the [`crate::api`] DTOs and the edge's OpenAPI document (feature
-//! `openapi`, native builds only: the Worker serves the checked-in `edge/openapi.json`, so its
+//! `openapi`, native builds only: the Worker serves the checked-in `pages/openapi.json`, so its
 //! wasm build never compiles utoipa).
 //!
 //! The DTOs derive `utoipa::ToSchema` in `api.rs`; the domain types they carry (ids,
@@ -7,7 +7,7 @@
 //! hand-written schemas here, next to a test that holds each one to its serde form. The origin
 //! builds its own document from the same DTOs; [`EdgeApi`] describes the Worker's HTTP API.
 //!
-//! `lasthop-e2e` checks that `edge/openapi.json` equals [`edge_document_json`]; regenerate it
+//! `lasthop-e2e` checks that `pages/openapi.json` equals [`edge_document_json`]; regenerate it
 //! with `LASTHOP_BLESS=1 cargo test -p lasthop-e2e --test edge_openapi`.
 
 use std::borrow::Cow;
@@ -88,7 +88,7 @@ use crate::tokens::TokenisedOrder;
 pub struct EdgeApi;
 
 /// The edge's document as pretty-printed JSON with a final newline, exactly as checked in at
-/// `edge/openapi.json`.
+/// `pages/openapi.json`.
 pub fn edge_document_json() -> String {
     // Serialising an `OpenApi` value (maps, strings, numbers) to JSON cannot fail.
     let mut json = EdgeApi::openapi().to_pretty_json().unwrap_or_default();

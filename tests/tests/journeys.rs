@@ -695,7 +695,7 @@ fn bad_requests(w: &World) {
 
 fn openapi_paths_are_routed(w: &World) {
     let checked_in = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge/openapi.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pages/openapi.json"),
     )
     .unwrap();
     let served = w.edge.get("/openapi.json").send().unwrap();
