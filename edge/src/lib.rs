@@ -65,15 +65,17 @@ pub const NO_ENDPOINT_MESSAGE: &str = "There is no endpoint for this method and 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let path = req.path();
+    // workers-rs reads a method it does not know (`QUERY`, made-up ones) as GET: refuse those
+    // before the router would serve them as a GET.
+    let raw_method = req.inner().method();
+    if Method::from(raw_method.clone()).as_ref() != raw_method.to_ascii_uppercase() {
+        return Ok(method_not_allowed(&path));
+    }
     let response = router().run(req, env).await?;
     // The router answers a known path with another method itself, in plain text and without
-    // `Allow`: answer in the contract's format, naming the methods the path does answer.
+    // `Allow`: answer in the contract's format.
     if response.status_code() == 405 {
-        let mut answer = EdgeError::code(ErrorCode::MethodNotAllowed).into_response();
-        let _ = answer
-            .headers_mut()
-            .set("allow", &allowed_methods(&path).join(", "));
-        return Ok(answer);
+        return Ok(method_not_allowed(&path));
     }
     Ok(response)
 }
@@ -261,6 +263,15 @@ fn router() -> Router<'static, ()> {
             let method = req.method();
             serve("page", method, Box::pin(pages::serve(req, ctx)))
         })
+}
+
+/// 405 in the contract's format, naming in `Allow` the methods `path` does answer.
+fn method_not_allowed(path: &str) -> Response {
+    let mut answer = EdgeError::code(ErrorCode::MethodNotAllowed).into_response();
+    let _ = answer
+        .headers_mut()
+        .set("allow", &allowed_methods(path).join(", "));
+    answer
 }
 
 /// The methods the routes whose pattern matches `path` answer, for `Allow`. A path that a

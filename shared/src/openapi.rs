@@ -579,6 +579,134 @@ fn id_pattern(prefix: &str) -> String {
     pattern
 }
 
+/// White space as `str::trim` removes it (Unicode `White_Space`), as the inside of a regex class.
+const TRIMMED: &str = r"\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+/// Characters `char::is_control` refuses (Unicode `Cc`), as the inside of a regex class.
+const CONTROL: &str = r"\x00-\x1F\x7F-\x9F";
+/// Controls and white space together (what may not stand at either end once trimmed), as the
+/// inside of a regex class: [`CONTROL`] and [`TRIMMED`] merged.
+const CONTROL_OR_TRIMMED: &str =
+    r"\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// What the trimming text parsers accept (`contact`'s names, lines and labels,
+/// `fields::opaque_text`): white space (as `str::trim` sees it) at either end is dropped, and
+/// the rest is 1 to `max` characters with no control character. Long limits (tokens) are
+/// declared as `maxLength` over the whole value, which only refuses more than the parser does,
+/// so the regex stays small.
+pub fn trimmed_text(max: usize, description: &str, example: &str) -> Schema {
+    let edge = format!("[^{CONTROL_OR_TRIMMED}]");
+    let inner = format!("[^{CONTROL}]");
+    let (middle, max_length) = match max {
+        0 | 1 => (String::new(), None),
+        2..=256 => (format!("(?:{inner}{{0,{}}}{edge})?", max - 2), None),
+        _ => (format!("(?:{inner}*{edge})?"), Some(max)),
+    };
+    string_schema(description, example)
+        .pattern(Some(format!("^[{TRIMMED}]*{edge}{middle}[{TRIMMED}]*$")))
+        .max_length(max_length)
+        .into()
+}
+
+/// A person's name (`contact::PersonName`).
+pub fn person_name() -> Schema {
+    trimmed_text(100, "A person's name.", "Li Lei")
+}
+
+/// A street line (`contact::AddressLine`).
+pub fn address_line() -> Schema {
+    trimmed_text(200, "Street line.", "8 Jiuxianqiao Road")
+}
+
+/// An address label (`contact::AddressLabel`).
+pub fn address_label() -> Schema {
+    trimmed_text(32, "The buyer's label for it, e.g. `home`.", "home")
+}
+
+/// A credential relayed in a body (`fields::opaque_text`, 4096).
+pub fn relayed_token() -> Schema {
+    trimmed_text(4096, "The final hub's scanner credential.", "lh1.eyJ…")
+}
+
+/// Proof of receipt (`fields::opaque_text`, 4096).
+pub fn receipt_signature() -> Schema {
+    trimmed_text(
+        4096,
+        "Proof of receipt (1 to 4096 characters), e.g. the recipient's signature.",
+        "signed-by-recipient",
+    )
+}
+
+/// A hub's name (`fields::opaque_text`, 100).
+pub fn hub_name() -> Schema {
+    trimmed_text(100, "The hub's name.", "Chaoyang hub")
+}
+
+/// A carrier's waybill number (`fields::opaque_text`, 64).
+pub fn waybill() -> Schema {
+    trimmed_text(
+        64,
+        "The carrier's waybill number (1 to 64 characters).",
+        "SF1234567890",
+    )
+}
+
+/// 16 bytes as 32 hex characters in either case (a credential's `tid`, a nonce).
+pub fn hex_128() -> Schema {
+    string_schema("32 hex characters.", "00112233445566778899aabbccddeeff")
+        .pattern(Some("^[0-9A-Fa-f]{32}$"))
+        .into()
+}
+
+/// An Ed25519 signature as base64url without padding: 86 characters, the last of which
+/// carries only zero bits past the 64th byte (`A`, `Q`, `g` or `w`), as the decoder requires.
+pub fn ed25519_signature() -> Schema {
+    string_schema(
+        "Base64url Ed25519 signature.",
+        "JmgThmPEtYkHaf7Uq3lJ0Aqq6JsWNnpeBpK1MSaqzfLEoOWxh2cH6vOLcZSfTWxhKwP7ur2sXdasKQGkQ7uOAw",
+    )
+    .pattern(Some("^[A-Za-z0-9_-]{85}[AQgw]$"))
+    .into()
+}
+
+/// A 6-digit postal code (`contact::PostalCode`), white space at either end trimmed.
+pub fn postal_code() -> Schema {
+    string_schema("6 digits.", "100020")
+        .pattern(Some(format!("^[{TRIMMED}]*[0-9]{{6}}[{TRIMMED}]*$")))
+        .into()
+}
+
+/// A phone number (`contact::PhoneNumber`): an optional leading `+`, then 5 to 20 digits with
+/// spaces and dashes anywhere, white space at either end trimmed.
+pub fn phone_number() -> Schema {
+    string_schema(
+        "5 to 20 digits, spaces and dashes, an optional leading `+`.",
+        "13800138000",
+    )
+    .pattern(Some(format!(
+        "^[{TRIMMED}]*\\+?[ -]*(?:[0-9][ -]*){{5,20}}[{TRIMMED}]*$"
+    )))
+    .into()
+}
+
+/// The country (`contact::CountryCode`): `CN` in either case.
+pub fn country_code() -> Schema {
+    string_schema("ISO country code: `CN`.", "CN")
+        .pattern(Some(format!("^[{TRIMMED}]*[Cc][Nn][{TRIMMED}]*$")))
+        .into()
+}
+
+/// A region code as `region::RegionCode` reads it: 2, 4 or 6 digits (GB/T 2260).
+pub fn region_code() -> Schema {
+    string_schema(
+        "A known district code (GB/T 2260), or a city code where the city has no districts.",
+        "110105",
+    )
+    .pattern(Some(format!(
+        "^[{TRIMMED}]*[0-9]{{4}}(?:[0-9]{{2}})?[{TRIMMED}]*$"
+    )))
+    .into()
+}
+
 macro_rules! id_schemas {
     ($($ty:ident => $what:literal, $example:literal;)*) => {$(
         impl PartialSchema for $ty {
@@ -1051,6 +1179,69 @@ mod tests {
             )*};
         }
         agree!(BuyerId, SellerId, OrderId, AddressId, HubId, ScannerId, ReleaseId);
+    }
+
+    /// Characters where the text parsers and their patterns could part: every kind of white
+    /// space `str::trim` drops, controls (some of them white space too), the separators Python's
+    /// `\s` counts but Rust does not, BOM, digits, `+`, `-`, letters and CJK.
+    const EDGE_CHARS: &[char] = &[
+        ' ', '\t', '\n', '\r', '\u{0b}', '\u{0c}', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}',
+        '\u{200a}', '\u{2028}', '\u{202f}', '\u{3000}', '\u{0}', '\u{1c}', '\u{1f}', '\u{7f}',
+        '\u{9f}', '\u{feff}', '\u{200b}', '0', '1', '9', '+', '-', 'a', 'C', 'n', '朝',
+    ];
+
+    fn matches(schema: Schema, input: &str) -> bool {
+        let value = serde_json::to_value(schema).unwrap();
+        let pattern = value["pattern"].as_str().unwrap();
+        let fits = value["maxLength"]
+            .as_u64()
+            .is_none_or(|max| input.chars().count() as u64 <= max);
+        fits && regex::Regex::new(pattern).unwrap().is_match(input)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_patterns_accept_exactly_what_the_trimming_parsers_accept(
+            chars in proptest::collection::vec(proptest::sample::select(EDGE_CHARS), 0..40),
+            filler in 0usize..210,
+        ) {
+            use crate::api::fields::opaque_text;
+            use crate::contact::{
+                AddressLabel, AddressLine, CountryCode, PersonName, PhoneNumber, PostalCode,
+            };
+            let short: String = chars.iter().collect();
+            // Around the length limits: the short text with `filler` letters in its middle.
+            let half = chars.len() / 2;
+            let long: String = chars[..half]
+                .iter()
+                .chain(std::iter::repeat_n(&'x', filler))
+                .chain(&chars[half..])
+                .collect();
+            for input in [&short, &long] {
+                let agree = |schema: Schema, parsed: bool, what: &str| {
+                    proptest::prop_assert_eq!(
+                        matches(schema, input),
+                        parsed,
+                        "{} on {:?}",
+                        what,
+                        input
+                    );
+                    Ok(())
+                };
+                agree(person_name(), PersonName::parse(input).is_ok(), "name")?;
+                agree(address_line(), AddressLine::parse(input).is_ok(), "line")?;
+                agree(address_label(), AddressLabel::parse(input).is_ok(), "label")?;
+                agree(postal_code(), PostalCode::parse(input).is_ok(), "postal code")?;
+                agree(phone_number(), PhoneNumber::parse(input).is_ok(), "phone")?;
+                agree(country_code(), CountryCode::parse(input).is_ok(), "country")?;
+                agree(waybill(), opaque_text("waybill", input, 64).is_ok(), "waybill")?;
+                // Long limits are declared as `maxLength` over the whole value: the schema may
+                // refuse more than the parser (white space past the limit), never less.
+                if matches(receipt_signature(), input) {
+                    proptest::prop_assert!(opaque_text("signature", input, 4096).is_ok());
+                }
+            }
+        }
     }
 
     #[test]

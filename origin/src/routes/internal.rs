@@ -553,8 +553,8 @@ pub async fn seller_orders(
 /// One of the calling seller's orders.
 #[utoipa::path(get, path = "/internal/v1/seller/orders/{order_id}", tag = "internal",
     security(("session_token" = [])), params(("order_id" = OrderId, Path, description = "The order")),
-    responses((status = 200, body = InternalSellerOrder), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = InternalSellerOrder), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn seller_order_detail(
     seller: SellerSession,

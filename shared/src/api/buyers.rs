@@ -16,19 +16,19 @@ use super::fields::platform;
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     /// ISO country code: `CN`.
-    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::country_code))]
     pub country: String,
     /// A known district code (GB/T 2260), or a city code where the city has no districts.
-    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::region_code))]
     pub region: String,
     /// Street line.
-    #[cfg_attr(feature = "openapi", schema(examples("8 Jiuxianqiao Road")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::address_line))]
     pub line: String,
     /// 6 digits.
-    #[cfg_attr(feature = "openapi", schema(examples("100020")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::postal_code))]
     pub postal_code: String,
     /// The buyer's label for it, e.g. `home`.
-    #[cfg_attr(feature = "openapi", schema(examples("home")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::address_label))]
     pub label: String,
     /// Who receives parcels here, when not the buyer (a gift to a company address); absent:
     /// the buyer's own name and phone.
@@ -129,8 +129,10 @@ pub struct RegisterBuyerRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// The buyer's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::person_name))]
     pub name: String,
     /// The buyer's phone.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::phone_number))]
     pub phone: String,
     /// The first address.
     pub address: AddressInput,

@@ -24,6 +24,7 @@ pub struct CreateHubRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = HubLevel))]
     pub level: String,
     /// The hub's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::hub_name))]
     pub name: String,
 }
 

@@ -21,6 +21,7 @@ pub struct RegisterSellerRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// The seller's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::person_name))]
     pub name: String,
 }
 
