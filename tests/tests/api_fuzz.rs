@@ -191,8 +191,11 @@ fn schemathesis() -> PathBuf {
 fn fuzz(mut command: Command, run: &Run<'_>, report: &Path) -> Outcome {
     let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     command
-        .current_dir(&fuzz_dir)
+        // st and hypothesis write their working files into the current directory: the
+        // state directory, never the source tree.
+        .current_dir(report.parent().expect("the report is in a directory"))
         .env("PYTHONPATH", &fuzz_dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .arg("--config-file")
         .arg(fuzz_dir.join("schemathesis.toml"))
         .arg("--no-color")
