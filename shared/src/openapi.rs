@@ -15,16 +15,17 @@ use std::borrow::Cow;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{
-    AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
+use crate::api::CreateHubRequest;
 use crate::credential::ScannerRole;
 use crate::ids::{AddressId, BuyerId, HubId, OrderId, PlatformId, ReleaseId, ScannerId, SellerId};
 use crate::progress::OrderStatus;
-use crate::region::HubLevel;
+use crate::region::{Directory, HubLevel, RegionCode};
 use crate::time::Timestamp;
 use crate::tokens::TokenisedOrder;
 
@@ -804,6 +805,57 @@ const ORDER_STATUSES: [OrderStatus; 5] = [
     OrderStatus::Released,
     OrderStatus::Delivered,
 ];
+
+/// One object per hub level, each with the directory's codes of that level: the parser refuses
+/// a code of the other level and a code the directory does not know.
+impl PartialSchema for CreateHubRequest {
+    fn schema() -> RefOr<Schema> {
+        let directory = Directory::china();
+        let cities: Vec<RegionCode> = directory
+            .provinces()
+            .iter()
+            .flat_map(|&province| directory.children(province))
+            .copied()
+            .collect();
+        let districts: Vec<RegionCode> = cities
+            .iter()
+            .flat_map(|&city| directory.children(city))
+            .copied()
+            .collect();
+        let hub = |level: HubLevel, codes: &[RegionCode], what: &str| -> Schema {
+            let code = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(what))
+                .enum_values(Some(codes.iter().map(ToString::to_string)));
+            let level = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([level.as_str()]));
+            ObjectBuilder::new()
+                .property("code", code)
+                .required("code")
+                .property("level", level)
+                .required("level")
+                .property("name", hub_name())
+                .required("name")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .into()
+        };
+        OneOfBuilder::new()
+            .description(Some(
+                "A district hub at a known 6-digit district code, or a city hub at a known \
+                 4-digit city code (GB/T 2260)",
+            ))
+            .item(hub(HubLevel::District, &districts, "A known district code"))
+            .item(hub(HubLevel::City, &cities, "A known city code"))
+            .into()
+    }
+}
+
+impl ToSchema for CreateHubRequest {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("CreateHubRequest")
+    }
+}
 
 impl PartialSchema for HubLevel {
     fn schema() -> RefOr<Schema> {

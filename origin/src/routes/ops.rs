@@ -49,6 +49,14 @@ pub async fn create_hub(
             format!("must be 1 to {MAX_HUB_NAME} characters"),
         ));
     }
+    // As every other name the core parses (and as the document declares): no control
+    // characters, which would reach the ops tools' output verbatim.
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
+    }
     let hub_id = HubId::generate(&mut OsRng);
     let row = HubRow {
         hub_id: hub_id.to_string(),

@@ -1011,6 +1011,18 @@ pub async fn ops_calls_need_the_ops_token(app: &TestApp) {
     let reply = app
         .ops(
             Method::POST,
+            "/v1/ops/hubs",
+            Some(&json!({"code": "110105", "level": "district", "name": "Hub\u{7}1"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::BAD_REQUEST,
+        "a hub name with a control character"
+    );
+    let reply = app
+        .ops(
+            Method::POST,
             "/v1/ops/scanners",
             Some(&json!({"hub_id": "h_0000000000000000", "role": "hub"})),
         )

@@ -12,19 +12,16 @@ use crate::time::Timestamp;
 use super::errors::FieldError;
 use super::fields::{hub_id, opaque_text};
 
-/// `POST /v1/ops/hubs` body.
+/// `POST /v1/ops/hubs` body. Its schema (`crate::openapi`) pairs each level with the known
+/// codes of that level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateHubRequest {
     /// 6-digit district code or 4-digit city code (GB/T 2260).
-    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub code: String,
     /// `district` or `city`.
-    #[cfg_attr(feature = "openapi", schema(value_type = HubLevel))]
     pub level: String,
     /// The hub's name.
-    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::hub_name))]
     pub name: String,
 }
 
