@@ -247,6 +247,14 @@ fn router() -> Router<'static, ()> {
     for route in all_routes() {
         let run = move |req: Request, ctx: RouteContext<()>| {
             let method = req.method();
+            // A path that another route names literally (`…/addresses/sealed`) is that
+            // route's, never this pattern's parameter (`…/addresses/:address_id`): another
+            // method on it is 405, as `Allow` says.
+            let path = req.path();
+            if route.pattern.contains(':') && all_routes().any(|other| other.pattern == path) {
+                let refused: Handled = Box::pin(async move { Ok(method_not_allowed(&path)) });
+                return serve(route.name, method, refused);
+            }
             serve(route.name, method, (route.handler)(req, ctx))
         };
         router = match route.method {

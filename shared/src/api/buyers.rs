@@ -42,8 +42,10 @@ pub struct AddressInput {
 #[serde(deny_unknown_fields)]
 pub struct RecipientInput {
     /// The recipient's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::person_name))]
     pub name: String,
     /// The recipient's phone.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::phone_number))]
     pub phone: String,
 }
 
