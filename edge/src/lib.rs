@@ -58,9 +58,6 @@ use crate::error::EdgeError;
 pub use crate::order_object::OrderObject;
 pub use crate::scanner_gate::ScannerGate;
 
-/// The edge's OpenAPI document, checked in at `edge/openapi.json`.
-pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
-
 /// Answer for paths and methods no endpoint serves (the message tells it apart from an
 /// unknown id).
 pub const NO_ENDPOINT_MESSAGE: &str = "There is no endpoint for this method and path.";
@@ -68,15 +65,17 @@ pub const NO_ENDPOINT_MESSAGE: &str = "There is no endpoint for this method and 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let path = req.path();
+    // workers-rs reads a method it does not know (`QUERY`, made-up ones) as GET: refuse those
+    // before the router would serve them as a GET.
+    let raw_method = req.inner().method();
+    if Method::from(raw_method.clone()).as_ref() != raw_method.to_ascii_uppercase() {
+        return Ok(method_not_allowed(&path));
+    }
     let response = router().run(req, env).await?;
     // The router answers a known path with another method itself, in plain text and without
-    // `Allow`: answer in the contract's format, naming the methods the path does answer.
+    // `Allow`: answer in the contract's format.
     if response.status_code() == 405 {
-        let mut answer = EdgeError::code(ErrorCode::MethodNotAllowed).into_response();
-        let _ = answer
-            .headers_mut()
-            .set("allow", &allowed_methods(&path).join(", "));
-        return Ok(answer);
+        return Ok(method_not_allowed(&path));
     }
     Ok(response)
 }
@@ -98,7 +97,7 @@ pub struct Route {
 }
 
 /// Every route of the Worker but the pages' catch-all (which serves any other path).
-const ROUTES: [Route; 20] = [
+const ROUTES: [Route; 22] = [
     Route {
         method: "GET",
         pattern: "/healthz",
@@ -109,7 +108,9 @@ const ROUTES: [Route; 20] = [
         method: "GET",
         pattern: "/openapi.json",
         name: "/openapi.json",
-        handler: |req, ctx| Box::pin(openapi(req, ctx)),
+        // A static file of the assets binding (`pages/openapi.json`), not compiled into the
+        // Worker: it would cost ~6 KiB of the size budget.
+        handler: |req, ctx| Box::pin(pages::serve(req, ctx)),
     },
     Route {
         method: "POST",
@@ -122,6 +123,18 @@ const ROUTES: [Route; 20] = [
         pattern: "/v1/buyers/me/addresses",
         name: "/v1/buyers/me/addresses",
         handler: |req, ctx| Box::pin(shop::add_address(req, ctx)),
+    },
+    Route {
+        method: "PUT",
+        pattern: "/v1/buyers/me/addresses/:address_id",
+        name: paths::BUYER_ADDRESS,
+        handler: |req, ctx| Box::pin(shop::modify_address(req, ctx)),
+    },
+    Route {
+        method: "PUT",
+        pattern: "/v1/buyers/me/addresses/:address_id/sealed",
+        name: paths::BUYER_ADDRESS_SEALED,
+        handler: |req, ctx| Box::pin(shop::modify_address(req, ctx)),
     },
     Route {
         method: "GET",
@@ -234,6 +247,14 @@ fn router() -> Router<'static, ()> {
     for route in all_routes() {
         let run = move |req: Request, ctx: RouteContext<()>| {
             let method = req.method();
+            // A path that another route names literally (`…/addresses/sealed`) is that
+            // route's, never this pattern's parameter (`…/addresses/:address_id`): another
+            // method on it is 405, as `Allow` says.
+            let path = req.path();
+            if route.pattern.contains(':') && all_routes().any(|other| other.pattern == path) {
+                let refused: Handled = Box::pin(async move { Ok(method_not_allowed(&path)) });
+                return serve(route.name, method, refused);
+            }
             serve(route.name, method, (route.handler)(req, ctx))
         };
         router = match route.method {
@@ -252,10 +273,23 @@ fn router() -> Router<'static, ()> {
         })
 }
 
-/// The methods the routes whose pattern matches `path` answer, for `Allow`.
+/// 405 in the contract's format, naming in `Allow` the methods `path` does answer.
+fn method_not_allowed(path: &str) -> Response {
+    let mut answer = EdgeError::code(ErrorCode::MethodNotAllowed).into_response();
+    let _ = answer
+        .headers_mut()
+        .set("allow", &allowed_methods(path).join(", "));
+    answer
+}
+
+/// The methods the routes whose pattern matches `path` answer, for `Allow`. A path that a
+/// pattern without parameters names (`/v1/buyers/me/addresses/sealed`) is that route's, as
+/// the router decides, not a parameter's value (`…/addresses/{address_id}`).
 fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let literal = all_routes().any(|route| route.pattern == path);
     let mut methods: Vec<&'static str> = all_routes()
         .filter(|route| pattern_matches(route.pattern, path))
+        .filter(|route| !literal || route.pattern == path)
         .map(|route| route.method)
         .collect();
     methods.sort_unstable();
@@ -298,10 +332,6 @@ async fn healthz(_req: Request, _ctx: RouteContext<()>) -> Result<Response, Edge
     Ok(Response::ok("ok")?)
 }
 
-async fn openapi(_req: Request, _ctx: RouteContext<()>) -> Result<Response, EdgeError> {
-    Ok(http::raw_json(200, OPENAPI_JSON.as_bytes().to_vec()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +344,12 @@ mod tests {
             ["GET"]
         );
         assert_eq!(allowed_methods("/v1/buyers/me"), ["GET"]);
+        assert_eq!(
+            allowed_methods("/v1/buyers/me/addresses/a_0000000000000000"),
+            ["PUT"]
+        );
+        // A literal route's path is not a parameter's value.
+        assert_eq!(allowed_methods(paths::BUYER_ADDRESSES_SEALED), ["POST"]);
         assert!(allowed_methods("/v1/orders//tracking").is_empty());
         assert!(allowed_methods("/v1/scans/hop/more").is_empty());
         assert!(allowed_methods("/nothing").is_empty());

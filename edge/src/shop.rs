@@ -7,10 +7,10 @@ use futures_util::future::join_all;
 use lasthop_core::api::{
     paths, AddAddressRequest, CreateOrderRequest, CreateOrderResponse, ErrorCode,
     InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
-    RegisterBuyerRequest, RegisterSellerRequest, SellerOrdersResponse,
+    RegisterBuyerRequest, RegisterSellerRequest, SealedAddressRequest, SellerOrdersResponse,
 };
 use lasthop_core::credential::{SessionClaims, Subject};
-use lasthop_core::ids::OrderId;
+use lasthop_core::ids::{AddressId, OrderId};
 use lasthop_core::label::render_label_svg;
 use lasthop_core::progress::OrderStatus;
 use worker::{Method, Request, Response, RouteContext};
@@ -56,6 +56,42 @@ pub async fn add_address(mut req: Request, ctx: RouteContext<()>) -> Result<Resp
         )
         .await?;
     relay(reply, Sensitivity::Plain)
+}
+
+/// `PUT /v1/buyers/me/addresses/{address_id}` and its `/sealed` twin (ciphertext relayed): a
+/// modified address. One handler for both keeps the Worker small.
+///
+/// # Errors
+/// 401 without a buyer credential, 400, the origin's refusals, 503.
+pub async fn modify_address(
+    mut req: Request,
+    ctx: RouteContext<()>,
+) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = buyer_session(&req, &config)?;
+    let address_id = address_param(&ctx)?;
+    let (template, bytes) = if req.path().ends_with("/sealed") {
+        let (_, bytes) = http::read_json::<SealedAddressRequest>(&mut req).await?;
+        (paths::INTERNAL_BUYER_ADDRESS_SEALED, bytes)
+    } else {
+        // The shape is checked here; the fields at the origin, which names a bad one.
+        let (_, bytes) = http::read_json::<AddAddressRequest>(&mut req).await?;
+        (paths::INTERNAL_BUYER_ADDRESS, bytes)
+    };
+    let path = paths::with_id(template, address_id.as_str());
+    let reply = origin(&config)
+        .send(Method::Put, &path, Some(&bytes), Some(&token))
+        .await?;
+    relay(reply, Sensitivity::Plain)
+}
+
+/// The `address_id` of a path; a malformed one names none of the buyer's addresses.
+fn address_param(ctx: &RouteContext<()>) -> Result<AddressId, EdgeError> {
+    let raw = ctx
+        .param("address_id")
+        .map(String::as_str)
+        .unwrap_or_default();
+    AddressId::parse(raw).map_err(|_| EdgeError::code(ErrorCode::NotFound))
 }
 
 /// `GET /v1/buyers/me`: the buyer's own profile, straight from the origin, never cached.

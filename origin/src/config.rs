@@ -1,5 +1,5 @@
 //! Command line, environment and configuration file:
-//! `lasthop-origin serve | keygen | edge-secrets | provision`.
+//! `lasthop-origin serve | keygen | edge-secrets | provision | audit`.
 //!
 //! `serve` reads its settings from three layers: flags and `LASTHOP_*` environment variables
 //! (clap: a flag beats its variable) override the TOML file named by `--config`
@@ -46,6 +46,55 @@ pub enum Command {
     /// Create (or bring back into shape) the PostgreSQL roles and databases of both stores,
     /// with the least privilege each needs, and migrate each store as its role.
     Provision(ProvisionArgs),
+    /// Check the tamper-evident audit, export it signed for an auditor, check an export.
+    Audit(AuditArgs),
+}
+
+/// `audit` and its subcommands.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit's hash chain in the directory (store settings as for `serve`); names
+    /// the first edited row or the gap of deleted rows, and exits with 1 if there is one.
+    Verify(Box<ServeArgs>),
+    /// Check the chain, then write every row and its signed head to a file for an auditor
+    /// (store settings and master keys as for `serve`).
+    Export(Box<AuditExportArgs>),
+    /// Check an export file: its signature and its chain, from the first row to the head.
+    CheckExport(CheckExportArgs),
+    /// Print the key id and public key that sign exports (for auditors to pin).
+    PublicKey(MasterKeyArgs),
+}
+
+/// `audit export` flags.
+#[derive(Debug, Clone, Args)]
+pub struct AuditExportArgs {
+    /// The file to write (replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store and key settings, as for `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `audit check-export` flags.
+#[derive(Debug, Clone, Args)]
+pub struct CheckExportArgs {
+    /// The export file.
+    pub file: PathBuf,
+    /// The public key the export must be signed with (base64url, from `audit public-key`).
+    #[arg(long)]
+    pub public_key: Option<String>,
+    /// An earlier export of the same audit, which this one must extend unchanged.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
 }
 
 /// `provision` flags.
@@ -128,6 +177,63 @@ pub struct ServeArgs {
     /// The settings.
     #[command(flatten)]
     pub options: ServeOptions,
+}
+
+impl ServeArgs {
+    /// The options given on the command line and in the environment, over the file's.
+    ///
+    /// # Errors
+    /// When the configuration file is unreadable or invalid.
+    pub fn resolved_options(&self) -> anyhow::Result<ServeOptions> {
+        let file = match &self.config {
+            Some(path) => ServeOptions::from_file(path)?,
+            None => ServeOptions::default(),
+        };
+        Ok(self.options.clone().overlay(file))
+    }
+
+    /// The directory store's URL, as `serve` resolves it.
+    ///
+    /// # Errors
+    /// When the configuration file or the URL's file is unreadable.
+    pub fn directory_url(&self) -> anyhow::Result<SecretString> {
+        let options = self.resolved_options()?;
+        store_url(
+            options.directory_url.as_ref(),
+            options.directory_url_file.as_deref(),
+            "directory URL",
+            DEFAULT_DIRECTORY_URL,
+        )
+    }
+
+    /// The master key ring text, as `serve` resolves it.
+    ///
+    /// # Errors
+    /// When none is given or it cannot be read.
+    pub fn master_keys(&self) -> anyhow::Result<SecretString> {
+        let options = self.resolved_options()?;
+        MasterKeyArgs {
+            master_keys_file: options.master_keys_file,
+            master_keys: options.master_keys,
+        }
+        .load()
+    }
+}
+
+const DEFAULT_DIRECTORY_URL: &str = "sqlite://lasthop-directory.db";
+
+/// A store URL from its value or file, or the default when neither is given.
+fn store_url(
+    url: Option<&SecretString>,
+    file: Option<&Path>,
+    what: &str,
+    default: &str,
+) -> anyhow::Result<SecretString> {
+    if url.is_none() && file.is_none() {
+        Ok(SecretString::from(default))
+    } else {
+        load_secret(file, url, what)
+    }
 }
 
 /// How the origin writes its log.
@@ -455,18 +561,7 @@ impl Settings {
     /// # Errors
     /// When the file is unreadable or invalid, or a secret is missing or unreadable.
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
-        let file = match &args.config {
-            Some(path) => ServeOptions::from_file(path)?,
-            None => ServeOptions::default(),
-        };
-        let options = args.options.clone().overlay(file);
-        let store_url = |url: Option<&SecretString>, file: Option<&Path>, what, default: &str| {
-            if url.is_none() && file.is_none() {
-                Ok(SecretString::from(default))
-            } else {
-                load_secret(file, url, what)
-            }
-        };
+        let options = args.resolved_options()?;
         let master_keys = MasterKeyArgs {
             master_keys_file: options.master_keys_file,
             master_keys: options.master_keys,
@@ -484,7 +579,7 @@ impl Settings {
                 options.directory_url.as_ref(),
                 options.directory_url_file.as_deref(),
                 "directory URL",
-                "sqlite://lasthop-directory.db",
+                DEFAULT_DIRECTORY_URL,
             )?,
             vault_url: store_url(
                 options.vault_url.as_ref(),

@@ -17,6 +17,8 @@
 //! - [`telemetry`]: the JSON log (no personal data).
 //! - [`startup`]: [`startup::app`] (the router with its middleware) and [`startup::Application`],
 //!   which owns the background tasks and shuts everything down gracefully.
+//! - [`audit_chain`]: the audit's hash chain as pure functions (row hash, chain check);
+//!   [`audit_export`]: the signed export for auditors and its check.
 //! - [`health`]: the readiness report of `/readyz`, component by component.
 //! - [`state`]: shared state and the injectable clock.
 //! - [`routes`]: handlers — public (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`), ops (`/v1/ops/*`)
@@ -34,12 +36,14 @@
 //! - [`signing`]: signs origin→edge calls and verifies edge→origin calls (over the core).
 //! - [`metrics`]: Prometheus registry held in the state.
 //! - [`openapi`]: the OpenAPI document (also checked in at `origin/openapi.json`).
-//! - [`commands`]: `keygen` and `edge-secrets`.
+//! - [`commands`]: `keygen`, `edge-secrets`, `provision` and `audit`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))] // test code: a panic is a failure report
 
+pub mod audit_chain;
+pub mod audit_export;
 pub mod auth;
 pub mod commands;
 pub mod config;

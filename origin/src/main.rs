@@ -5,7 +5,7 @@
 
 use clap::Parser as _;
 use lasthop_origin::commands;
-use lasthop_origin::config::{Cli, Command, ExposeSecret as _, LogFormat, Settings};
+use lasthop_origin::config::{AuditCommand, Cli, Command, ExposeSecret as _, LogFormat, Settings};
 use lasthop_origin::startup::Application;
 use lasthop_origin::telemetry;
 
@@ -45,6 +45,53 @@ async fn main() -> anyhow::Result<()> {
             println!("# for origin.toml (passwords from PGPASSFILE or the *_url_file settings):");
             println!("directory_url = \"{}\"", report.directory_url);
             println!("vault_url = \"{}\"", report.vault_url);
+        }
+        Command::Audit(args) => {
+            telemetry::init(LogFormat::Text)?;
+            audit(args.command).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `audit …`: a broken chain is reported on stderr with exit status 1.
+async fn audit(command: AuditCommand) -> anyhow::Result<()> {
+    use commands::audit;
+    let broken = |fault: audit::ChainFault| -> ! {
+        eprintln!("audit chain broken: {fault}");
+        std::process::exit(1)
+    };
+    match command {
+        AuditCommand::Verify(args) => match audit::verify_command(&args).await? {
+            Ok(report) => println!(
+                "audit chain intact: {} rows, head {}; {} rows from before the chain began",
+                report.verified.rows,
+                report.verified.head.to_hex(),
+                report.legacy_rows
+            ),
+            Err(fault) => broken(fault),
+        },
+        AuditCommand::Export(args) => match audit::export_command(&args).await? {
+            Ok(export) => println!(
+                "wrote {} rows to {}, head {}, signed by {} {}",
+                export.head.seq,
+                args.out.display(),
+                export.head.hash,
+                export.key_id,
+                export.public_key
+            ),
+            Err(fault) => broken(fault),
+        },
+        AuditCommand::CheckExport(args) => {
+            let (export, rows) = audit::check_export_command(&args)?;
+            println!(
+                "export intact: {rows} rows, head {}, signed by {} {}",
+                export.head.hash, export.key_id, export.public_key
+            );
+        }
+        AuditCommand::PublicKey(args) => {
+            let (key_id, public_key) = audit::public_key_command(&args)?;
+            println!("{key_id} {public_key}");
         }
     }
     Ok(())

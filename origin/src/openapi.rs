@@ -20,9 +20,9 @@ use crate::routes::{dto, internal, ops, public, sealed};
     paths(
         public::healthz, public::readyz, public::metrics, public::openapi,
         ops::create_carrier, ops::list_carriers, ops::create_hub, ops::issue_scanner, ops::revoke_scanner, ops::audit, ops::rotate_address,
-        internal::register_buyer, internal::add_address, internal::buyer_profile, internal::register_seller,
+        internal::register_buyer, internal::add_address, internal::modify_address, internal::buyer_profile, internal::register_seller,
         internal::create_order, internal::seller_orders, internal::seller_order_detail, internal::release, internal::deliver, internal::renew_scanner,
-        sealed::intake_key, sealed::register_buyer, sealed::add_address, sealed::buyer_profile,
+        sealed::intake_key, sealed::register_buyer, sealed::add_address, sealed::modify_address, sealed::buyer_profile,
     ),
     components(schemas(dto::ErrorBody)),
     modifiers(&Security, &MiddlewareStatuses),

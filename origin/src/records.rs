@@ -3,7 +3,6 @@
 //! ciphertext copied onto another record id fails to open.
 
 use lasthop_core::keys::{KeyVersion, VaultKeys};
-use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -11,18 +10,11 @@ use zeroize::Zeroizing;
 
 use crate::store::SealedRecord;
 
-/// Who registered or last changed a record, through which channel, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Provenance {
-    /// `buyer` (through the shop), `ops` (an operator) …
-    pub channel: String,
-    /// The acting id (`b_…`) or `ops`.
-    pub by: String,
-    /// When.
-    pub at: Timestamp,
-}
+pub use lasthop_core::api::Provenance;
 
-/// An address record's plaintext.
+/// A shared address record's plaintext: the normalised address under its vault number, shared
+/// by every buyer who registered the same address. Nothing of any one buyer's: their spelling,
+/// label and recipient are in their [`EntryPlain`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressPlain {
     /// ISO country code, e.g. `CN`.
@@ -37,6 +29,52 @@ pub struct AddressPlain {
     pub registered: Provenance,
     /// Last change.
     pub modified: Provenance,
+}
+
+/// A buyer entry's plaintext: one buyer's full record of one address (FIG. 2).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPlain {
+    /// ISO country code, e.g. `CN`.
+    pub country: String,
+    /// Region codes from province down to the delivery region.
+    pub region_path: Vec<String>,
+    /// Street line as this buyer spelled it.
+    pub line: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// The buyer's label.
+    pub label: String,
+    /// Who receives parcels here when the buyer named someone else; `None`: the buyer, read
+    /// from their contact when needed (so an entry can be written without reading it, and
+    /// follows the buyer's own name and phone).
+    #[serde(default)]
+    pub recipient: Option<RecipientPlain>,
+    /// Registration.
+    pub registered: Provenance,
+    /// Last modification (the registration until the first).
+    pub modified: Provenance,
+}
+
+/// A recipient other than the buyer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientPlain {
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: String,
+}
+
+impl EntryPlain {
+    /// The delivery region: the last code of the path.
+    pub fn delivery_code(&self) -> Option<&str> {
+        self.region_path.last().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for EntryPlain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EntryPlain([redacted])")
+    }
 }
 
 impl AddressPlain {

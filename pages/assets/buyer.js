@@ -203,6 +203,7 @@ async function render() {
         el('td', {}, el('span', { class: 'mono' }, entry.hub_id), ' ', t('buyer.hub_code', { code: entry.hub_code })),
         el('td', { class: 'mono' }, entry.order_id),
         el('td', {}, byId.has(entry.address_id) ? byId.get(entry.address_id).label : entry.address_id),
+        el('td', {}, entry.purpose ? t(`purpose.${entry.purpose}`) : ''),
         el('td', {}, when(entry.at)),
       ),
     ),

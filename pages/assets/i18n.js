@@ -41,6 +41,8 @@ const STRINGS = {
     'field.postal_code': 'Postal code',
     'field.hub': 'Hub',
     'field.when': 'When',
+    'field.purpose': 'Purpose',
+    'purpose.delivery': 'delivery',
     'field.platform_id': 'Platform',
     'field.seller_id_short': 'Seller',
 
@@ -222,6 +224,8 @@ const STRINGS = {
     'field.postal_code': '邮政编码',
     'field.hub': '分拨中心',
     'field.when': '时间',
+    'field.purpose': '用途',
+    'purpose.delivery': '派送',
     'field.platform_id': '平台',
     'field.seller_id_short': '卖家',
 

@@ -176,29 +176,41 @@ async function courier(path, body) {
 
 // ---- the verdict ----
 
+// The texts are functions, so a language switch renders the verdict shown again in the new
+// language (a string is taken as it is).
+let shownVerdict = null;
+
 function showVerdict(word, plain, kind, detail = '') {
+  shownVerdict = { word, plain, kind, detail };
+  renderVerdict();
+  document.getElementById('verdict').dataset.shownAt = String(performance.now());
+}
+
+function renderVerdict() {
+  if (!shownVerdict) return;
+  const text = (value) => (typeof value === 'function' ? value() : value);
+  const { word, plain, kind, detail } = shownVerdict;
   const box = document.getElementById('verdict');
   box.hidden = false;
   box.className = `verdict ${kind}`.trim();
   document.getElementById('verdict-word').textContent = word;
-  document.getElementById('verdict-plain').textContent = plain;
-  document.getElementById('verdict-detail').textContent = detail;
-  box.dataset.shownAt = String(performance.now());
+  document.getElementById('verdict-plain').textContent = text(plain);
+  document.getElementById('verdict-detail').textContent = text(detail);
 }
 
 function verdictOf(answer) {
-  if (answer.status === 'picked_up') return ['picked_up', t('verdict.picked_up'), 'ok'];
+  if (answer.status === 'picked_up') return ['picked_up', () => t('verdict.picked_up'), 'ok'];
   switch (answer.verdict) {
     case 'forward_up':
-      return ['forward_up', t('verdict.forward_up'), ''];
+      return ['forward_up', () => t('verdict.forward_up'), ''];
     case 'route_to':
       return [
         `route_to ${answer.next_hop.level} ${answer.next_hop.code}`,
-        t(`verdict.route_to_${answer.next_hop.level}`, { code: answer.next_hop.code }),
+        () => t(`verdict.route_to_${answer.next_hop.level}`, { code: answer.next_hop.code }),
         '',
       ];
     case 'deliver':
-      return ['deliver', t('verdict.deliver'), 'deliver'];
+      return ['deliver', () => t('verdict.deliver'), 'deliver'];
     default:
       return [String(answer.verdict || answer.status), '', ''];
   }
@@ -238,8 +250,13 @@ function showRecipient(order, answer, recipient) {
   document.getElementById('recipient-line').textContent = recipient.line;
   document.getElementById('recipient-region').textContent = recipient.region;
   document.getElementById('recipient-postal').textContent = recipient.postal_code;
-  document.getElementById('recipient-erase').textContent = when(answer.erase_after);
+  renderEraseTime();
   document.getElementById('recipient').hidden = false;
+}
+
+/** When the recipient shown is erased, in the page's language. */
+function renderEraseTime() {
+  if (current) document.getElementById('recipient-erase').textContent = when(current.erase_after);
 }
 
 // A page that is closed or hidden for good takes the recipient with it.
@@ -303,7 +320,7 @@ document.getElementById('scan-form').addEventListener('submit', async (event) =>
       try {
         label = await readCode(form.code.value);
       } catch {
-        showVerdict('error', t('terminal.unreadable_code'), 'refused');
+        showVerdict('error', () => t('terminal.unreadable_code'), 'refused');
         return;
       }
       const answer = await scan(label);
@@ -311,18 +328,18 @@ document.getElementById('scan-form').addEventListener('submit', async (event) =>
       if (answer.verdict === 'deliver') {
         const recipient = await openRecipient(label, answer);
         if (!recipient) {
-          showVerdict(word, t('terminal.cannot_open'), 'refused');
+          showVerdict(word, () => t('terminal.cannot_open'), 'refused');
           return;
         }
         showRecipient(label, answer, recipient);
-        showVerdict(word, plain, kind, t('verdict.deliver_detail', { when: when(answer.erase_after) }));
+        showVerdict(word, plain, kind, () => t('verdict.deliver_detail', { when: when(answer.erase_after) }));
       } else {
         showVerdict(word, plain, kind);
       }
       form.code.value = '';
       form.code.focus();
     } catch (error) {
-      showVerdict(error.code || 'error', describeError(error), 'refused');
+      showVerdict(error.code || 'error', () => describeError(error), 'refused');
     }
   });
 });
@@ -377,10 +394,10 @@ document.getElementById('deliver-form').addEventListener('submit', async (event)
       });
       erase(answer.erase || []);
       erase();
-      showVerdict('delivered', t('verdict.delivered'), 'ok');
+      showVerdict('delivered', () => t('verdict.delivered'), 'ok');
       say(status, t('terminal.erased_delivered'), 'ok');
     } catch (error) {
-      showVerdict(error.code || 'error', describeError(error), 'refused');
+      showVerdict(error.code || 'error', () => describeError(error), 'refused');
     }
   });
 });
@@ -453,6 +470,8 @@ if ('serviceWorker' in navigator) {
 setupLanguage(() => {
   applyLanguage();
   show();
+  renderVerdict();
+  renderEraseTime();
 });
 setupCamera();
 show();

@@ -397,7 +397,7 @@ fn check_signature(
 #[serde(deny_unknown_fields)]
 pub struct SignedScan {
     /// The scanner whose credential came with the request.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, examples("sc_0123456789abcdef")))]
+    #[cfg_attr(feature = "openapi", schema(value_type = ScannerId))]
     pub scanner_id: ScannerId,
     /// HTTP method.
     pub method: String,
@@ -406,13 +406,15 @@ pub struct SignedScan {
     /// The exact request body (UTF-8 JSON).
     pub body: String,
     /// The credential's `tid`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, examples("00112233445566778899aabbccddeeff")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::hex_128))]
     pub tid: TokenId,
     /// Signed unix seconds.
     pub timestamp: i64,
     /// Signed nonce, 32 hex characters.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::hex_128))]
     pub nonce: String,
     /// Base64url Ed25519 signature.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::ed25519_signature))]
     pub signature: String,
 }
 

@@ -303,6 +303,7 @@ mod tests {
             line: "酒仙桥路 8 号".into(),
             postal_code: "100015".into(),
             label: "home".into(),
+            recipient: None,
         }
     }
 

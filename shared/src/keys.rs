@@ -40,6 +40,7 @@ pub(crate) mod purpose {
     pub const VAULT_RECORD: &str = "vault-record";
     pub const BLIND_INDEX: &str = "blind-index";
     pub const VAULT_INTAKE: &str = "vault-intake";
+    pub const AUDIT_SIGNING: &str = "audit-signing";
 }
 
 /// The version of a master key and of everything derived from it.
@@ -508,6 +509,8 @@ pub struct OriginKeys {
     pub credentials: CredentialIssuer,
     /// Opens personal data sealed in buyers' browsers.
     pub intake: IntakeKeys,
+    /// Signs audit exports for auditors.
+    pub audit: AuditSigningKey,
 }
 
 impl OriginKeys {
@@ -558,7 +561,47 @@ impl OriginKeys {
                     .map(|(v, seed)| (v, BoxSecretKey::from_bytes(*seed)))
                     .collect(),
             },
+            audit: AuditSigningKey {
+                version: current,
+                // Every 32-byte string is an Ed25519 seed.
+                key: ed25519_dalek::SigningKey::from_bytes(
+                    master.derive_current(purpose::AUDIT_SIGNING).bytes(),
+                ),
+            },
         }
+    }
+}
+
+/// The Ed25519 key that signs audit exports (`audit-signing`, current version). Origin only:
+/// the edge never gets it. Auditors check exports with its public key, named by
+/// [`AuditSigningKey::key_id`].
+#[derive(Clone)]
+pub struct AuditSigningKey {
+    version: KeyVersion,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl fmt::Debug for AuditSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuditSigningKey({}, [redacted])", self.key_id())
+    }
+}
+
+impl AuditSigningKey {
+    /// `audit-v<version>`.
+    pub fn key_id(&self) -> String {
+        format!("audit-v{}", self.version.0)
+    }
+
+    /// The public key, base64url without padding.
+    pub fn public_key_base64(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// Signs `message` (Ed25519, deterministic).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer as _;
+        self.key.sign(message).to_bytes()
     }
 }
 
@@ -738,6 +781,26 @@ mod tests {
             .trim()
             .to_owned();
         assert!(!debug.contains(&master_b64));
+    }
+
+    #[test]
+    fn the_audit_signing_key_is_the_current_versions_and_prints_redacted() {
+        let mut ring = ring();
+        let first = OriginKeys::derive(&ring).audit;
+        assert_eq!(first.key_id(), "audit-v1");
+        assert_eq!(
+            first.public_key_base64(),
+            OriginKeys::derive(&ring).audit.public_key_base64()
+        );
+        let seed = ring
+            .derive(purpose::AUDIT_SIGNING, KeyVersion(1))
+            .unwrap()
+            .to_base64();
+        assert!(!format!("{first:?}").contains(seed.as_str()));
+        ring.rotate(&mut StdRng::seed_from_u64(3));
+        let second = OriginKeys::derive(&ring).audit;
+        assert_eq!(second.key_id(), "audit-v2");
+        assert_ne!(second.public_key_base64(), first.public_key_base64());
     }
 
     #[test]

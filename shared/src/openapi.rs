@@ -1,5 +1,5 @@
 //! OpenAPI schemas of the [`crate::api`] DTOs and the edge's OpenAPI document (feature
-//! `openapi`, native builds only: the Worker serves the checked-in `edge/openapi.json`, so its
+//! `openapi`, native builds only: the Worker serves the checked-in `pages/openapi.json`, so its
 //! wasm build never compiles utoipa).
 //!
 //! The DTOs derive `utoipa::ToSchema` in `api.rs`; the domain types they carry (ids,
@@ -7,7 +7,7 @@
 //! hand-written schemas here, next to a test that holds each one to its serde form. The origin
 //! builds its own document from the same DTOs; [`EdgeApi`] describes the Worker's HTTP API.
 //!
-//! `lasthop-e2e` checks that `edge/openapi.json` equals [`edge_document_json`]; regenerate it
+//! `lasthop-e2e` checks that `pages/openapi.json` equals [`edge_document_json`]; regenerate it
 //! with `LASTHOP_BLESS=1 cargo test -p lasthop-e2e --test edge_openapi`.
 
 use std::borrow::Cow;
@@ -15,19 +15,20 @@ use std::borrow::Cow;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{
-    AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
+use crate::api::CreateHubRequest;
 use crate::carrier::Carriage;
 use crate::credential::ScannerRole;
 use crate::ids::{
     AddressId, BuyerId, CarrierId, HubId, OrderId, PlatformId, ReleaseId, ScannerId, SellerId,
 };
 use crate::progress::OrderStatus;
-use crate::region::HubLevel;
+use crate::region::{Directory, HubLevel, RegionCode};
 use crate::time::Timestamp;
 use crate::tokens::TokenisedOrder;
 
@@ -48,10 +49,12 @@ use crate::tokens::TokenisedOrder;
         paths::openapi_json,
         paths::register_buyer,
         paths::add_address,
+        paths::modify_address,
         paths::buyer_profile,
         paths::intake_key,
         paths::register_buyer_sealed,
         paths::add_address_sealed,
+        paths::modify_address_sealed,
         paths::buyer_profile_sealed,
         paths::register_seller,
         paths::create_order,
@@ -89,7 +92,7 @@ use crate::tokens::TokenisedOrder;
 pub struct EdgeApi;
 
 /// The edge's document as pretty-printed JSON with a final newline, exactly as checked in at
-/// `edge/openapi.json`.
+/// `pages/openapi.json`.
 pub fn edge_document_json() -> String {
     // Serialising an `OpenApi` value (maps, strings, numbers) to JSON cannot fail.
     let mut json = EdgeApi::openapi().to_pretty_json().unwrap_or_default();
@@ -154,7 +157,7 @@ mod paths {
         SealedAddressRequest, SealedProfileResponse, SealedRegisterBuyerRequest,
         SellerOrdersResponse, StatusResponse, TrackingResponse,
     };
-    use crate::ids::OrderId;
+    use crate::ids::{AddressId, OrderId};
 
     /// Liveness
     #[utoipa::path(get, path = "/healthz", tag = "public",
@@ -184,7 +187,9 @@ mod paths {
     /// Add an address
     ///
     /// Passed to the origin. An address identical (after normalisation) to one already stored,
-    /// by this buyer or any other, gets the same address number.
+    /// by this buyer or any other, shares its number inside the vault; `address_id` is this
+    /// buyer's own id for it (the same for an address identical to one of theirs) and says
+    /// nothing about other buyers.
     #[utoipa::path(post, path = "/v1/buyers/me/addresses", tag = "shop",
         security(("session_token" = [])),
         request_body = AddAddressRequest,
@@ -197,6 +202,28 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn add_address() {}
+
+    /// Modify an address
+    ///
+    /// Passed to the origin: a new sealed version of the buyer's record of this address (its
+    /// registration kept, the modification's channel, author and time recorded). The id stays.
+    /// 409 when the modified address is another of the buyer's addresses, or when it moves to
+    /// another delivery region while orders to it are undelivered.
+    #[utoipa::path(put, path = "/v1/buyers/me/addresses/{address_id}", tag = "shop",
+        security(("session_token" = [])),
+        params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+        request_body = AddAddressRequest,
+        responses(
+            (status = 200, description = "Modified", body = AddAddressResponse),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 413, response = PayloadTooLarge),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn modify_address() {}
 
     /// The buyer's own profile, addresses and access log
     ///
@@ -257,6 +284,27 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn add_address_sealed() {}
+
+    /// Modify an address, sealed in the browser
+    ///
+    /// `sealed` holds `{"address"}` sealed to the intake key with associated data
+    /// `lasthop/intake/address\0{buyer_id}\0{address_id}`: a box sealed for one buyer or one
+    /// address is refused for any other. Otherwise as the plaintext modification.
+    #[utoipa::path(put, path = "/v1/buyers/me/addresses/{address_id}/sealed", tag = "shop",
+        security(("session_token" = [])),
+        params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+        request_body = SealedAddressRequest,
+        responses(
+            (status = 200, description = "Modified", body = AddAddressResponse),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
+            (status = 404, response = NotFound),
+            (status = 409, response = Conflict),
+            (status = 413, response = PayloadTooLarge),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn modify_address_sealed() {}
 
     /// The buyer's own profile, sealed to their page's key
     ///
@@ -545,6 +593,134 @@ fn id_pattern(prefix: &str) -> String {
     pattern
 }
 
+/// White space as `str::trim` removes it (Unicode `White_Space`), as the inside of a regex class.
+const TRIMMED: &str = r"\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+/// Characters `char::is_control` refuses (Unicode `Cc`), as the inside of a regex class.
+const CONTROL: &str = r"\x00-\x1F\x7F-\x9F";
+/// Controls and white space together (what may not stand at either end once trimmed), as the
+/// inside of a regex class: [`CONTROL`] and [`TRIMMED`] merged.
+const CONTROL_OR_TRIMMED: &str =
+    r"\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// What the trimming text parsers accept (`contact`'s names, lines and labels,
+/// `fields::opaque_text`): white space (as `str::trim` sees it) at either end is dropped, and
+/// the rest is 1 to `max` characters with no control character. Long limits (tokens) are
+/// declared as `maxLength` over the whole value, which only refuses more than the parser does,
+/// so the regex stays small.
+pub fn trimmed_text(max: usize, description: &str, example: &str) -> Schema {
+    let edge = format!("[^{CONTROL_OR_TRIMMED}]");
+    let inner = format!("[^{CONTROL}]");
+    let (middle, max_length) = match max {
+        0 | 1 => (String::new(), None),
+        2..=256 => (format!("(?:{inner}{{0,{}}}{edge})?", max - 2), None),
+        _ => (format!("(?:{inner}*{edge})?"), Some(max)),
+    };
+    string_schema(description, example)
+        .pattern(Some(format!("^[{TRIMMED}]*{edge}{middle}[{TRIMMED}]*$")))
+        .max_length(max_length)
+        .into()
+}
+
+/// A person's name (`contact::PersonName`).
+pub fn person_name() -> Schema {
+    trimmed_text(100, "A person's name.", "Li Lei")
+}
+
+/// A street line (`contact::AddressLine`).
+pub fn address_line() -> Schema {
+    trimmed_text(200, "Street line.", "8 Jiuxianqiao Road")
+}
+
+/// An address label (`contact::AddressLabel`).
+pub fn address_label() -> Schema {
+    trimmed_text(32, "The buyer's label for it, e.g. `home`.", "home")
+}
+
+/// A credential relayed in a body (`fields::opaque_text`, 4096).
+pub fn relayed_token() -> Schema {
+    trimmed_text(4096, "The final hub's scanner credential.", "lh1.eyJ…")
+}
+
+/// Proof of receipt (`fields::opaque_text`, 4096).
+pub fn receipt_signature() -> Schema {
+    trimmed_text(
+        4096,
+        "Proof of receipt (1 to 4096 characters), e.g. the recipient's signature.",
+        "signed-by-recipient",
+    )
+}
+
+/// A hub's name (`fields::opaque_text`, 100).
+pub fn hub_name() -> Schema {
+    trimmed_text(100, "The hub's name.", "Chaoyang hub")
+}
+
+/// A carrier's waybill number (`fields::opaque_text`, 64).
+pub fn waybill() -> Schema {
+    trimmed_text(
+        64,
+        "The carrier's waybill number (1 to 64 characters).",
+        "SF1234567890",
+    )
+}
+
+/// 16 bytes as 32 hex characters in either case (a credential's `tid`, a nonce).
+pub fn hex_128() -> Schema {
+    string_schema("32 hex characters.", "00112233445566778899aabbccddeeff")
+        .pattern(Some("^[0-9A-Fa-f]{32}$"))
+        .into()
+}
+
+/// An Ed25519 signature as base64url without padding: 86 characters, the last of which
+/// carries only zero bits past the 64th byte (`A`, `Q`, `g` or `w`), as the decoder requires.
+pub fn ed25519_signature() -> Schema {
+    string_schema(
+        "Base64url Ed25519 signature.",
+        "JmgThmPEtYkHaf7Uq3lJ0Aqq6JsWNnpeBpK1MSaqzfLEoOWxh2cH6vOLcZSfTWxhKwP7ur2sXdasKQGkQ7uOAw",
+    )
+    .pattern(Some("^[A-Za-z0-9_-]{85}[AQgw]$"))
+    .into()
+}
+
+/// A 6-digit postal code (`contact::PostalCode`), white space at either end trimmed.
+pub fn postal_code() -> Schema {
+    string_schema("6 digits.", "100020")
+        .pattern(Some(format!("^[{TRIMMED}]*[0-9]{{6}}[{TRIMMED}]*$")))
+        .into()
+}
+
+/// A phone number (`contact::PhoneNumber`): an optional leading `+`, then 5 to 20 digits with
+/// spaces and dashes anywhere, white space at either end trimmed.
+pub fn phone_number() -> Schema {
+    string_schema(
+        "5 to 20 digits, spaces and dashes, an optional leading `+`.",
+        "13800138000",
+    )
+    .pattern(Some(format!(
+        "^[{TRIMMED}]*\\+?[ -]*(?:[0-9][ -]*){{5,20}}[{TRIMMED}]*$"
+    )))
+    .into()
+}
+
+/// The country (`contact::CountryCode`): `CN` in either case.
+pub fn country_code() -> Schema {
+    string_schema("ISO country code: `CN`.", "CN")
+        .pattern(Some(format!("^[{TRIMMED}]*[Cc][Nn][{TRIMMED}]*$")))
+        .into()
+}
+
+/// A region code as `region::RegionCode` reads it: 2, 4 or 6 digits (GB/T 2260).
+pub fn region_code() -> Schema {
+    string_schema(
+        "A known district code (GB/T 2260), or a city code where the city has no districts.",
+        "110105",
+    )
+    .pattern(Some(format!(
+        "^[{TRIMMED}]*[0-9]{{4}}(?:[0-9]{{2}})?[{TRIMMED}]*$"
+    )))
+    .into()
+}
+
 macro_rules! id_schemas {
     ($($ty:ident => $what:literal, $example:literal;)*) => {$(
         impl PartialSchema for $ty {
@@ -575,7 +751,7 @@ id_schemas! {
     BuyerId => "A buyer", "b_3k7m9p2q8r4t6v1w";
     SellerId => "A seller", "s_5n2x8c4v7b1m3k9j";
     OrderId => "An order", "o_8f3k2m7q9x4t1v6n";
-    AddressId => "An address number, shared by identical addresses", "a_2w9e4r7t1y6n3p8q";
+    AddressId => "A buyer's id for one of their addresses (inside the vault, identical addresses share one number that no buyer sees)", "a_2w9e4r7t1y6n3p8q";
     HubId => "A hub (distribution centre)", "h_6d1f8g3h9j2k7m4n";
     ScannerId => "A scanner (courier terminal)", "sc_4q7w2e9r1t8y3h6p";
     ReleaseId => "A release of a recipient to a final hub", "r_9z3x6c1v8b4n7m2k";
@@ -643,6 +819,67 @@ const ORDER_STATUSES: [OrderStatus; 5] = [
     OrderStatus::Released,
     OrderStatus::Delivered,
 ];
+
+/// One object per hub level, each with the directory's codes of that level: the parser refuses
+/// a code of the other level and a code the directory does not know.
+impl PartialSchema for CreateHubRequest {
+    fn schema() -> RefOr<Schema> {
+        let directory = Directory::china();
+        let cities: Vec<RegionCode> = directory
+            .provinces()
+            .iter()
+            .flat_map(|&province| directory.children(province))
+            .copied()
+            .collect();
+        let districts: Vec<RegionCode> = cities
+            .iter()
+            .flat_map(|&city| directory.children(city))
+            .copied()
+            .collect();
+        let hub = |level: HubLevel, codes: &[RegionCode], what: &str| -> Schema {
+            let code = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(what))
+                .enum_values(Some(codes.iter().map(ToString::to_string)));
+            let level = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([level.as_str()]));
+            ObjectBuilder::new()
+                .property("code", code)
+                .required("code")
+                .property("level", level)
+                .required("level")
+                .property("name", hub_name())
+                .required("name")
+                .property(
+                    "carrier_id",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some(
+                            "The carrier the hub belongs to (addition); without it, the \
+                             platform's default carrier",
+                        ))
+                        .pattern(Some(id_pattern(CarrierId::PREFIX))),
+                )
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .into()
+        };
+        OneOfBuilder::new()
+            .description(Some(
+                "A district hub at a known 6-digit district code, or a city hub at a known \
+                 4-digit city code (GB/T 2260)",
+            ))
+            .item(hub(HubLevel::District, &districts, "A known district code"))
+            .item(hub(HubLevel::City, &cities, "A known city code"))
+            .into()
+    }
+}
+
+impl ToSchema for CreateHubRequest {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("CreateHubRequest")
+    }
+}
 
 impl PartialSchema for HubLevel {
     fn schema() -> RefOr<Schema> {
@@ -737,7 +974,7 @@ mod tests {
     use super::*;
     use crate::api::{
         AccessLogEntry, AddressView, BuyerProfile, CarrierRef, DeliverResponse, HopResponse,
-        InternalCreateOrderResponse, NextHop, Recipient, ReleaseResponse, TrackingHop,
+        InternalCreateOrderResponse, NextHop, Provenance, Recipient, ReleaseResponse, TrackingHop,
         TrackingResponse, VerdictWord,
     };
     use crate::keys::KeyVersion;
@@ -901,6 +1138,8 @@ mod tests {
                 "post /v1/scans/hop",
                 "post /v1/scans/pickup",
                 "post /v1/sellers",
+                "put /v1/buyers/me/addresses/{address_id}",
+                "put /v1/buyers/me/addresses/{address_id}/sealed",
             ]
         );
     }
@@ -1020,6 +1259,69 @@ mod tests {
         agree!(BuyerId, SellerId, OrderId, AddressId, HubId, ScannerId, ReleaseId);
     }
 
+    /// Characters where the text parsers and their patterns could part: every kind of white
+    /// space `str::trim` drops, controls (some of them white space too), the separators Python's
+    /// `\s` counts but Rust does not, BOM, digits, `+`, `-`, letters and CJK.
+    const EDGE_CHARS: &[char] = &[
+        ' ', '\t', '\n', '\r', '\u{0b}', '\u{0c}', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}',
+        '\u{200a}', '\u{2028}', '\u{202f}', '\u{3000}', '\u{0}', '\u{1c}', '\u{1f}', '\u{7f}',
+        '\u{9f}', '\u{feff}', '\u{200b}', '0', '1', '9', '+', '-', 'a', 'C', 'n', '朝',
+    ];
+
+    fn matches(schema: Schema, input: &str) -> bool {
+        let value = serde_json::to_value(schema).unwrap();
+        let pattern = value["pattern"].as_str().unwrap();
+        let fits = value["maxLength"]
+            .as_u64()
+            .is_none_or(|max| input.chars().count() as u64 <= max);
+        fits && regex::Regex::new(pattern).unwrap().is_match(input)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_patterns_accept_exactly_what_the_trimming_parsers_accept(
+            chars in proptest::collection::vec(proptest::sample::select(EDGE_CHARS), 0..40),
+            filler in 0usize..210,
+        ) {
+            use crate::api::fields::opaque_text;
+            use crate::contact::{
+                AddressLabel, AddressLine, CountryCode, PersonName, PhoneNumber, PostalCode,
+            };
+            let short: String = chars.iter().collect();
+            // Around the length limits: the short text with `filler` letters in its middle.
+            let half = chars.len() / 2;
+            let long: String = chars[..half]
+                .iter()
+                .chain(std::iter::repeat_n(&'x', filler))
+                .chain(&chars[half..])
+                .collect();
+            for input in [&short, &long] {
+                let agree = |schema: Schema, parsed: bool, what: &str| {
+                    proptest::prop_assert_eq!(
+                        matches(schema, input),
+                        parsed,
+                        "{} on {:?}",
+                        what,
+                        input
+                    );
+                    Ok(())
+                };
+                agree(person_name(), PersonName::parse(input).is_ok(), "name")?;
+                agree(address_line(), AddressLine::parse(input).is_ok(), "line")?;
+                agree(address_label(), AddressLabel::parse(input).is_ok(), "label")?;
+                agree(postal_code(), PostalCode::parse(input).is_ok(), "postal code")?;
+                agree(phone_number(), PhoneNumber::parse(input).is_ok(), "phone")?;
+                agree(country_code(), CountryCode::parse(input).is_ok(), "country")?;
+                agree(waybill(), opaque_text("waybill", input, 64).is_ok(), "waybill")?;
+                // Long limits are declared as `maxLength` over the whole value: the schema may
+                // refuse more than the parser (white space past the limit), never less.
+                if matches(receipt_signature(), input) {
+                    proptest::prop_assert!(opaque_text("signature", input, 4096).is_ok());
+                }
+            }
+        }
+    }
+
     #[test]
     fn id_examples_are_ids_in_canonical_form() {
         fn example<T: PartialSchema>() -> String {
@@ -1132,8 +1434,21 @@ mod tests {
                 label: "home".into(),
                 country: "CN".into(),
                 region: "110105".into(),
+                region_levels: vec!["110000".into(), "110100".into(), "110105".into()],
                 line: "l".into(),
                 postal_code: "100020".into(),
+                recipient_name: "n".into(),
+                recipient_phone: "p".into(),
+                registered: Provenance {
+                    channel: "shop".into(),
+                    by: "b_0123456789abcdef".into(),
+                    at,
+                },
+                modified: Provenance {
+                    channel: "page".into(),
+                    by: "b_0123456789abcdef".into(),
+                    at,
+                },
             }],
             access_log: vec![AccessLogEntry {
                 hub_id,
@@ -1141,6 +1456,7 @@ mod tests {
                 address_id: AddressId::parse("a_0123456789abcdef").unwrap(),
                 order_id,
                 release_id: release_id.clone(),
+                purpose: crate::api::ReleasePurpose::Delivery,
                 at,
             }],
             orders: Vec::new(),

@@ -244,6 +244,15 @@ async function journey() {
   };
   await audit(final, 'terminal recipient');
   await shoot(final, 'terminal-deliver');
+  // A language switch renders the verdict and the erase time shown again, in the new language.
+  await final.selectOption('#lang', 'en');
+  for (const selector of ['#verdict-plain', '#verdict-detail', '#recipient-erase']) {
+    const shown = await text(final, selector);
+    if (!shown || /[\u3400-\u9fff]/.test(shown)) {
+      problems.push(`terminal: ${selector} is not in English after the switch: ${shown}`);
+    }
+  }
+  await final.selectOption('#lang', 'zh');
   // The recipient signs on the screen, then the courier confirms from the keyboard.
   const pad = await final.locator('#signature').boundingBox();
   await final.mouse.move(pad.x + 20, pad.y + 60);

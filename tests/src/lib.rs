@@ -80,6 +80,10 @@ pub use stack::{Stack, StackOptions};
 pub use ureq;
 pub use workspace::Workspace;
 
+/// Names the schemathesis CLI (`st`) the API fuzz test runs, where it is not `st` on PATH;
+/// `cargo xtask test` sets it to the one `cargo xtask setup` installed.
+pub const SCHEMATHESIS_ENV: &str = "LASTHOP_SCHEMATHESIS";
+
 /// Everything that can go wrong while starting or stopping a process.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {

@@ -33,7 +33,8 @@ fn sixteen_clients_of_mixed_journeys_on_sqlite_get_no_5xx_and_lose_nothing() {
     // One final hub serves every client here: lift its release limit at the origin too.
     options.origin_env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
     let stack = Stack::spawn(options).unwrap();
-    run_and_check(&stack);
+    let directory = format!("sqlite://{}?mode=ro", stack.origin.directory_db().display());
+    run_and_check(&stack, &directory);
 }
 
 #[test]
@@ -47,9 +48,10 @@ fn sixteen_clients_of_mixed_journeys_on_postgres_get_no_5xx_and_lose_nothing() {
     options.edge_vars = vec![("SCANNER_RATE_PER_MINUTE".into(), "100000000".into())];
     // One final hub serves every client here: lift its release limit at the origin too.
     options.origin_env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
+    let directory = stores.directory.clone();
     options.origin_stores = Some(stores);
     let stack = Stack::spawn(options).unwrap();
-    run_and_check(&stack);
+    run_and_check(&stack, &directory);
 }
 
 /// The hubs of a Hangzhou → Beijing (Chaoyang) journey.
@@ -83,7 +85,27 @@ impl Ledger {
     }
 }
 
-fn run_and_check(stack: &Stack) {
+/// The shared vault number behind each buyer's address id, read from the directory store (no
+/// answer to a buyer names it).
+fn vault_numbers(directory_url: &str) -> BTreeMap<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(directory_url).await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT entry_id, address_id FROM buyer_addresses")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        rows.into_iter().collect()
+    })
+}
+
+fn run_and_check(stack: &Stack, directory_url: &str) {
     let w = World::new(stack);
     let seller = w.register_seller("Concurrent Shop");
     let (pickup, hops) = w.courier_route();
@@ -134,7 +156,7 @@ fn run_and_check(stack: &Stack) {
         ledger.releases.len() >= CLIENTS,
         "the load was too light to mean anything"
     );
-    check_everything_acknowledged_is_there(&w, &seller, &ledger);
+    check_everything_acknowledged_is_there(&w, &seller, &ledger, &vault_numbers(directory_url));
 }
 
 /// One whole journey; every answer is booked into the ledger.
@@ -207,22 +229,35 @@ fn run_journey(
     }
 }
 
-fn check_everything_acknowledged_is_there(w: &World, seller: &Seller, ledger: &Ledger) {
-    // Identical addresses share one number, whoever registered them and whenever.
+fn check_everything_acknowledged_is_there(
+    w: &World,
+    seller: &Seller,
+    ledger: &Ledger,
+    behind: &BTreeMap<String, String>,
+) {
+    // Identical addresses share one vault number, whoever registered them and whenever; each
+    // buyer has an id of their own for it.
     let mut numbers: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
     for (buyer, shared) in &ledger.buyers {
+        assert!(
+            ids.insert(&buyer.address_id),
+            "{} answered twice",
+            buyer.address_id
+        );
         if let Some(shared) = shared {
-            numbers
-                .entry(*shared)
-                .or_default()
-                .insert(&buyer.address_id);
+            numbers.entry(*shared).or_default().insert(
+                behind
+                    .get(&buyer.address_id)
+                    .map_or("(no entry)", String::as_str),
+            );
         }
     }
-    for (shared, ids) in &numbers {
+    for (shared, numbers) in &numbers {
         assert_eq!(
-            ids.len(),
+            numbers.len(),
             1,
-            "shared address {shared} got several numbers: {ids:?}"
+            "shared address {shared} got several numbers: {numbers:?}"
         );
     }
 

@@ -92,11 +92,82 @@ fn journeys_over_real_region_codes_keep_personal_data_away_from_the_edge_and_the
             "openapi_document_is_served_and_every_path_in_it_is_routed",
             &|| openapi_paths_are_routed(w),
         ),
+        (
+            "a_buyer_modifies_an_address_through_the_edge_and_sees_the_new_version",
+            &|| modify_an_address(w),
+        ),
     ]);
     edge_state_and_logs_hold_no_personal_data(
         w,
-        &[beijing_buyer(), hangzhou_buyer(), dongguan_buyer()],
+        &[
+            beijing_buyer(),
+            hangzhou_buyer(),
+            dongguan_buyer(),
+            moved_buyer(),
+        ],
     );
+}
+
+/// A Dongguan buyer after moving house (the modified line and recipient are personal data too).
+fn moved_buyer() -> Person {
+    Person {
+        name: "测试收件人丁四".into(),
+        phone: "13700137004".into(),
+        region: "4419".into(),
+        line: "东城新测试路404号".into(),
+        postal_code: "523000".into(),
+    }
+}
+
+fn modify_an_address(w: &World) {
+    let buyer = w.register_buyer(&dongguan_buyer());
+    let moved = moved_buyer();
+    let address = json!({"country": "CN", "region": moved.region, "line": moved.line,
+        "postal_code": moved.postal_code, "label": "moved",
+        "recipient": {"name": moved.name, "phone": moved.phone}});
+    let reply = w
+        .edge
+        .request(
+            "PUT",
+            &format!("/v1/buyers/me/addresses/{}", buyer.address_id),
+        )
+        .bearer(&buyer.token)
+        .json(&json!({ "address": address }))
+        .send()
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json().unwrap(),
+        json!({"address_id": buyer.address_id})
+    );
+    let profile = w.profile(&buyer).json().unwrap();
+    let entry = &profile["addresses"][0];
+    assert_eq!(entry["line"], moved.line.as_str());
+    assert_eq!(entry["recipient_name"], moved.name.as_str());
+    assert_eq!(entry["modified"]["channel"], "shop");
+    // Without a buyer credential, or for an id that is none of the buyer's: refused.
+    let anonymous = w
+        .edge
+        .request(
+            "PUT",
+            &format!("/v1/buyers/me/addresses/{}", buyer.address_id),
+        )
+        .json(&json!({ "address": address }))
+        .send()
+        .unwrap();
+    assert_error(&anonymous, 401, "unauthorized");
+    let other = w.register_buyer(&hangzhou_buyer());
+    let foreign = w
+        .edge
+        .request(
+            "PUT",
+            &format!("/v1/buyers/me/addresses/{}", buyer.address_id),
+        )
+        .bearer(&other.token)
+        .json(&json!({ "address": address }))
+        .send()
+        .unwrap();
+    assert_error(&foreign, 404, "not_found");
 }
 
 /// Sends an endless chunked body (64 MiB at most) over a raw connection until the server
@@ -628,7 +699,7 @@ fn bad_requests(w: &World) {
 
 fn openapi_paths_are_routed(w: &World) {
     let checked_in = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge/openapi.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pages/openapi.json"),
     )
     .unwrap();
     let served = w.edge.get("/openapi.json").send().unwrap();

@@ -31,7 +31,7 @@ use lasthop_e2e::postgres::{self, PgCluster, PgOptions};
 use lasthop_e2e::{free_port, Client, Workspace};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// The steps the issue asks the guide to cover, by number.
 const STEPS: &[(u32, &str)] = &[
@@ -607,6 +607,18 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
 
     guide.go(11, &[("ORDER_ID", first_order.clone())]);
     guide.finish();
+
+    // Step 11's export holds every release acknowledged before the backup, as chain rows.
+    let export: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("backups/audit-export.json")).unwrap())
+            .unwrap();
+    let exported = export["rows"].to_string();
+    for (_, _, release) in &releases {
+        assert!(
+            exported.contains(release.as_str()),
+            "a restored release is missing from the signed audit export"
+        );
+    }
 
     // The origin's log of all of it holds no buyer's personal data.
     let log = std::fs::read(dir.join("state/origin.log")).unwrap();

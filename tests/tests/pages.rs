@@ -172,10 +172,11 @@ fn the_seed_journey_through_the_pages(w: &World) {
         .unwrap()
         .contains("13800138000"));
 
-    // The buyer sees the delivery and who saw the address.
+    // The buyer sees the delivery, who saw the address and why: the release's purpose,
+    // `delivery`, in the page's language (Chinese here).
     let access = result["access_log"].as_str().unwrap();
     assert!(
-        access.contains("110105") && access.contains(order_id),
+        access.contains("110105") && access.contains(order_id) && access.contains("派送"),
         "{access}"
     );
     // After delivery, tracking keeps the status only (issue 8): no hop names the district.

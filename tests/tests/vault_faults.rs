@@ -130,9 +130,27 @@ fn registration_load(
     (done.into_inner().unwrap(), failures.into_inner().unwrap())
 }
 
+/// The shared vault number behind each buyer's address id, read from the directory (no answer
+/// to a buyer names it).
+fn vault_numbers(stores: &PgStores) -> BTreeMap<String, String> {
+    rows(
+        &stores.directory,
+        "lasthop_directory",
+        "SELECT entry_id || ' ' || address_id FROM buyer_addresses",
+    )
+    .into_iter()
+    .filter_map(|row| {
+        row.split_once(' ')
+            .map(|(entry, number)| (entry.to_owned(), number.to_owned()))
+    })
+    .collect()
+}
+
 /// Every acknowledged registration is readable by its owner with its address, no buyer twice,
-/// and identical addresses share one number.
-fn check_registrations(api: &InternalOrigin, registered: &[Registered]) {
+/// each with an address id of their own, and identical addresses share one vault number.
+fn check_registrations(api: &InternalOrigin, stores: &PgStores, registered: &[Registered]) {
+    let behind = vault_numbers(stores);
+    let mut entries = BTreeSet::new();
     let mut ids = BTreeSet::new();
     let mut numbers: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
     for r in registered {
@@ -144,11 +162,16 @@ fn check_registrations(api: &InternalOrigin, registered: &[Registered]) {
         let addresses = profile["addresses"].as_array().unwrap();
         assert_eq!(addresses.len(), 1, "{profile}");
         assert_eq!(addresses[0]["line"], r.buyer.person.line.as_str());
+        let entry = text(&addresses[0], "address_id");
+        assert!(
+            entries.insert(entry.clone()),
+            "{entry} answered to two buyers"
+        );
         if let Some(shared) = r.shared {
             numbers
                 .entry(shared)
                 .or_default()
-                .insert(text(&addresses[0], "address_id"));
+                .insert(behind.get(&entry).cloned().unwrap_or_default());
         }
     }
     for (shared, set) in numbers {
@@ -203,7 +226,7 @@ fn kill_9_of_the_vault_primary_under_registration_load_loses_no_registration() {
         registered.len()
     );
     assert!(during > 0, "no registration was answered during the outage");
-    check_registrations(&api, &registered);
+    check_registrations(&api, &stores, &registered);
 }
 
 #[test]
@@ -276,15 +299,20 @@ fn with_the_primary_killed_the_standby_serves_releases_and_a_promoted_standby_ta
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(reply.json().unwrap()["name"], buyer.person.name.as_str());
     }
+    let behind = vault_numbers(&stores);
+    let number = |buyer: &Buyer| {
+        let entry = text(
+            &api.profile(buyer).json().unwrap()["addresses"][0],
+            "address_id",
+        );
+        behind
+            .get(&entry)
+            .cloned()
+            .unwrap_or_else(|| panic!("{entry}"))
+    };
     assert_eq!(
-        text(
-            &api.profile(&during[0]).json().unwrap()["addresses"][0],
-            "address_id"
-        ),
-        text(
-            &api.profile(&during[2]).json().unwrap()["addresses"][0],
-            "address_id"
-        ),
+        number(&during[0]),
+        number(&during[2]),
         "identical addresses share one number"
     );
 }
@@ -401,7 +429,7 @@ fn kill_9_of_the_origin_100_times_loses_nothing_and_releases_nothing_unaudited()
             finished: Instant::now(),
         })
         .collect();
-    check_registrations(&api, &registered);
+    check_registrations(&api, &stores, &registered);
     let contacts: BTreeSet<String> = rows(
         &stores.vault_primary,
         "lasthop_vault",
@@ -436,12 +464,27 @@ fn kill_9_of_the_origin_100_times_loses_nothing_and_releases_nothing_unaudited()
     for link in rows(
         &stores.directory,
         "lasthop_directory",
-        "SELECT address_id FROM buyer_addresses UNION SELECT address_id FROM orders",
+        "SELECT address_id FROM buyer_addresses",
     ) {
         assert!(
             addresses.contains(&link) || merged.contains(&link),
             "address {link} linked without its record"
         );
+    }
+    // Every buyer's entry, and every order's (orders name entries), has its sealed record.
+    let entries: BTreeSet<String> = rows(
+        &stores.vault_primary,
+        "lasthop_vault",
+        "SELECT entry_id FROM entry_records",
+    )
+    .into_iter()
+    .collect();
+    for entry in rows(
+        &stores.directory,
+        "lasthop_directory",
+        "SELECT entry_id FROM buyer_addresses UNION SELECT address_id FROM orders",
+    ) {
+        assert!(entries.contains(&entry), "entry {entry} without its record");
     }
 }
 
@@ -575,7 +618,7 @@ fn with_the_directory_down_requests_answer_503_with_retry_after_and_service_resu
         registered.iter().any(|r| r.started > restarted_at),
         "the load did not resume"
     );
-    check_registrations(&api, &registered);
+    check_registrations(&api, &stores, &registered);
 }
 
 #[test]

@@ -105,6 +105,10 @@ fn run_phases(root: &Path, phases: &mut Phases) -> anyhow::Result<()> {
             // The page tests drive the browser setup found or installed.
             test.env(setup::CHROMIUM_ENV, chromium);
         }
+        if let Some(st) = &tools.schemathesis {
+            // The API fuzz test runs the schemathesis setup installed.
+            test.env(setup::SCHEMATHESIS_ENV, st);
+        }
         if let Some(pg) = &tools.postgres_bin {
             // Debian installs pg_ctl/initdb off PATH; the origin's PostgreSQL tests look on PATH.
             let path = std::env::var_os("PATH").unwrap_or_default();

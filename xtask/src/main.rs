@@ -4,7 +4,8 @@
 //! - `cargo xtask setup` — install what is missing (wasm32 target, `worker-build`,
 //!   `wasm-bindgen-cli` matching Cargo.lock, `npm ci` (wrangler, binaryen, playwright-core),
 //!   PostgreSQL server binaries for the origin's tests, Debian's Chromium and chromedriver for
-//!   the page tests); prints what it installs and skips what is already right.
+//!   the page tests, schemathesis with pip for the API fuzz test); prints what it installs and
+//!   skips what is already right.
 //! - `cargo xtask build-edge` — build the browser wasm of the pages into `pages/pkg/` and the
 //!   Worker (`worker-build --profile edge-release`, names stripped); print both sizes, raw and
 //!   gzip-compressed, and fail when the Worker is over its size budget.
@@ -61,7 +62,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Install what is missing: wasm32 target, worker-build, wasm-bindgen-cli, npm tools,
-    /// PostgreSQL, Chromium.
+    /// PostgreSQL, Chromium, schemathesis.
     Setup,
     /// Build the pages' browser wasm and the Worker; print both sizes; fail when the Worker is
     /// over its size budget.

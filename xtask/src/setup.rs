@@ -27,6 +27,11 @@ const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 const CHROMIUM_DEFAULT: &str = lasthop_e2e::browser::CHROMIUM_DEFAULT;
 /// Names the Chromium binary the page tests launch, where it is not Debian's.
 pub const CHROMIUM_ENV: &str = lasthop_e2e::browser::CHROMIUM_ENV;
+/// Names the schemathesis CLI (`st`) the API fuzz test runs.
+pub const SCHEMATHESIS_ENV: &str = lasthop_e2e::SCHEMATHESIS_ENV;
+/// The schemathesis the API fuzz test (`tests/tests/api_fuzz.rs`) runs, and the `cryptography`
+/// its signing hook (`tests/fuzz/lasthop_hooks.py`) uses for the device's Ed25519 signatures.
+const PYTHON_PACKAGES: [(&str, &str); 2] = [("schemathesis", "4.32.5"), ("cryptography", "48.0.0")];
 
 /// What the caller is about to do, hence what must be present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +58,8 @@ pub struct Tools {
     pub postgres_bin: Option<PathBuf>,
     /// The Chromium binary the page tests drive, when set up.
     pub chromium: Option<PathBuf>,
+    /// The schemathesis CLI (`st`) the API fuzz test runs, when set up.
+    pub schemathesis: Option<PathBuf>,
 }
 
 /// Install what is missing.
@@ -91,6 +98,10 @@ pub fn run(root: &Path, needs: Needs) -> anyhow::Result<Tools> {
         Needs::Browser => (None, Some(chromium()?)),
         Needs::WorkerBuild => (None, None),
     };
+    let mut schemathesis = None;
+    if needs == Needs::Everything {
+        schemathesis = Some(python_tools()?);
+    }
     if postgres_bin.is_some() {
         // The operator's guide test (on PostgreSQL) runs the guide's commands, which use these.
         guide_tools()?;
@@ -101,6 +112,7 @@ pub fn run(root: &Path, needs: Needs) -> anyhow::Result<Tools> {
         wasm_opt,
         postgres_bin,
         chromium,
+        schemathesis,
     })
 }
 
@@ -317,6 +329,78 @@ fn chromium() -> anyhow::Result<PathBuf> {
          (`sudo apt-get install chromium chromium-driver fonts-wqy-microhei`) or set \
          {CHROMIUM_ENV} to a Chromium binary"
     )
+}
+
+/// Schemathesis and `cryptography` at their pinned versions for `python3`, installed with pip
+/// when either differs; the path of its `st`.
+fn python_tools() -> anyhow::Result<PathBuf> {
+    let wanted: Vec<String> = PYTHON_PACKAGES
+        .iter()
+        .map(|(name, version)| format!("{name}=={version}"))
+        .collect();
+    if let Some(st) = installed_python_tools()? {
+        println!("setup: {}: installed ({})", wanted.join(" "), st.display());
+        return Ok(st);
+    }
+    println!("setup: {}: installing with pip", wanted.join(" "));
+    let installed = cmd::run(
+        Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
+            .args(&wanted),
+    );
+    if let Err(error) = installed {
+        bail!(
+            "pip could not install {} for python3 ({error:#}). The API fuzz test needs them: \
+             install them into a virtual environment whose `python3` and `st` come first on PATH \
+             (`python3 -m venv ~/.venvs/lasthop && . ~/.venvs/lasthop/bin/activate`), then run \
+             setup again",
+            wanted.join(" ")
+        );
+    }
+    installed_python_tools()?.with_context(|| {
+        format!(
+            "after pip install, python3 still lacks {}, or its `st` is missing",
+            wanted.join(" ")
+        )
+    })
+}
+
+/// Prints `<package> <version or ->` for each pinned package, then `scripts <dir>` (where pip
+/// puts `st`).
+const PYTHON_PROBE: &str = r"
+import importlib.metadata as m, sysconfig
+for name in ('schemathesis', 'cryptography'):
+    try:
+        print(name, m.version(name))
+    except m.PackageNotFoundError:
+        print(name, '-')
+print('scripts', sysconfig.get_path('scripts'))
+";
+
+/// The `st` next to `python3` when python3 has exactly the pinned packages; `None` otherwise.
+fn installed_python_tools() -> anyhow::Result<Option<PathBuf>> {
+    let out = cmd::probe(Command::new("python3").args(["-c", PYTHON_PROBE]))
+        .context("python3 is missing; the API fuzz test runs schemathesis with it (install Python 3.9 or newer)")?;
+    let mut scripts = None;
+    let mut versions = Vec::new();
+    for line in out.lines() {
+        match line.split_once(' ') {
+            Some(("scripts", dir)) => scripts = Some(PathBuf::from(dir)),
+            Some((name, version)) => versions.push((name.to_owned(), version.to_owned())),
+            None => {}
+        }
+    }
+    let pinned = PYTHON_PACKAGES
+        .iter()
+        .all(|(name, version)| versions.iter().any(|(n, v)| n == name && v == version));
+    let st = scripts.map(|dir| dir.join("st")).filter(|st| st.is_file());
+    Ok(st.filter(|_| pinned))
 }
 
 /// `jq` and `curl`, which `docs/operations.md` uses (its test runs the guide's commands).

@@ -1,5 +1,7 @@
-//! The non-serving subcommands: `keygen`, `edge-secrets` and `provision` ([`provision`]).
+//! The non-serving subcommands: `keygen`, `edge-secrets`, `provision` ([`provision`]) and
+//! `audit` ([`audit`]).
 
+pub mod audit;
 pub mod provision;
 
 use std::io::Write as _;

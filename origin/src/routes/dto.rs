@@ -11,7 +11,7 @@ pub use lasthop_core::api::{
     CreateScannerRequest, CreateScannerResponse, DeliveryRequest, ErrorBody, IntakeKeyResponse,
     InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse, Recipient,
     RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
-    ReleaseRequest, ReleaseResponse, RotateAddressResponse, ScannerRenewalRequest,
+    ReleasePurpose, ReleaseRequest, ReleaseResponse, RotateAddressResponse, ScannerRenewalRequest,
     ScannerRenewalResponse, SealedAddressRequest, SealedProfileResponse,
     SealedRegisterBuyerRequest, StatusResponse,
 };

@@ -9,7 +9,6 @@ use lasthop_core::contact::{AddressLabel, PersonName, PhoneNumber, PostalAddress
 use lasthop_core::credential::{SessionClaims, Subject};
 use lasthop_core::ids::{AddressId, BuyerId, OrderId, PlatformId, SellerId};
 use lasthop_core::progress::OrderStatus;
-use lasthop_core::region::Directory;
 use lasthop_core::sealed_box::BoxPublicKey;
 use lasthop_core::time::Timestamp;
 use rand::rngs::OsRng;
@@ -19,17 +18,20 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::metrics::ReleaseLabels;
 use crate::records::{self, ContactPlain, Provenance};
+use crate::records::{EntryPlain, RecipientPlain};
 use crate::routes::dto::{
     stored, AccessLogEntry, AddAddressRequest, AddAddressResponse, AddressInput, AddressView,
     BuyerOrder, BuyerProfile, CreateOrderRequest, DeliveryRequest, ErrorBody,
     InternalCreateOrderResponse, InternalSellerOrder, InternalSellerOrdersResponse,
     RegisterBuyerRequest, RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse,
-    ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse, StatusResponse,
+    ReleasePurpose, ReleaseRequest, ReleaseResponse, ScannerRenewalRequest, ScannerRenewalResponse,
+    StatusResponse,
 };
 use crate::services::carriers::{carrier_ref, order_carriage, seller_shipping};
 use crate::services::custody;
 use crate::services::vault::{
-    delivery_code, open_address, open_contact, seal_address, stored_number,
+    delivery_code, delivery_region, entry_plain, open_contact, open_entry, recipient_of,
+    seal_address, seal_entry, stored_number,
 };
 use crate::startup::no_store;
 use crate::state::AppState;
@@ -51,12 +53,13 @@ fn platform(state: &AppState, raw: &str) -> Result<PlatformId, ApiError> {
 }
 
 /// An address as submitted, parsed: the postal address (for the blind index) and its parts.
-struct ParsedAddress {
+pub(crate) struct ParsedAddress {
     postal: PostalAddress,
     label: String,
+    recipient: Option<(PersonName, PhoneNumber)>,
 }
 
-fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, ApiError> {
+pub(crate) fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, ApiError> {
     let postal = PostalAddress::parse(
         &input.country,
         &input.region,
@@ -66,10 +69,41 @@ fn parse_address(input: &AddressInput, prefix: &str) -> Result<ParsedAddress, Ap
     .map_err(|e| ApiError::invalid(&format!("{prefix}.{}", e.field), e.reason))?;
     let label = AddressLabel::parse(&input.label)
         .map_err(|e| ApiError::invalid(&format!("{prefix}.label"), e.reason))?;
+    let recipient = match &input.recipient {
+        Some(r) => Some((
+            PersonName::parse(&r.name)
+                .map_err(|e| ApiError::invalid(&format!("{prefix}.recipient.name"), e.reason))?,
+            PhoneNumber::parse(&r.phone)
+                .map_err(|e| ApiError::invalid(&format!("{prefix}.recipient.phone"), e.reason))?,
+        )),
+        None => None,
+    };
     Ok(ParsedAddress {
         postal,
         label: label.as_str().to_owned(),
+        recipient,
     })
+}
+
+impl ParsedAddress {
+    /// The buyer's entry for this address (the recipient is the buyer unless one was given).
+    pub(crate) fn entry(&self, provenance: Provenance) -> records::EntryPlain {
+        let recipient = self.recipient.as_ref().map(|(name, phone)| RecipientPlain {
+            name: name.as_str().to_owned(),
+            phone: phone.as_str().to_owned(),
+        });
+        entry_plain(&self.postal, &self.label, recipient, provenance)
+    }
+}
+
+/// Whose act, through which channel: `page` for bodies sealed in the buyer's browser, `shop`
+/// for the contract's plaintext bodies.
+pub(crate) fn provenance(state: &AppState, by: &BuyerId, sealed: bool) -> Provenance {
+    Provenance {
+        channel: if sealed { "page" } else { "shop" }.to_owned(),
+        by: by.to_string(),
+        at: state.now(),
+    }
 }
 
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
@@ -111,12 +145,11 @@ pub(crate) async fn register(
     let address = parse_address(&body.address, "address")?;
     let buyer_id = BuyerId::generate(&mut OsRng);
     let now = state.now();
-    let new_address = seal_address(state, &address.postal, buyer_id.as_str());
-    let provenance = Provenance {
-        channel: "shop".to_owned(),
-        by: buyer_id.to_string(),
-        at: now,
-    };
+    let new_address = seal_address(state, &address.postal);
+    let provenance = provenance(state, &buyer_id, profile_key.is_some());
+    let entry_id = AddressId::generate(&mut OsRng);
+    let entry = address.entry(provenance.clone());
+    let entry = seal_entry(state, entry_id.as_str(), &entry);
     let contact = ContactPlain {
         name: name.as_str().to_owned(),
         phone: Some(phone.as_str().to_owned()),
@@ -131,15 +164,16 @@ pub(crate) async fn register(
     let buyer = NewBuyer {
         buyer_id: buyer_id.as_str(),
         platform_id: platform_id.as_str(),
-        label: &address.label,
+        entry_id: entry_id.as_str(),
         profile_key: profile_key.as_deref(),
         now: now.unix_millis(),
     };
-    let number = state
+    state
         .stores()
-        .register_buyer(&buyer, &new_address, &contact)
+        .register_buyer(&buyer, &new_address, &entry.record, &contact)
         .await?;
-    let address_id = stored_number(&number)?;
+    // The buyer's own id for the address; the shared number stays inside the stores.
+    let address_id = entry_id;
     let buyer_token = session_token(state, Subject::Buyer(buyer_id.clone()), platform_id);
     Ok(RegisterBuyerResponse {
         buyer_id,
@@ -159,7 +193,7 @@ pub async fn add_address(
     State(state): State<AppState>,
     Json(body): Json<AddAddressRequest>,
 ) -> Result<Response, ApiError> {
-    let address_id = add_address_for(&state, &buyer.buyer_id, &body).await?;
+    let address_id = add_address_for(&state, &buyer.buyer_id, &body, false).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AddAddressResponse { address_id }),
@@ -167,25 +201,113 @@ pub async fn add_address(
         .into_response())
 }
 
-/// Adds an address (plaintext, or opened from a sealed intake) for `buyer_id`.
+/// Adds an address (plaintext, or opened from a sealed intake) for `buyer_id`; returns the
+/// buyer's id for it.
 pub(crate) async fn add_address_for(
     state: &AppState,
     buyer_id: &BuyerId,
     body: &AddAddressRequest,
+    sealed: bool,
 ) -> Result<AddressId, ApiError> {
     let address = parse_address(&body.address, "address")?;
     buyer_row(state, buyer_id).await?;
-    let new_address = seal_address(state, &address.postal, buyer_id.as_str());
-    let number = state
+    let new_address = seal_address(state, &address.postal);
+    let entry_id = AddressId::generate(&mut OsRng);
+    let entry = address.entry(provenance(state, buyer_id, sealed));
+    let entry = seal_entry(state, entry_id.as_str(), &entry);
+    let held = state
         .stores()
         .add_address(
             buyer_id.as_str(),
             &new_address,
-            &address.label,
+            &entry,
             state.now().unix_millis(),
         )
         .await?;
-    stored_number(&number)
+    stored_number(&held)
+}
+
+/// Modifies one of the calling buyer's addresses: a new sealed version of their entry, with
+/// the modification's provenance.
+#[utoipa::path(put, path = "/internal/v1/buyers/me/addresses/{address_id}", tag = "internal",
+    request_body = AddAddressRequest, security(("session_token" = [])),
+    params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+    responses((status = 200, body = AddAddressResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn modify_address(
+    buyer: BuyerSession,
+    State(state): State<AppState>,
+    Path(address_id): Path<String>,
+    Json(body): Json<AddAddressRequest>,
+) -> Result<Response, ApiError> {
+    let address_id = modify_address_for(&state, &buyer.buyer_id, &address_id, &body, false).await?;
+    Ok(axum::Json(AddAddressResponse { address_id }).into_response())
+}
+
+/// The buyer's id for an address in a path, parsed.
+///
+/// # Errors
+/// 400 naming `address_id`.
+pub(crate) fn path_address_id(raw: &str) -> Result<AddressId, ApiError> {
+    AddressId::parse(raw).map_err(|e| ApiError::invalid("address_id", e))
+}
+
+/// Modifies `address_id` of `buyer_id` (plaintext, or opened from a sealed intake): the entry
+/// keeps its id and its registration, gets the new address, label and recipient and the
+/// modification's provenance, and follows the modified address to its shared number.
+///
+/// # Errors
+/// 404 for an id that is not one of the buyer's addresses; 409 when the modified address is
+/// another of the buyer's addresses already, or when it moves to another delivery region while
+/// orders to it are undelivered (their route was fixed when they were created).
+pub(crate) async fn modify_address_for(
+    state: &AppState,
+    buyer_id: &BuyerId,
+    address_id: &str,
+    body: &AddAddressRequest,
+    sealed: bool,
+) -> Result<AddressId, ApiError> {
+    let address_id = path_address_id(address_id)?;
+    let address = parse_address(&body.address, "address")?;
+    let directory = &state.stores().directory;
+    let row = directory
+        .entry(address_id.as_str())
+        .await?
+        .filter(|e| e.buyer_id == buyer_id.as_str())
+        .ok_or(ApiError::NotFound(
+            "no such address among the buyer's addresses",
+        ))?;
+    let current = open_entry(state, &row).await?;
+    let mut modified = address.entry(provenance(state, buyer_id, sealed));
+    if modified.delivery_code() != current.delivery_code()
+        && directory.open_orders_to(address_id.as_str()).await? > 0
+    {
+        return Err(ApiError::WrongState(
+            "orders to this address are on their way to its delivery region; \
+             change the region once they are delivered",
+        ));
+    }
+    modified.registered = current.registered;
+    let entry = seal_entry(state, address_id.as_str(), &modified);
+    let new_address = seal_address(state, &address.postal);
+    match state
+        .stores()
+        .modify_entry(
+            &row.address_id,
+            &new_address,
+            &entry,
+            state.now().unix_millis(),
+        )
+        .await
+    {
+        Err(crate::store::StoreError::Conflict) => Err(ApiError::WrongState(
+            "this address is already another of the buyer's addresses",
+        )),
+        Err(other) => Err(other.into()),
+        Ok(()) => Ok(address_id),
+    }
 }
 
 /// The calling buyer's profile, addresses, orders and access log — in plaintext only for a
@@ -224,16 +346,9 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
     let directory = &state.stores().directory;
     let contact = open_contact(state, &row.buyer_id).await?;
     let mut addresses = Vec::new();
-    for (address_id, label) in directory.buyer_addresses(&row.buyer_id).await? {
-        let plain = open_address(state, &address_id).await?;
-        addresses.push(AddressView {
-            region: delivery_code(&plain)?.to_string(),
-            address_id: stored(&address_id)?,
-            label,
-            country: plain.country.clone(),
-            line: plain.line.clone(),
-            postal_code: plain.postal_code.clone(),
-        });
+    for entry in directory.buyer_entries(&row.buyer_id).await? {
+        let plain = open_entry(state, &entry).await?;
+        addresses.push(address_view(&entry.entry_id, plain, &contact)?);
     }
     let access_log = directory
         .access_log(&row.buyer_id)
@@ -246,6 +361,7 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
                 address_id: stored(&a.address_id)?,
                 order_id: stored(&a.order_id)?,
                 release_id: stored(&a.release_id)?,
+                purpose: ReleasePurpose::parse(&a.purpose).ok_or(ApiError::Internal)?,
                 at: Timestamp::from_unix_millis(a.at),
             })
         })
@@ -271,6 +387,28 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
         addresses,
         access_log,
         orders,
+    })
+}
+
+/// An opened entry as its owner sees it.
+pub(crate) fn address_view(
+    entry_id: &str,
+    plain: EntryPlain,
+    contact: &ContactPlain,
+) -> Result<AddressView, ApiError> {
+    let recipient = recipient_of(&plain, contact);
+    Ok(AddressView {
+        address_id: stored(entry_id)?,
+        region: delivery_code(&plain)?.to_string(),
+        label: plain.label,
+        country: plain.country,
+        region_levels: plain.region_path,
+        line: plain.line,
+        postal_code: plain.postal_code,
+        recipient_name: recipient.name,
+        recipient_phone: recipient.phone,
+        registered: plain.registered,
+        modified: plain.modified,
     })
 }
 
@@ -349,20 +487,16 @@ pub async fn create_order(
     if seller.is_none_or(|s| s.platform_id != buyer.platform_id.as_str()) {
         return Err(ApiError::NotFound("no such seller on this platform"));
     }
-    let owns = directory
-        .buyer_addresses(buyer.buyer_id.as_str())
+    // The buyer's own entry: another buyer's id for the same address is not theirs.
+    let entry = directory
+        .entry(address_id.as_str())
         .await?
-        .iter()
-        .any(|(id, _)| id == address_id.as_str());
-    if !owns {
-        return Err(ApiError::NotFound(
+        .filter(|e| e.buyer_id == buyer.buyer_id.as_str())
+        .ok_or(ApiError::NotFound(
             "no such address among the buyer's addresses",
-        ));
-    }
-    let plain = open_address(&state, address_id.as_str()).await?;
-    let region = Directory::china()
-        .delivery_region(delivery_code(&plain)?)
-        .map_err(|_| ApiError::Internal)?;
+        ))?;
+    let plain = open_entry(&state, &entry).await?;
+    let region = delivery_region(&plain)?;
     let carriage = order_carriage(&state, &seller_id, carrier_choice).await?;
     let order_id = OrderId::generate(&mut OsRng);
     let now = state.now();
@@ -438,8 +572,8 @@ pub async fn seller_orders(
 /// One of the calling seller's orders.
 #[utoipa::path(get, path = "/internal/v1/seller/orders/{order_id}", tag = "internal",
     security(("session_token" = [])), params(("order_id" = OrderId, Path, description = "The order")),
-    responses((status = 200, body = InternalSellerOrder), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = InternalSellerOrder), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn seller_order_detail(
     seller: SellerSession,

@@ -7,7 +7,7 @@ pub mod ops;
 pub mod public;
 pub mod sealed;
 
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use lasthop_core::api::paths;
 
@@ -35,6 +35,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             paths::INTERNAL_BUYER_ADDRESSES,
             signed(post(internal::add_address)),
+        )
+        .route(
+            paths::INTERNAL_BUYER_ADDRESS,
+            signed(put(internal::modify_address)),
+        )
+        .route(
+            paths::INTERNAL_BUYER_ADDRESS_SEALED,
+            signed(put(sealed::modify_address)),
         )
         .route(
             paths::INTERNAL_SELLERS,

@@ -44,6 +44,14 @@ pub async fn create_hub(
     if directory.carrier(carrier_id.as_str()).await?.is_none() {
         return Err(ApiError::NotFound("no such carrier"));
     }
+    // As every other name the core parses (and as the document declares): no control
+    // characters, which would reach the ops tools' output verbatim.
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
+    }
     let hub_id = HubId::generate(&mut OsRng);
     let row = HubRow {
         hub_id: hub_id.to_string(),
@@ -241,8 +249,10 @@ pub async fn audit(
     Ok(axum::Json(AuditResponse { releases }).into_response())
 }
 
-/// Gives an address a new number: the record is re-sealed under the new id, buyers' links
-/// and open orders move to it, and the old number stops existing.
+/// Gives a shared address record a new number: the record is re-sealed under the new id, the
+/// buyers' entries move to it (orders name entries, which keep their ids), and the old number
+/// stops existing. The path names the vault number, or a buyer's entry id (as the audit shows
+/// it), which stands for the number behind it.
 #[utoipa::path(post, path = "/v1/ops/addresses/{address_id}/rotate", tag = "ops", security(("ops_token" = [])),
     params(("address_id" = AddressId, Path, description = "The address number to replace")),
     responses((status = 200, body = RotateAddressResponse), (status = 400, body = ErrorBody),
@@ -253,7 +263,13 @@ pub async fn rotate_address(
     State(state): State<AppState>,
     Path(address_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let old = AddressId::parse(&address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let named = AddressId::parse(&address_id).map_err(|e| ApiError::invalid("address_id", e))?;
+    let old = match state.stores().directory.entry(named.as_str()).await? {
+        Some(entry) if entry.entry_id != entry.address_id => {
+            AddressId::parse(&entry.address_id).map_err(|_| ApiError::Internal)?
+        }
+        _ => named,
+    };
     let vault = &state.stores().vault;
     let sealed = vault
         .address(old.as_str())

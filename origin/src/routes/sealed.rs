@@ -4,10 +4,11 @@
 //! Opened boxes go through the same registration and address code as the contract's plaintext
 //! bodies, so there is one set of rules.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lasthop_core::api::FieldError;
+use lasthop_core::ids::AddressId;
 use lasthop_core::intake;
 use lasthop_core::sealed_box::BoxPublicKey;
 use rand::rngs::OsRng;
@@ -19,7 +20,9 @@ use crate::routes::dto::{
     AddAddressResponse, ErrorBody, IntakeKeyResponse, RegisterBuyerResponse, SealedAddressRequest,
     SealedProfileResponse, SealedRegisterBuyerRequest,
 };
-use crate::routes::internal::{add_address_for, buyer_row, profile_of, register};
+use crate::routes::internal::{
+    add_address_for, buyer_row, modify_address_for, path_address_id, profile_of, register,
+};
 use crate::startup::no_store;
 use crate::state::AppState;
 
@@ -67,12 +70,36 @@ pub async fn add_address(
     let aad = intake::address_aad(&buyer.buyer_id);
     let body =
         intake::open_address(&state.keys().intake, &aad, &request).map_err(FieldError::from)?;
-    let address_id = add_address_for(&state, &buyer.buyer_id, &body).await?;
+    let address_id = add_address_for(&state, &buyer.buyer_id, &body, true).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AddAddressResponse { address_id }),
     )
         .into_response())
+}
+
+/// Modifies one of the calling buyer's addresses with an address sealed in their browser (bound
+/// to that buyer and that address).
+#[utoipa::path(put, path = "/internal/v1/buyers/me/addresses/{address_id}/sealed", tag = "internal",
+    request_body = SealedAddressRequest, security(("session_token" = [])),
+    params(("address_id" = AddressId, Path, description = "The buyer's id for the address")),
+    responses((status = 200, body = AddAddressResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn modify_address(
+    buyer: BuyerSession,
+    State(state): State<AppState>,
+    Path(address_id): Path<String>,
+    Json(request): Json<SealedAddressRequest>,
+) -> Result<Response, ApiError> {
+    let parsed = path_address_id(&address_id)?;
+    let aad = intake::address_change_aad(&buyer.buyer_id, &parsed);
+    let body =
+        intake::open_address(&state.keys().intake, &aad, &request).map_err(FieldError::from)?;
+    let address_id =
+        modify_address_for(&state, &buyer.buyer_id, parsed.as_str(), &body, true).await?;
+    Ok(axum::Json(AddAddressResponse { address_id }).into_response())
 }
 
 /// The calling buyer's profile, sealed to the key their page registered.

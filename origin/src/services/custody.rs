@@ -133,8 +133,8 @@ async fn release_recipient(
     if order.status == "delivered" {
         return Err(ApiError::OrderClosed("the order has been delivered").into());
     }
-    let address = vault::open_address(state, &order.address_id).await?;
-    let region = vault::delivery_region(&address)?;
+    let entry = vault::order_entry(state, &order).await?;
+    let region = vault::delivery_region(&entry)?;
     let box_key =
         match claims.device {
             Some(_) => {
@@ -225,7 +225,7 @@ async fn release_recipient(
         }
     };
     let release_id = stored::<ReleaseId>(&release.release_id)?;
-    let recipient = vault::recipient(state, &order, &address).await?;
+    let recipient = vault::recipient(state, &order, &entry).await?;
     let (recipient, sealed_recipient) = match box_key {
         Some(box_key) => {
             let plain = serde_json::to_vec(&recipient).map_err(|_| ApiError::Internal)?;

@@ -25,13 +25,14 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditRow, BuyerRow, CarrierRow, Directory, HubRow, NewBuyer, NewOrder, OrderRow,
-    PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow, SellerShipping,
+    AuditChain, AuditRow, BuyerRow, CarrierRow, ChainRecord, Directory, EntryRow, HubRow, NewBuyer,
+    NewOrder, OrderRow, PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow,
+    SellerShipping, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY,
 };
 use failover::VaultSwitch;
 use pool::StorePool;
-pub use sealed::{FlushReport, NewAddress, NewContact};
-pub use vault::{SealedRecord, Vault};
+pub use sealed::{FlushReport, NewAddress, NewContact, NewEntry};
+pub use vault::{ByIdKind, SealedRecord, Vault};
 
 static DIRECTORY_SQLITE: Migrator = sqlx::migrate!("migrations/directory/sqlite");
 static DIRECTORY_POSTGRES: Migrator = sqlx::migrate!("migrations/directory/postgres");
@@ -231,6 +232,15 @@ impl Stores {
             route,
         }
     }
+}
+
+/// Opens and migrates the directory alone (for `audit`, which needs nothing of the vault).
+///
+/// # Errors
+/// [`OpenError`] when the URL is unsupported, the connection or a migration fails.
+pub async fn open_directory(url: &str) -> Result<Directory, OpenError> {
+    let pool = open_pool("directory", url, &DIRECTORY_SQLITE, &DIRECTORY_POSTGRES).await?;
+    Ok(Directory::new(pool))
 }
 
 /// What [`Stores::probe`] found.

@@ -13,7 +13,7 @@
 //!   again, each exactly once (idempotent on its number), and then removes them.
 
 use super::directory::{AddressSlot, NewBuyer, PendingSummary};
-use super::vault::{Flushed, SealedRecord};
+use super::vault::{ByIdKind, Flushed, SealedRecord};
 use super::{StoreError, Stores};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -26,6 +26,16 @@ pub struct NewAddress {
     /// The keyed blind index of its normalised form.
     pub blind_index: String,
     /// The sealed record.
+    pub record: SealedRecord,
+}
+
+/// A buyer's address entry (their spelling, label, recipient and provenance), sealed under its
+/// own `a_…` id.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The entry's id, used unless the buyer has an entry for the same address already.
+    pub entry_id: String,
+    /// The sealed entry.
     pub record: SealedRecord,
 }
 
@@ -51,7 +61,8 @@ pub struct FlushReport {
 
 impl Stores {
     /// Registers a buyer: the address (a new record, or the number of the same address stored
-    /// before), the contact, and the directory rows. Returns the address number.
+    /// before), the buyer's entry for it, the contact, and the directory rows (the entry id is
+    /// `buyer.entry_id`). Returns the address number.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the directory fails (nothing is lost: nothing was
@@ -60,24 +71,31 @@ impl Stores {
         &self,
         buyer: &NewBuyer<'_>,
         address: &NewAddress,
+        entry: &SealedRecord,
         contact: &NewContact,
     ) -> Result<String> {
         let mut number = self.waiting_number(&address.blind_index).await?;
-        let mut contact_stored = false;
+        let mut stored = false;
         if self.vault.writable() {
             if number.is_none() {
                 number = self.vault_number(address).await?;
             }
             if number.is_some() {
-                contact_stored = unless_outage(
+                stored = unless_outage(
                     self.vault
-                        .put_contact(&contact.contact_id, &contact.record)
+                        .put_record(ByIdKind::Entry, buyer.entry_id, entry)
                         .await,
                 )?
-                .is_some();
+                .is_some()
+                    && unless_outage(
+                        self.vault
+                            .put_record(ByIdKind::Contact, &contact.contact_id, &contact.record)
+                            .await,
+                    )?
+                    .is_some();
             }
         }
-        if let (Some(number), true) = (&number, contact_stored) {
+        if let (Some(number), true) = (&number, stored) {
             self.directory.insert_buyer(buyer, number).await?;
             return Ok(number.clone());
         }
@@ -85,17 +103,27 @@ impl Stores {
             number = self.readable_number(&address.blind_index).await?;
         }
         let slot = slot(number.as_deref(), address);
-        let contact = (!contact_stored).then_some(&contact.record);
+        // Both wait (again, should one of them have reached the vault): the flush writes each
+        // exactly once by its id.
+        let waiting = [
+            (ByIdKind::Entry, buyer.entry_id, entry),
+            (
+                ByIdKind::Contact,
+                contact.contact_id.as_str(),
+                &contact.record,
+            ),
+        ];
         let number = self
             .directory
-            .insert_buyer_queued(buyer, &slot, contact)
+            .insert_buyer_queued(buyer, &slot, &waiting)
             .await?;
         self.note_queued();
         Ok(number)
     }
 
     /// Adds an address for a buyer (a new record or the number of the same address stored
-    /// before) and links it under `label`. Returns the address number.
+    /// before) and gives the buyer an entry for it. Returns the entry id: `entry.entry_id`, or
+    /// the buyer's existing entry for the same address, which is left as it was.
     ///
     /// # Errors
     /// As [`Stores::register_buyer`].
@@ -103,7 +131,7 @@ impl Stores {
         &self,
         buyer_id: &str,
         address: &NewAddress,
-        label: &str,
+        entry: &NewEntry,
         now: i64,
     ) -> Result<String> {
         let mut number = self.waiting_number(&address.blind_index).await?;
@@ -111,19 +139,81 @@ impl Stores {
             number = self.vault_number(address).await?;
         }
         if let Some(number) = &number {
-            self.directory
-                .link_address(buyer_id, number, label, now)
-                .await?;
-            return Ok(number.clone());
+            if let Some(held) = self.directory.entry_for_number(buyer_id, number).await? {
+                return Ok(held);
+            }
+            let written = unless_outage(
+                self.vault
+                    .put_record(ByIdKind::Entry, &entry.entry_id, &entry.record)
+                    .await,
+            )?;
+            if written.is_some() {
+                return self
+                    .directory
+                    .link_address(buyer_id, number, &entry.entry_id, now)
+                    .await;
+            }
         }
-        let number = self.readable_number(&address.blind_index).await?;
+        let number = match number {
+            Some(number) => Some(number),
+            None => self.readable_number(&address.blind_index).await?,
+        };
         let slot = slot(number.as_deref(), address);
-        let number = self
+        let held = self
             .directory
-            .link_address_queued(buyer_id, &slot, label, now)
+            .link_address_queued(buyer_id, &slot, &entry.entry_id, Some(&entry.record), now)
             .await?;
         self.note_queued();
-        Ok(number)
+        Ok(held)
+    }
+
+    /// A modified entry: points it at the modified address's number (the one it had, the same
+    /// address's stored before, or a new record) and writes its new version.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the buyer has another entry for the modified address;
+    /// otherwise as [`Stores::register_buyer`].
+    pub async fn modify_entry(
+        &self,
+        current_number: &str,
+        address: &NewAddress,
+        entry: &NewEntry,
+        now: i64,
+    ) -> Result<()> {
+        let mut number = self.waiting_number(&address.blind_index).await?;
+        if number.is_none() && self.vault.writable() {
+            number = self.vault_number(address).await?;
+        }
+        if number.is_none() {
+            number = self.readable_number(&address.blind_index).await?;
+        }
+        match number {
+            Some(number) => {
+                if number != current_number {
+                    self.directory
+                        .repoint_entry(&entry.entry_id, &number)
+                        .await?;
+                }
+                self.put_entry(entry, now).await
+            }
+            None => {
+                self.directory
+                    .repoint_entry_queued(&slot(None, address), &entry.entry_id, &entry.record, now)
+                    .await?;
+                self.note_queued();
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes a new version of a buyer's entry, in the vault or, failing that, in the
+    /// temporary table.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when neither can be written.
+    pub async fn put_entry(&self, entry: &NewEntry, now: i64) -> Result<()> {
+        self.put_by_id(ByIdKind::Entry, &entry.entry_id, &entry.record, now)
+            .await
     }
 
     /// Stores a contact record (a seller's), in the vault or, failing that, in the temporary
@@ -132,19 +222,23 @@ impl Stores {
     /// # Errors
     /// [`StoreError::Unavailable`] when neither can be written.
     pub async fn put_contact(&self, contact: &NewContact, now: i64) -> Result<()> {
+        self.put_by_id(ByIdKind::Contact, &contact.contact_id, &contact.record, now)
+            .await
+    }
+
+    async fn put_by_id(
+        &self,
+        kind: ByIdKind,
+        id: &str,
+        record: &SealedRecord,
+        now: i64,
+    ) -> Result<()> {
         if self.vault.writable()
-            && unless_outage(
-                self.vault
-                    .put_contact(&contact.contact_id, &contact.record)
-                    .await,
-            )?
-            .is_some()
+            && unless_outage(self.vault.put_record(kind, id, record).await)?.is_some()
         {
             return Ok(());
         }
-        self.directory
-            .queue_contact(&contact.contact_id, &contact.record, now)
-            .await?;
+        self.directory.queue_record(kind, id, record, now).await?;
         self.note_queued();
         Ok(())
     }
@@ -177,13 +271,14 @@ impl Stores {
         Ok(None)
     }
 
-    /// A contact record: from the vault, else the temporary table.
+    /// A record kept by its id (a contact or a buyer entry): from the vault, else the
+    /// temporary table.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the vault cannot be read and the record does not wait.
-    pub async fn contact(&self, contact_id: &str) -> Result<Option<SealedRecord>> {
+    pub async fn record(&self, kind: ByIdKind, id: &str) -> Result<Option<SealedRecord>> {
         let (found, outage) = self
-            .vault_or_pending(self.vault.contact(contact_id).await, contact_id)
+            .vault_or_pending(self.vault.record(kind, id).await, id)
             .await?;
         if found.is_none() && outage {
             return Err(StoreError::Unavailable);

@@ -1,4 +1,4 @@
-//! The vault store: sealed address and contact records. This module moves ciphertexts
+//! The vault store: sealed shared address records, contact records and buyer entries. This module moves ciphertexts
 //! only; sealing and opening happen in [`crate::records`].
 //!
 //! Every call goes through the [`VaultSwitch`]: writes to the server that takes writes, reads
@@ -196,40 +196,29 @@ impl Vault {
         .await
     }
 
-    /// Stores or replaces a contact record (a buyer's name and phone, or a seller's name).
+    /// Stores or replaces a record kept by its id: a contact (a buyer's name and phone, or a
+    /// seller's name) or a buyer entry.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no server takes writes.
-    pub async fn put_contact(&self, contact_id: &str, record: &SealedRecord) -> Result<()> {
+    pub async fn put_record(&self, kind: ByIdKind, id: &str, record: &SealedRecord) -> Result<()> {
         self.write(|pool| async move {
-            pool.execute(
-                sqlx::query(
-                    "INSERT INTO contact_records (contact_id, key_version, ciphertext) VALUES ($1, $2, $3) \
-                     ON CONFLICT (contact_id) DO UPDATE SET key_version = excluded.key_version, \
-                     ciphertext = excluded.ciphertext",
-                )
-                .bind(contact_id)
-                .bind(record.key_version)
-                .bind(&record.ciphertext),
-            )
-            .await?;
+            pool.execute(upsert_by_id(kind, id, record)).await?;
             Ok(())
         })
         .await
     }
 
-    /// The sealed contact record for a buyer or seller id.
+    /// A sealed record kept by its id: a contact (`b_…`, `s_…`) or a buyer entry (`a_…`).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no server answers.
-    pub async fn contact(&self, contact_id: &str) -> Result<Option<SealedRecord>> {
+    pub async fn record(&self, kind: ByIdKind, id: &str) -> Result<Option<SealedRecord>> {
         self.read(|pool| async move {
-            Ok(sqlx::query_as(
-                "SELECT key_version, ciphertext FROM contact_records WHERE contact_id = $1",
-            )
-            .bind(contact_id)
-            .fetch_optional(pool.pool())
-            .await?)
+            Ok(sqlx::query_as(kind.select())
+                .bind(id)
+                .fetch_optional(pool.pool())
+                .await?)
         })
         .await
     }
@@ -292,6 +281,70 @@ impl Vault {
     }
 }
 
+/// The vault's records kept by their own id (as opposed to shared addresses, found by blind
+/// index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByIdKind {
+    /// A buyer's name and phone, or a seller's name (`contact_records`).
+    Contact,
+    /// A buyer's own address entry (`entry_records`).
+    Entry,
+}
+
+impl ByIdKind {
+    /// The temporary table's `kind` word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Contact => "contact",
+            Self::Entry => "entry",
+        }
+    }
+
+    /// The kind of a temporary-table row without a blind index.
+    pub(crate) fn of_pending(kind: &str) -> Self {
+        if kind == "entry" {
+            Self::Entry
+        } else {
+            Self::Contact
+        }
+    }
+
+    fn select(self) -> &'static str {
+        match self {
+            Self::Contact => {
+                "SELECT key_version, ciphertext FROM contact_records WHERE contact_id = $1"
+            }
+            Self::Entry => "SELECT key_version, ciphertext FROM entry_records WHERE entry_id = $1",
+        }
+    }
+
+    fn upsert(self) -> &'static str {
+        match self {
+            Self::Contact => {
+                "INSERT INTO contact_records (contact_id, key_version, ciphertext) VALUES ($1, $2, $3) \
+                 ON CONFLICT (contact_id) DO UPDATE SET key_version = excluded.key_version, \
+                 ciphertext = excluded.ciphertext"
+            }
+            Self::Entry => {
+                "INSERT INTO entry_records (entry_id, key_version, ciphertext) VALUES ($1, $2, $3) \
+                 ON CONFLICT (entry_id) DO UPDATE SET key_version = excluded.key_version, \
+                 ciphertext = excluded.ciphertext"
+            }
+        }
+    }
+}
+
+fn upsert_by_id<'q>(
+    kind: ByIdKind,
+    id: &'q str,
+    record: &'q SealedRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(kind.upsert())
+        .bind(id)
+        .bind(record.key_version)
+        .bind(&record.ciphertext)
+}
+
 /// The delete reads the blind index it removes (so a twin renumbering finds nothing to move),
 /// and the insert puts it back under the new number before anyone can see it gone.
 async fn renumber_in(
@@ -329,14 +382,12 @@ async fn flush_in(
     let mut outcomes = Vec::with_capacity(waiting.len());
     for record in waiting {
         let Some(blind_index) = record.blind_index.as_deref() else {
-            sqlx::query(
-                "INSERT INTO contact_records (contact_id, key_version, ciphertext) VALUES ($1, $2, $3) \
-                 ON CONFLICT (contact_id) DO UPDATE SET key_version = excluded.key_version, \
-                 ciphertext = excluded.ciphertext",
+            let sealed = record.sealed();
+            upsert_by_id(
+                ByIdKind::of_pending(&record.kind),
+                &record.record_id,
+                &sealed,
             )
-            .bind(&record.record_id)
-            .bind(record.key_version)
-            .bind(&record.ciphertext)
             .execute(&mut *conn)
             .await?;
             outcomes.push(Flushed::Stored);

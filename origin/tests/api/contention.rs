@@ -69,6 +69,11 @@ pub async fn concurrent_releases_all_succeed_each_with_exactly_its_audit_rows(ap
         );
         assert!(audit.iter().all(|row| row.release_id == first));
     }
+    // The releases took their places in the audit's hash chain one after the other.
+    let chain = directory.audit_chain().await.expect("audit chain");
+    let verified = lasthop_origin::commands::audit::check_chain(&chain)
+        .expect("the audit chain stays linear under concurrent releases");
+    assert_eq!(verified.rows, 2 * ORDERS as u64);
 }
 
 pub async fn one_address_registered_by_many_buyers_at_once_gets_one_number(app: &TestApp) {
@@ -80,9 +85,14 @@ pub async fn one_address_registered_by_many_buyers_at_once_gets_one_number(app: 
         })
         .collect();
     let registered = join_all(people.iter().map(|p| app.buyer(p))).await;
-    let numbers: std::collections::BTreeSet<&str> = registered
+    let ids: std::collections::BTreeSet<&str> = registered
         .iter()
         .map(|(_, address, _)| address.as_str())
         .collect();
+    assert_eq!(ids.len(), ORDERS, "one id per buyer: {ids:?}");
+    let mut numbers = std::collections::BTreeSet::new();
+    for id in ids {
+        numbers.insert(app.vault_number(id).await);
+    }
     assert_eq!(numbers.len(), 1, "{numbers:?}");
 }

@@ -79,6 +79,8 @@ pub struct TestApp {
     pub location: StoreLocation,
     /// The real socket the application bound.
     pub addr: SocketAddr,
+    /// The master key ring's text (for commands run beside the app).
+    pub master_keys: String,
     _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -190,6 +192,7 @@ impl TestApp {
             stranger: OriginKeys::derive(&MasterKeyRing::generate(&mut rand::rngs::OsRng)),
             location,
             addr,
+            master_keys: master,
             _dir: dir,
             _shutdown: shutdown,
         }
@@ -299,6 +302,19 @@ impl TestApp {
             reply.str("address_id"),
             reply.str("buyer_token"),
         )
+    }
+
+    /// The shared vault number behind a buyer's address id (read from the directory: no answer
+    /// to a buyer ever names it).
+    pub async fn vault_number(&self, entry_id: &str) -> String {
+        self.state
+            .stores()
+            .directory
+            .entry(entry_id)
+            .await
+            .expect("directory")
+            .unwrap_or_else(|| panic!("no entry {entry_id}"))
+            .address_id
     }
 
     /// Registers a seller; returns (seller_id, token).
@@ -430,6 +446,16 @@ impl TestApp {
                           "scanner_token": scanner_token, "chain": chain});
         self.internal(Method::POST, "/internal/v1/releases", Some(&body), None)
             .await
+    }
+
+    /// The directory store's URL (as its own role on PostgreSQL).
+    pub fn directory_url(&self) -> String {
+        match &self.location {
+            StoreLocation::Sqlite(dir) => {
+                format!("sqlite://{}", dir.join("directory.db").display())
+            }
+            StoreLocation::Postgres(dbs) => dbs.directory_url.clone(),
+        }
     }
 
     /// Raw bytes of both stores: the SQLite files (with WAL) or `pg_dump` of both databases.

@@ -16,12 +16,15 @@ use crate::helpers::{DeviceScanner, Person, Reply, TestApp};
 pub use crate::sealed_intake::{
     a_buyer_registered_in_plaintext_has_no_sealed_profile,
     a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pages_key,
+    a_sealed_modification_is_bound_to_its_buyer_and_address,
     sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_name,
 };
 
 // The racing-writes scenarios live in their own file; the backend macro finds them here.
+pub use crate::audit::*;
 pub use crate::carriers::*;
 pub use crate::contention::*;
+pub use crate::entries::*;
 
 /// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a pickup
 /// scanner and a hub terminal, both enrolled with devices.
@@ -171,34 +174,60 @@ pub async fn registering_a_buyer_returns_ids_and_a_token_and_the_owner_sees_the_
     assert_eq!(profile.body["access_log"], json!([]));
 }
 
-pub async fn an_identical_address_gets_the_same_number_across_buyers(app: &TestApp) {
+pub async fn an_identical_address_shares_one_vault_number_but_each_buyer_has_their_own_id(
+    app: &TestApp,
+) {
     let alice = Person::new("family");
-    let (_, first, _) = app.buyer(&alice).await;
+    let (_, first, alice_token) = app.buyer(&alice).await;
     // The same home typed differently by a relative: case, extra spaces, full-width forms.
     let mut bob = Person::new("family");
     bob.name = "Zhang Min".to_owned();
     bob.line = "  ８８  JIANGUO road,   unit FAMILY ".to_owned();
     let (_, second, bob_token) = app.buyer(&bob).await;
+    assert_ne!(first, second, "each buyer gets an id of their own");
     assert_eq!(
-        first, second,
-        "normalised-identical addresses must share a number"
+        app.vault_number(&first).await,
+        app.vault_number(&second).await,
+        "normalised-identical addresses share one vault number"
     );
+    let (shared,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM address_records")
+        .fetch_one(&app.state.stores().vault.primary_pool().expect("vault"))
+        .await
+        .expect("count");
+    assert_eq!(shared, 1, "one shared record for the two spellings");
 
     let other = Person::new("elsewhere");
     let (_, third, _) = app.buyer(&other).await;
-    assert_ne!(first, third, "different addresses get different numbers");
+    assert_ne!(
+        app.vault_number(&first).await,
+        app.vault_number(&third).await,
+        "different addresses get different numbers"
+    );
 
-    // Adding the same address again as another label keeps the number.
-    let again = app
-        .internal(
-            Method::POST,
-            "/internal/v1/buyers/me/addresses",
-            Some(&json!({"address": alice.address("destination")})),
-            Some(&bob_token),
-        )
-        .await;
-    assert_eq!(again.status, StatusCode::CREATED);
-    assert_eq!(again.str("address_id"), first);
+    // Adding the same address again, in the other buyer's spelling, keeps this buyer's id and
+    // this buyer's entry as it was.
+    for (token, own, line) in [
+        (&bob_token, &second, &bob.line),
+        (&alice_token, &first, &alice.line),
+    ] {
+        let again = app
+            .internal(
+                Method::POST,
+                "/internal/v1/buyers/me/addresses",
+                Some(&json!({"address": alice.address("destination")})),
+                Some(token),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::CREATED);
+        assert_eq!(&again.str("address_id"), own);
+        let profile = app
+            .internal(Method::GET, "/internal/v1/buyers/me", None, Some(token))
+            .await;
+        let addresses = profile.body["addresses"].as_array().expect("addresses");
+        assert_eq!(addresses.len(), 1, "{addresses:?}");
+        assert_eq!(addresses[0]["line"], line.trim());
+        assert_eq!(addresses[0]["label"], "home");
+    }
 }
 
 pub async fn creating_an_order_returns_a_tokenised_record_without_region_codes(app: &TestApp) {
@@ -774,18 +803,21 @@ pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
-pub async fn rotating_an_address_number_moves_links_and_open_orders(app: &TestApp) {
+pub async fn rotating_an_address_number_moves_entries_and_open_orders(app: &TestApp) {
     let p = parcel(app, "rotate").await;
+    let number = app.vault_number(&p.address_id).await;
     let reply = app
         .ops(
             Method::POST,
-            &format!("/v1/ops/addresses/{}/rotate", p.address_id),
+            &format!("/v1/ops/addresses/{number}/rotate"),
             None,
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let new = reply.str("address_id");
-    assert_ne!(new, p.address_id);
+    assert_ne!(new, number);
+    assert_eq!(app.vault_number(&p.address_id).await, new);
+    // The buyer's own id does not change: the number is the vault's business.
     let profile = app
         .internal(
             Method::GET,
@@ -794,7 +826,10 @@ pub async fn rotating_an_address_number_moves_links_and_open_orders(app: &TestAp
             Some(&p.buyer_token),
         )
         .await;
-    assert_eq!(profile.body["addresses"][0]["address_id"], new.as_str());
+    assert_eq!(
+        profile.body["addresses"][0]["address_id"],
+        p.address_id.as_str()
+    );
     assert_eq!(profile.body["addresses"][0]["line"], p.person.line.as_str());
     // The open order follows the new number and still releases.
     let released = p.release(app).await;
@@ -810,30 +845,33 @@ pub async fn rotating_an_address_number_moves_links_and_open_orders(app: &TestAp
         .await;
     assert_eq!(
         audit_profile.body["access_log"][0]["address_id"],
-        new.as_str()
+        p.address_id.as_str()
     );
     // The old number is gone.
     let again = app
+        .ops(
+            Method::POST,
+            &format!("/v1/ops/addresses/{number}/rotate"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // The buyer's id names the new number now: rotating by it moves that one.
+    let by_entry = app
         .ops(
             Method::POST,
             &format!("/v1/ops/addresses/{}/rotate", p.address_id),
             None,
         )
         .await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
-    let (seller_id, _) = app.seller("Another").await;
-    let old_order = app
-        .internal(
-            Method::POST,
-            "/internal/v1/orders",
-            Some(&json!({"seller_id": seller_id, "address_id": p.address_id})),
-            Some(&p.buyer_token),
-        )
-        .await;
-    assert_eq!(old_order.status, StatusCode::NOT_FOUND);
-    // Registering the same address again now finds the new number.
+    assert_eq!(by_entry.status, StatusCode::OK, "{:?}", by_entry.body);
+    let newer = by_entry.str("address_id");
+    assert_ne!(newer, new);
+    assert_eq!(app.vault_number(&p.address_id).await, newer);
+    // Registering the same address again now finds the newest number.
     let (_, same, _) = app.buyer(&p.person).await;
-    assert_eq!(same, new);
+    assert_ne!(same, p.address_id);
+    assert_eq!(app.vault_number(&same).await, newer);
 }
 
 pub async fn internal_calls_need_a_fresh_edge_signature(app: &TestApp) {
@@ -971,6 +1009,18 @@ pub async fn ops_calls_need_the_ops_token(app: &TestApp) {
         reply.status,
         StatusCode::BAD_REQUEST,
         "a city hub needs a city code"
+    );
+    let reply = app
+        .ops(
+            Method::POST,
+            "/v1/ops/hubs",
+            Some(&json!({"code": "110105", "level": "district", "name": "Hub\u{7}1"})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::BAD_REQUEST,
+        "a hub name with a control character"
     );
     let reply = app
         .ops(

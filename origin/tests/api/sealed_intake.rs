@@ -141,6 +141,9 @@ pub async fn a_buyer_registered_sealed_gets_the_profile_only_sealed_to_their_pag
     let profile = sealed_profile(app, &page).await;
     assert_eq!(profile["addresses"].as_array().unwrap().len(), 2);
     assert_eq!(profile["addresses"][1]["line"], office.line.as_str());
+    // Sealed in the page: the entries say so.
+    assert_eq!(profile["addresses"][0]["registered"]["channel"], "page");
+    assert_eq!(profile["addresses"][1]["registered"]["channel"], "page");
     assert_eq!(profile["orders"][0]["order_id"], order["order_id"]);
     assert_eq!(profile["orders"][0]["seller_id"], seller_id.as_str());
 
@@ -283,4 +286,58 @@ pub async fn sealed_data_moved_to_another_buyer_platform_or_key_is_refused_by_na
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.error(), "unknown_field");
+}
+
+pub async fn a_sealed_modification_is_bound_to_its_buyer_and_address(app: &TestApp) {
+    let person = Person::new("sealed-move");
+    let page = register_sealed(app, &person).await;
+    let profile = sealed_profile(app, &page).await;
+    let address_id = profile["addresses"][0]["address_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vault = intake_key(app).await;
+    let buyer = BuyerId::parse(&page.buyer_id).unwrap();
+    let id = lasthop_core::ids::AddressId::parse(&address_id).unwrap();
+    let mut moved = person.clone();
+    moved.line = "12 Sealed Lane, moved".into();
+    let put = |body: Value| {
+        let token = page.token.clone();
+        let path = format!("/internal/v1/buyers/me/addresses/{address_id}/sealed");
+        async move {
+            app.internal(Method::PUT, &path, Some(&body), Some(&token))
+                .await
+        }
+    };
+    // A box sealed for adding an address (no address id in its associated data) is refused.
+    let for_adding = seal_address_for(&vault, &page.buyer_id, &moved);
+    let refused = put(for_adding).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        refused.body
+    );
+    let sealed = intake::seal_address(
+        &vault,
+        &intake::address_change_aad(&buyer, &id),
+        &address(&moved, "moved"),
+        &mut OsRng,
+    )
+    .unwrap();
+    let reply = put(serde_json::to_value(sealed).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let profile = sealed_profile(app, &page).await;
+    let entry = &profile["addresses"][0];
+    assert_eq!(entry["address_id"], address_id.as_str());
+    assert_eq!(entry["line"], moved.line.as_str());
+    assert_eq!(entry["modified"]["channel"], "page");
+    assert_eq!(entry["registered"]["channel"], "page");
+    let vault_bytes = app.dump().await;
+    assert!(
+        !vault_bytes
+            .windows(moved.line.len())
+            .any(|w| w == moved.line.as_bytes()),
+        "the modified line is sealed in the stores"
+    );
 }

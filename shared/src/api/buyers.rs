@@ -16,20 +16,75 @@ use super::fields::platform;
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     /// ISO country code: `CN`.
-    #[cfg_attr(feature = "openapi", schema(examples("CN")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::country_code))]
     pub country: String,
     /// A known district code (GB/T 2260), or a city code where the city has no districts.
-    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::region_code))]
     pub region: String,
     /// Street line.
-    #[cfg_attr(feature = "openapi", schema(examples("8 Jiuxianqiao Road")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::address_line))]
     pub line: String,
     /// 6 digits.
-    #[cfg_attr(feature = "openapi", schema(examples("100020")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::postal_code))]
     pub postal_code: String,
     /// The buyer's label for it, e.g. `home`.
-    #[cfg_attr(feature = "openapi", schema(examples("home")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::address_label))]
     pub label: String,
+    /// Who receives parcels here, when not the buyer (a gift to a company address); absent:
+    /// the buyer's own name and phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<RecipientInput>,
+}
+
+/// The `recipient` object of an address: a name and a phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecipientInput {
+    /// The recipient's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::person_name))]
+    pub name: String,
+    /// The recipient's phone.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::phone_number))]
+    pub phone: String,
+}
+
+/// A parsed [`RecipientInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecipient {
+    /// Name.
+    pub name: PersonName,
+    /// Phone.
+    pub phone: PhoneNumber,
+}
+
+impl RecipientInput {
+    /// Parses both fields; errors name `<prefix>recipient.<field>`.
+    ///
+    /// # Errors
+    /// The first bad field.
+    pub fn parse(&self, prefix: &str) -> Result<NewRecipient, FieldError> {
+        let prefix = format!("{prefix}recipient.");
+        Ok(NewRecipient {
+            name: PersonName::parse(&self.name)
+                .map_err(|e| FieldError::from_contact(&prefix, &e))?,
+            phone: PhoneNumber::parse(&self.phone)
+                .map_err(|e| FieldError::from_contact(&prefix, &e))?,
+        })
+    }
+}
+
+/// Who registered or last changed a record, through which channel, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Provenance {
+    /// `shop` (the contract's plaintext path), `page` (sealed in the buyer's browser), `ops`.
+    #[cfg_attr(feature = "openapi", schema(examples("shop")))]
+    pub channel: String,
+    /// The acting id (`b_…`) or `ops`.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A parsed address input.
@@ -39,6 +94,8 @@ pub struct NewAddress {
     pub address: PostalAddress,
     /// The buyer's label for it.
     pub label: AddressLabel,
+    /// Who receives parcels there, when not the buyer.
+    pub recipient: Option<NewRecipient>,
 }
 
 impl AddressInput {
@@ -52,7 +109,16 @@ impl AddressInput {
                 .map_err(|e| FieldError::from_contact("address.", &e))?;
         let label = AddressLabel::parse(&self.label)
             .map_err(|e| FieldError::from_contact("address.", &e))?;
-        Ok(NewAddress { address, label })
+        let recipient = self
+            .recipient
+            .as_ref()
+            .map(|r| r.parse("address."))
+            .transpose()?;
+        Ok(NewAddress {
+            address,
+            label,
+            recipient,
+        })
     }
 }
 
@@ -65,8 +131,10 @@ pub struct RegisterBuyerRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// The buyer's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::person_name))]
     pub name: String,
     /// The buyer's phone.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::phone_number))]
     pub phone: String,
     /// The first address.
     pub address: AddressInput,
@@ -135,15 +203,16 @@ impl AddAddressRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddAddressResponse {
-    /// The address number (shared by identical addresses).
+    /// The buyer's id for this address (the same for an address identical to one of this
+    /// buyer's; it says nothing about other buyers).
     pub address_id: AddressId,
 }
 
-/// One address in the buyer's own profile (plaintext, to its owner only).
+/// One address in the buyer's own profile (plaintext, to its owner only): the full record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddressView {
-    /// Address number.
+    /// The buyer's id for this address.
     pub address_id: AddressId,
     /// The buyer's label.
     #[cfg_attr(feature = "openapi", schema(examples("home")))]
@@ -154,10 +223,20 @@ pub struct AddressView {
     /// Delivery region code.
     #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub region: String,
-    /// Street line.
+    /// Region codes from the province down to the delivery region.
+    pub region_levels: Vec<String>,
+    /// Street line, as this buyer spelled it.
     pub line: String,
     /// Postal code.
     pub postal_code: String,
+    /// Who receives parcels here.
+    pub recipient_name: String,
+    /// The recipient's phone.
+    pub recipient_phone: String,
+    /// The registration.
+    pub registered: Provenance,
+    /// The last modification (the registration until the first).
+    pub modified: Provenance,
 }
 
 /// Who saw which address for which order, and when.
@@ -175,8 +254,33 @@ pub struct AccessLogEntry {
     pub order_id: OrderId,
     /// The release.
     pub release_id: ReleaseId,
+    /// Why the address was released.
+    pub purpose: ReleasePurpose,
     /// When.
     pub at: Timestamp,
+}
+
+/// Why a recipient was released to a hub, as the audit records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReleasePurpose {
+    /// To hand the parcel to the buyer (the only purpose so far).
+    Delivery,
+}
+
+impl ReleasePurpose {
+    /// The word stored and sent (`delivery`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivery => "delivery",
+        }
+    }
+
+    /// Reads the stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        (word == Self::Delivery.as_str()).then_some(Self::Delivery)
+    }
 }
 
 /// One of the buyer's own orders.

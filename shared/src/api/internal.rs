@@ -23,6 +23,7 @@ pub struct ReleaseRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = OrderId))]
     pub order_id: String,
     /// The final hub's scanner credential (the origin verifies it too).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::relayed_token))]
     pub scanner_token: String,
     /// The order's chain of custody: every device-signed scan the edge verified, pickup
     /// first, the final hop (this request's scan) last. Empty only for a legacy scanner
@@ -90,8 +91,10 @@ pub struct DeliveryRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = ReleaseId))]
     pub release_id: String,
     /// The final hub's scanner credential.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::relayed_token))]
     pub scanner_token: String,
     /// Proof of receipt.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::receipt_signature))]
     pub signature: String,
     /// The device-signed deliver scan as the edge verified it (absent for a legacy scanner
     /// without a device).
@@ -140,6 +143,7 @@ impl DeliveryRequest {
 #[serde(deny_unknown_fields)]
 pub struct ScannerRenewalRequest {
     /// The current credential.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::relayed_token))]
     pub scanner_token: String,
     /// The device-signed renewal request as the edge verified it.
     pub scan: SignedScan,

@@ -21,7 +21,7 @@
 
 mod buyers;
 mod errors;
-mod fields;
+pub(crate) mod fields;
 mod internal;
 mod ops;
 mod orders;

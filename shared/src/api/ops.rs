@@ -13,23 +13,20 @@ use crate::time::Timestamp;
 use super::errors::FieldError;
 use super::fields::{carrier_id, hub_id, opaque_text};
 
-/// `POST /v1/ops/hubs` body.
+/// `POST /v1/ops/hubs` body. Its schema (`crate::openapi`) pairs each level with the known
+/// codes of that level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateHubRequest {
     /// 6-digit district code or 4-digit city code (GB/T 2260).
-    #[cfg_attr(feature = "openapi", schema(examples("110105")))]
     pub code: String,
     /// `district` or `city`.
-    #[cfg_attr(feature = "openapi", schema(value_type = HubLevel))]
     pub level: String,
     /// The hub's name.
     pub name: String,
     /// The carrier the hub belongs to (addition); without it, the platform's default carrier.
     /// Its scanners belong to the same carrier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<CarrierId>))]
     pub carrier_id: Option<String>,
 }
 

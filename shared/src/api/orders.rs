@@ -23,6 +23,7 @@ pub struct RegisterSellerRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = PlatformId))]
     pub platform_id: String,
     /// The seller's name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::person_name))]
     pub name: String,
     /// Where the seller ships from (addition): a district code (or a city code where that
     /// city has no districts). Pickups are then accepted only from the hubs that serve it.

@@ -10,6 +10,8 @@ pub const INTERNAL_BUYERS: &str = "/internal/v1/buyers";
 pub const INTERNAL_BUYER_PROFILE: &str = "/internal/v1/buyers/me";
 /// `POST`: the calling buyer adds an address.
 pub const INTERNAL_BUYER_ADDRESSES: &str = "/internal/v1/buyers/me/addresses";
+/// `PUT`: the calling buyer modifies one of their addresses.
+pub const INTERNAL_BUYER_ADDRESS: &str = "/internal/v1/buyers/me/addresses/{address_id}";
 /// `POST`: a seller registers.
 pub const INTERNAL_SELLERS: &str = "/internal/v1/sellers";
 /// `POST`: the calling buyer orders.
@@ -33,6 +35,9 @@ pub const INTERNAL_INTAKE_KEY: &str = "/internal/v1/vault/intake-key";
 pub const INTERNAL_BUYERS_SEALED: &str = "/internal/v1/buyers/sealed";
 /// `POST`: the calling buyer adds an address sealed in the browser.
 pub const INTERNAL_BUYER_ADDRESSES_SEALED: &str = "/internal/v1/buyers/me/addresses/sealed";
+/// `PUT`: the calling buyer modifies one of their addresses, sealed in the browser.
+pub const INTERNAL_BUYER_ADDRESS_SEALED: &str =
+    "/internal/v1/buyers/me/addresses/{address_id}/sealed";
 /// `GET`: the calling buyer's profile, sealed to the key their page registered.
 pub const INTERNAL_BUYER_PROFILE_SEALED: &str = "/internal/v1/buyers/me/sealed";
 
@@ -42,6 +47,10 @@ pub const INTAKE_KEY: &str = "/v1/vault/intake-key";
 pub const BUYERS_SEALED: &str = "/v1/buyers/sealed";
 /// `POST`: a sealed new address, from the buyer's page.
 pub const BUYER_ADDRESSES_SEALED: &str = "/v1/buyers/me/addresses/sealed";
+/// `PUT`: a modified address (plaintext, API clients).
+pub const BUYER_ADDRESS: &str = "/v1/buyers/me/addresses/{address_id}";
+/// `PUT`: a modified address sealed in the buyer's page.
+pub const BUYER_ADDRESS_SEALED: &str = "/v1/buyers/me/addresses/{address_id}/sealed";
 /// `GET`: the buyer's profile sealed to their page's key.
 pub const BUYER_PROFILE_SEALED: &str = "/v1/buyers/me/sealed";
 

@@ -27,7 +27,7 @@ pub struct PickupScanRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = BuyerId))]
     pub buyer_id: String,
     /// The carrier's waybill number (1 to 64 characters).
-    #[cfg_attr(feature = "openapi", schema(examples("SF1234567890")))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::waybill))]
     pub waybill: String,
 }
 
@@ -196,6 +196,7 @@ pub struct DeliverScanRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = ReleaseId))]
     pub release_id: String,
     /// Proof of receipt (1 to 4096 characters), e.g. the recipient's signature.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::receipt_signature))]
     pub signature: String,
 }
 

@@ -2,6 +2,9 @@
 //! refused releases and deliveries (an audit trail of attempts, by fixed reason words), and the
 //! receipt digest of a delivered order (so a retried delivery is recognised).
 
+use sqlx::AnyConnection;
+
+use super::audit::{self, KIND_REFUSAL};
 use super::{Directory, Result};
 use crate::store::{db, StoreError};
 
@@ -56,24 +59,19 @@ impl Directory {
         Ok(done.rows_affected())
     }
 
-    /// Audits a refused release or delivery.
+    /// Audits a refused release or delivery, as the next row of the audit's hash chain.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn record_refusal(&self, refusal: &RefusalRow) -> Result<()> {
-        db(sqlx::query(
-            "INSERT INTO custody_refusals (endpoint, order_id, scanner_id, code, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&refusal.endpoint)
-        .bind(&refusal.order_id)
-        .bind(&refusal.scanner_id)
-        .bind(&refusal.code)
-        .bind(&refusal.reason)
-        .bind(refusal.at)
-        .execute(self.store.pool())
-        .await)?;
-        Ok(())
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = record_refusal_in(&mut tx, refusal).await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
     }
 
     /// The refusals about one order, oldest first.
@@ -103,4 +101,27 @@ impl Directory {
         .await)?;
         Ok(row.and_then(|(digest,)| digest))
     }
+}
+
+async fn record_refusal_in(
+    conn: &mut AnyConnection,
+    refusal: &RefusalRow,
+) -> std::result::Result<(), sqlx::Error> {
+    let link = audit::append(conn, KIND_REFUSAL, audit::refusal_fields(refusal)).await?;
+    sqlx::query(
+        "INSERT INTO custody_refusals (endpoint, order_id, scanner_id, code, reason, at, \
+         chain_seq, prev_hash, row_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&refusal.endpoint)
+    .bind(&refusal.order_id)
+    .bind(&refusal.scanner_id)
+    .bind(&refusal.code)
+    .bind(&refusal.reason)
+    .bind(refusal.at)
+    .bind(link.seq)
+    .bind(&link.prev_hash)
+    .bind(&link.row_hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The directory store: ids and relations only, never plaintext personal data. One file per
 //! aggregate; each adds its own `impl Directory` block.
 
+mod audit;
 mod carriers;
 mod custody;
 mod hubs;
@@ -16,12 +17,13 @@ use sqlx::AnyPool;
 use super::pool::StorePool;
 use super::StoreError;
 
+pub use audit::{AuditChain, ChainRecord, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY};
 pub use carriers::{CarrierRow, SellerShipping};
 pub use custody::RefusalRow;
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
 pub use pending::{AddressSlot, NewBuyer, PendingRecord, PendingSummary};
-pub use people::{BuyerRow, SellerRow};
+pub use people::{BuyerRow, EntryRow, SellerRow};
 pub use releases::{AuditRow, Recorded, ReleaseRow};
 
 type Result<T> = std::result::Result<T, StoreError>;

@@ -9,16 +9,16 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::{Directory, Result};
 use crate::store::db;
-use crate::store::vault::SealedRecord;
+use crate::store::vault::{ByIdKind, SealedRecord};
 #[cfg(doc)]
 use crate::store::StoreError;
 
 /// A record waiting for the vault.
 #[derive(Debug, Clone, FromRow)]
 pub struct PendingRecord {
-    /// `a_…` for an address, `b_…`/`s_…` for a contact.
+    /// `a_…` for a shared address or a buyer entry, `b_…`/`s_…` for a contact.
     pub record_id: String,
-    /// `address` or `contact`.
+    /// `address`, `contact` or `entry`.
     pub kind: String,
     /// Addresses only: the keyed blind index.
     pub blind_index: Option<String>,
@@ -114,7 +114,8 @@ impl Directory {
 
     /// Registers a buyer whose records wait for the vault, all in one transaction: the
     /// address (queued, or shared with a waiting identical one, or a known number), the
-    /// contact when given, the buyer and the buyer's link. Returns the address number.
+    /// buyer's entry and contact when given, the buyer and the buyer's entry link. Returns the
+    /// address number.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] if the buyer id exists; otherwise unavailability.
@@ -122,20 +123,22 @@ impl Directory {
         &self,
         buyer: &NewBuyer<'_>,
         address: &AddressSlot<'_>,
-        contact: Option<&SealedRecord>,
+        waiting: &[(ByIdKind, &str, &SealedRecord)],
     ) -> Result<String> {
         let mut attempts = self.store.transactions();
         loop {
             let mut tx = attempts.begin().await?;
-            let outcome = insert_buyer_queued_in(&mut tx, buyer, address, contact).await;
+            let outcome = insert_buyer_queued_in(&mut tx, buyer, address, waiting).await;
             if let Some(done) = attempts.settle(tx, outcome).await? {
                 return Ok(done);
             }
         }
     }
 
-    /// Links an address to a buyer, queuing the address record first when it must wait, in
-    /// one transaction. Returns the address number.
+    /// Gives a buyer an entry for an address, queuing the address record first when it must
+    /// wait, and the entry record with it, in one transaction. Returns the entry id that holds
+    /// it (a buyer who has an entry for the same number keeps that one, and the new entry
+    /// record is not queued).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
@@ -143,7 +146,8 @@ impl Directory {
         &self,
         buyer_id: &str,
         address: &AddressSlot<'_>,
-        label: &str,
+        entry_id: &str,
+        entry: Option<&SealedRecord>,
         now: i64,
     ) -> Result<String> {
         let mut attempts = self.store.transactions();
@@ -151,10 +155,14 @@ impl Directory {
             let mut tx = attempts.begin().await?;
             let outcome = async {
                 let number = slot_number(&mut tx, address, now).await?;
-                super::people::link_query(buyer_id, &number, label, now)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(number)
+                let held =
+                    super::people::link_in(&mut tx, buyer_id, &number, entry_id, now).await?;
+                if let (true, Some(record)) = (held == entry_id, entry) {
+                    queue_by_id_query(ByIdKind::Entry, entry_id, record, now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(held)
             }
             .await;
             if let Some(done) = attempts.settle(tx, outcome).await? {
@@ -163,19 +171,55 @@ impl Directory {
         }
     }
 
-    /// Queues a contact record (replacing a waiting one of the same id).
+    /// Points a buyer's entry at a modified address whose record must wait (queued, or shared
+    /// with a waiting identical one, or a known number) and queues the entry's new version, in
+    /// one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the buyer has another entry for that address; otherwise
+    /// unavailability.
+    pub async fn repoint_entry_queued(
+        &self,
+        address: &AddressSlot<'_>,
+        entry_id: &str,
+        entry: &SealedRecord,
+        now: i64,
+    ) -> Result<()> {
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = async {
+                let number = slot_number(&mut tx, address, now).await?;
+                super::people::repoint_query(entry_id, &number)
+                    .execute(&mut *tx)
+                    .await?;
+                queue_by_id_query(ByIdKind::Entry, entry_id, entry, now)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(())
+            }
+            .await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Queues a record kept by its id, a contact or a buyer entry (replacing a waiting one of
+    /// the same id).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn queue_contact(
+    pub async fn queue_record(
         &self,
-        contact_id: &str,
+        kind: ByIdKind,
+        record_id: &str,
         record: &SealedRecord,
         now: i64,
     ) -> Result<()> {
         db(self
             .store
-            .execute(queue_contact_query(contact_id, record, now))
+            .execute(queue_by_id_query(kind, record_id, record, now))
             .await)?;
         Ok(())
     }
@@ -235,9 +279,9 @@ impl Directory {
     }
 
     /// A waiting address turned out to be one the vault already held under `into`: the waiting
-    /// number is merged into it — remembered, buyer links and orders re-pointed (a buyer who
-    /// holds both keeps one link) — and the record removed, in one transaction. The audit
-    /// keeps the number it recorded; reads of that number follow the merge.
+    /// number is merged into it — remembered, buyer entries re-pointed (a buyer who holds both
+    /// keeps the older entry, and orders naming the other move to it) — and the record removed,
+    /// in one transaction. Reads of the old number follow the merge.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
@@ -260,8 +304,8 @@ pub struct NewBuyer<'a> {
     pub buyer_id: &'a str,
     /// The platform.
     pub platform_id: &'a str,
-    /// The first address's label.
-    pub label: &'a str,
+    /// The first address entry's own id.
+    pub entry_id: &'a str,
     /// The profile key of a buyer who registered sealed (written in the same transaction, so
     /// such a buyer never exists without it).
     pub profile_key: Option<&'a str>,
@@ -273,11 +317,11 @@ async fn insert_buyer_queued_in(
     conn: &mut AnyConnection,
     buyer: &NewBuyer<'_>,
     address: &AddressSlot<'_>,
-    contact: Option<&SealedRecord>,
+    waiting: &[(ByIdKind, &str, &SealedRecord)],
 ) -> std::result::Result<String, sqlx::Error> {
     let number = slot_number(conn, address, buyer.now).await?;
-    if let Some(record) = contact {
-        queue_contact_query(buyer.buyer_id, record, buyer.now)
+    for (kind, id, record) in waiting {
+        queue_by_id_query(*kind, id, record, buyer.now)
             .execute(&mut *conn)
             .await?;
     }
@@ -322,20 +366,22 @@ async fn slot_number(
     Ok(waiting)
 }
 
-fn queue_contact_query<'q>(
-    contact_id: &'q str,
+fn queue_by_id_query<'q>(
+    kind: ByIdKind,
+    record_id: &'q str,
     record: &'q SealedRecord,
     now: i64,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     sqlx::query(
         "INSERT INTO vault_pending (record_id, kind, blind_index, key_version, ciphertext, queued_at) \
-         VALUES ($1, 'contact', NULL, $2, $3, $4) ON CONFLICT (record_id) DO UPDATE \
+         VALUES ($1, $5, NULL, $2, $3, $4) ON CONFLICT (record_id) DO UPDATE \
          SET key_version = excluded.key_version, ciphertext = excluded.ciphertext",
     )
-    .bind(contact_id)
+    .bind(record_id)
     .bind(record.key_version)
     .bind(&record.ciphertext)
     .bind(now)
+    .bind(kind.as_str())
 }
 
 /// The pending row goes first: it is what a concurrent registration sharing this number reads,
@@ -357,6 +403,21 @@ async fn merge_in(
     .bind(into)
     .execute(&mut *conn)
     .await?;
+    // A buyer who holds both numbers keeps the entry of the older one: orders naming the
+    // waiting number's entry move to it, and that entry's link goes (its sealed record stays
+    // readable for the audit rows that name it).
+    sqlx::query(
+        "UPDATE orders SET address_id = (SELECT keep.entry_id FROM buyer_addresses keep \
+           JOIN buyer_addresses gone ON gone.buyer_id = keep.buyer_id \
+           WHERE keep.address_id = $2 AND gone.address_id = $1 AND gone.entry_id = orders.address_id) \
+         WHERE address_id IN (SELECT gone.entry_id FROM buyer_addresses gone \
+           JOIN buyer_addresses keep ON keep.buyer_id = gone.buyer_id \
+           WHERE gone.address_id = $1 AND keep.address_id = $2)",
+    )
+    .bind(pending)
+    .bind(into)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "DELETE FROM buyer_addresses WHERE address_id = $1 \
          AND buyer_id IN (SELECT buyer_id FROM buyer_addresses WHERE address_id = $2)",
@@ -366,11 +427,6 @@ async fn merge_in(
     .execute(&mut *conn)
     .await?;
     sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
-        .bind(pending)
-        .bind(into)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE orders SET address_id = $2 WHERE address_id = $1")
         .bind(pending)
         .bind(into)
         .execute(&mut *conn)

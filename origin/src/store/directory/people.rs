@@ -1,5 +1,6 @@
-//! Platforms, buyers, sellers and the buyers' address links (address numbers and labels,
-//! never the addresses themselves).
+//! Platforms, buyers, sellers and the buyers' address entries: each entry's own `a_…` id and the
+//! shared vault number behind it, never the address itself (its spelling, label and recipient
+//! are sealed in the vault's entry record).
 
 use sqlx::{AnyConnection, FromRow};
 
@@ -17,6 +18,19 @@ pub struct BuyerRow {
     pub platform_id: String,
     /// The X25519 key (base64url) the profile is sealed to, for a buyer who registered sealed.
     pub profile_key: Option<String>,
+}
+
+/// One of a buyer's address entries, as the directory knows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct EntryRow {
+    /// The entry's own `a_…` id: the only id of it its buyer sees.
+    pub entry_id: String,
+    /// The shared vault number behind it.
+    pub address_id: String,
+    /// The label written before entries held it (empty for entries since).
+    pub label: String,
+    /// The buyer.
+    pub buyer_id: String,
 }
 
 /// A registered seller.
@@ -57,7 +71,7 @@ impl Directory {
         Ok(row.is_some())
     }
 
-    /// Registers a buyer together with their first address number (and profile key),
+    /// Registers a buyer together with their first address entry (and profile key),
     /// atomically.
     ///
     /// # Errors
@@ -86,7 +100,8 @@ impl Directory {
         .await)
     }
 
-    /// Links an address number to a buyer under a label; linking again updates the label.
+    /// Gives a buyer an entry for a vault number, unless they have one for it already; returns
+    /// the entry id that holds it (`entry_id`, or the existing one).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
@@ -94,27 +109,63 @@ impl Directory {
         &self,
         buyer_id: &str,
         address_id: &str,
-        label: &str,
+        entry_id: &str,
         now: i64,
-    ) -> Result<()> {
-        db(self
-            .store
-            .execute(link_query(buyer_id, address_id, label, now))
-            .await)?;
-        Ok(())
+    ) -> Result<String> {
+        let mut attempts = self.store.transactions();
+        loop {
+            let mut tx = attempts.begin().await?;
+            let outcome = link_in(&mut tx, buyer_id, address_id, entry_id, now).await;
+            if let Some(done) = attempts.settle(tx, outcome).await? {
+                return Ok(done);
+            }
+        }
     }
 
-    /// The buyer's address numbers and labels, oldest first.
+    /// The buyer's entries, oldest first.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn buyer_addresses(&self, buyer_id: &str) -> Result<Vec<(String, String)>> {
+    pub async fn buyer_entries(&self, buyer_id: &str) -> Result<Vec<EntryRow>> {
         db(sqlx::query_as(
-            "SELECT address_id, label FROM buyer_addresses WHERE buyer_id = $1 ORDER BY created_at, address_id",
+            "SELECT entry_id, address_id, label, buyer_id FROM buyer_addresses WHERE buyer_id = $1 \
+             ORDER BY created_at, entry_id",
         )
         .bind(buyer_id)
         .fetch_all(self.store.pool())
         .await)
+    }
+
+    /// An entry by its id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn entry(&self, entry_id: &str) -> Result<Option<EntryRow>> {
+        db(sqlx::query_as(
+            "SELECT entry_id, address_id, label, buyer_id FROM buyer_addresses WHERE entry_id = $1",
+        )
+        .bind(entry_id)
+        .fetch_optional(self.store.pool())
+        .await)
+    }
+
+    /// The buyer's entry for a vault number, if they have one.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn entry_for_number(
+        &self,
+        buyer_id: &str,
+        address_id: &str,
+    ) -> Result<Option<String>> {
+        let row: Option<(String,)> = db(sqlx::query_as(
+            "SELECT entry_id FROM buyer_addresses WHERE buyer_id = $1 AND address_id = $2",
+        )
+        .bind(buyer_id)
+        .bind(address_id)
+        .fetch_optional(self.store.pool())
+        .await)?;
+        Ok(row.map(|(id,)| id))
     }
 
     /// Registers a seller.
@@ -149,7 +200,34 @@ impl Directory {
         )
     }
 
-    /// Moves every buyer link and every open order from one address number to another.
+    /// Points an entry at another vault number (its address was modified).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the buyer has another entry for that number; otherwise
+    /// unavailability.
+    pub async fn repoint_entry(&self, entry_id: &str, address_id: &str) -> Result<()> {
+        db(self
+            .store
+            .execute(repoint_query(entry_id, address_id))
+            .await)?;
+        Ok(())
+    }
+
+    /// How many undelivered orders go to an entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn open_orders_to(&self, entry_id: &str) -> Result<i64> {
+        let (count,): (i64,) = db(sqlx::query_as(
+            "SELECT COUNT(*) FROM orders WHERE address_id = $1 AND status <> 'delivered'",
+        )
+        .bind(entry_id)
+        .fetch_one(self.store.pool())
+        .await)?;
+        Ok(count)
+    }
+
+    /// Moves every buyer entry from one vault number to another (orders name entries).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the store fails.
@@ -165,7 +243,7 @@ impl Directory {
     }
 }
 
-/// Write-only (no read to race with): the buyer and their first link.
+/// Write-only (no read to race with): the buyer and their first entry.
 pub(super) async fn insert_buyer_in(
     conn: &mut AnyConnection,
     buyer: &NewBuyer<'_>,
@@ -181,19 +259,20 @@ pub(super) async fn insert_buyer_in(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO buyer_addresses (buyer_id, address_id, entry_id, label, created_at) \
+         VALUES ($1, $2, $3, '', $4)",
     )
     .bind(buyer.buyer_id)
     .bind(address_id)
-    .bind(buyer.label)
+    .bind(buyer.entry_id)
     .bind(buyer.now)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Two updates keyed on the old number; each locks the rows it moves, so a concurrent link or
-/// order on the old number either lands before (and is moved) or after (and waits).
+/// Moves every buyer entry from one vault number to another. Orders and the audit name
+/// entries, which keep their ids, so they follow without being touched.
 async fn renumber_in(
     conn: &mut AnyConnection,
     old: &str,
@@ -204,29 +283,44 @@ async fn renumber_in(
         .bind(new)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "UPDATE orders SET address_id = $2 WHERE address_id = $1 AND status <> 'delivered'",
-    )
-    .bind(old)
-    .bind(new)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
-/// Links an address number to a buyer; linking again updates the label.
-pub(super) fn link_query<'q>(
-    buyer_id: &'q str,
-    address_id: &'q str,
-    label: &'q str,
+/// Inserts the entry unless the buyer has one for the number, then reads which one holds it
+/// (the insert's own, or the one a concurrent link committed first).
+pub(super) async fn link_in(
+    conn: &mut AnyConnection,
+    buyer_id: &str,
+    address_id: &str,
+    entry_id: &str,
     now: i64,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+) -> std::result::Result<String, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO buyer_addresses (buyer_id, address_id, label, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (buyer_id, address_id) DO UPDATE SET label = excluded.label",
+        "INSERT INTO buyer_addresses (buyer_id, address_id, entry_id, label, created_at) \
+         VALUES ($1, $2, $3, '', $4) ON CONFLICT (buyer_id, address_id) DO NOTHING",
     )
     .bind(buyer_id)
     .bind(address_id)
-    .bind(label)
+    .bind(entry_id)
     .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let (held,): (String,) = sqlx::query_as(
+        "SELECT entry_id FROM buyer_addresses WHERE buyer_id = $1 AND address_id = $2",
+    )
+    .bind(buyer_id)
+    .bind(address_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(held)
+}
+
+/// Points an entry at another vault number.
+pub(super) fn repoint_query<'q>(
+    entry_id: &'q str,
+    address_id: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE entry_id = $1")
+        .bind(entry_id)
+        .bind(address_id)
 }

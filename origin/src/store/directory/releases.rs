@@ -2,6 +2,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::audit::{self, KIND_RELEASE, PURPOSE_DELIVERY};
 use super::{Directory, Result};
 use crate::store::db;
 #[cfg(doc)]
@@ -39,6 +40,8 @@ pub struct AuditRow {
     pub scanner_id: String,
     /// `a_…`
     pub address_id: String,
+    /// Why it was released (`delivery`).
+    pub purpose: String,
     /// Unix milliseconds.
     pub at: i64,
 }
@@ -101,7 +104,7 @@ impl Directory {
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn audit_for_order(&self, order_id: &str) -> Result<Vec<AuditRow>> {
         db(sqlx::query_as(
-            "SELECT a.release_id, a.order_id, a.hub_id, h.code AS hub_code, a.scanner_id, a.address_id, a.at \
+            "SELECT a.release_id, a.order_id, a.hub_id, h.code AS hub_code, a.scanner_id, a.address_id, a.purpose, a.at \
              FROM release_audit a JOIN hubs h ON h.hub_id = a.hub_id \
              WHERE a.order_id = $1 ORDER BY a.audit_id",
         )
@@ -116,7 +119,7 @@ impl Directory {
     /// [`StoreError::Unavailable`] when the store fails.
     pub async fn access_log(&self, buyer_id: &str) -> Result<Vec<AuditRow>> {
         db(sqlx::query_as(
-            "SELECT a.release_id, a.order_id, a.hub_id, h.code AS hub_code, a.scanner_id, a.address_id, a.at \
+            "SELECT a.release_id, a.order_id, a.hub_id, h.code AS hub_code, a.scanner_id, a.address_id, a.purpose, a.at \
              FROM release_audit a JOIN hubs h ON h.hub_id = a.hub_id JOIN orders o ON o.order_id = a.order_id \
              WHERE o.buyer_id = $1 ORDER BY a.audit_id",
         )
@@ -133,7 +136,8 @@ impl Directory {
 ///    `erase_after`, ends it here;
 /// 3. the release is inserted unless this hub has one (`ON CONFLICT DO NOTHING`), and the
 ///    order's release to this hub is read back — ours, or the one committed before;
-/// 4. the audit row of this answer.
+/// 4. the audit row of this answer, appended to the audit's hash chain (which locks the
+///    chain's head last, so releases of different orders wait for each other only there).
 async fn record_release_in(
     conn: &mut AnyConnection,
     fresh: &ReleaseRow,
@@ -188,16 +192,35 @@ async fn record_release_in(
             .await?
         }
     };
+    let link = audit::append(
+        conn,
+        KIND_RELEASE,
+        audit::release_fields(
+            &release.release_id,
+            &release.order_id,
+            &release.hub_id,
+            &fresh.scanner_id,
+            address_id,
+            PURPOSE_DELIVERY,
+            now,
+        ),
+    )
+    .await?;
     sqlx::query(
-        "INSERT INTO release_audit (release_id, order_id, hub_id, scanner_id, address_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO release_audit (release_id, order_id, hub_id, scanner_id, address_id, \
+         purpose, at, chain_seq, prev_hash, row_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&release.release_id)
     .bind(&release.order_id)
     .bind(&release.hub_id)
     .bind(&fresh.scanner_id)
     .bind(address_id)
+    .bind(PURPOSE_DELIVERY)
     .bind(now)
+    .bind(link.seq)
+    .bind(&link.prev_hash)
+    .bind(&link.row_hash)
     .execute(&mut *conn)
     .await?;
     Ok(Recorded::Released(release))
