@@ -755,4 +755,6 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
     }
     drop(second);
     drop(standby);
+    // Kept when the test fails (the logs are there); removed when it passes.
+    let _ = std::fs::remove_dir_all(&dir);
 }
