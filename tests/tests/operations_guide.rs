@@ -6,10 +6,12 @@
 //! variables are set by this test to its throwaway places.
 //!
 //! Between steps the test acts as the world around the operator: it drives journeys through
-//! the edge (so there are releases to watch and audit), puts load on the service while step 9
-//! takes the backup, and moves the databases to new clusters before step 10 restores them.
-//! Afterwards every registration and release acknowledged before the backup started must be
-//! in the restored service, read back through the edge and the ops API.
+//! the edge (so there are releases to watch and audit), kills the vault's primary before step 8
+//! promotes the standby the guide made in step 4 (a registration during the outage must be
+//! answered, and the temporary table must drain into the promoted server), puts load on the
+//! service while step 9 takes the backup, and moves the databases to new clusters before step
+//! 10 restores them. Afterwards every registration and release acknowledged before the backup
+//! started must be in the restored service, read back through the edge and the ops API.
 //!
 //! Skipped only when PostgreSQL is missing and `LASTHOP_SKIP_POSTGRES=1` says so.
 
@@ -433,6 +435,81 @@ fn audit_release_ids(origin: &Client, ops_token: &str, order: &str) -> Vec<Strin
         .collect()
 }
 
+/// The standby the guide creates with its own commands (`pg_basebackup`, `pg_ctl start`): the
+/// test stops it when done, as `pg_ctl` detached it from the guide's process group.
+struct GuideStandby {
+    data: PathBuf,
+    as_nobody: bool,
+}
+
+impl GuideStandby {
+    /// Its parent folder, writable by the user PostgreSQL runs as (`nobody` when we are root).
+    fn prepare(dir: &Path) -> Self {
+        let as_nobody = nix::unistd::geteuid().is_root();
+        std::fs::create_dir_all(dir).unwrap();
+        if as_nobody {
+            let status = Command::new("chown")
+                .arg("nobody")
+                .arg(dir)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown nobody {}", dir.display());
+        }
+        Self {
+            data: dir.join("data"),
+            as_nobody,
+        }
+    }
+
+    /// The site's `LASTHOP_PG_USER`.
+    fn user(&self) -> String {
+        if self.as_nobody {
+            return "nobody".to_owned();
+        }
+        let out = Command::new("id").arg("-un").output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+impl Drop for GuideStandby {
+    fn drop(&mut self) {
+        if !self.data.join("postmaster.pid").exists() {
+            return;
+        }
+        let pg_ctl = postgres::tool("pg_ctl");
+        let mut stop = if self.as_nobody {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(pg_ctl);
+            c
+        } else {
+            Command::new(pg_ctl)
+        };
+        let _ = stop
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The origin's `/healthz`, once it satisfies `done` (within `within`).
+fn health_until(origin: &Client, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let health = origin.get("/healthz").send().unwrap();
+        if let Ok(body) = health.json() {
+            if done(&body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "health never got there: {body}");
+        }
+        assert!(Instant::now() < deadline, "no health: {}", health.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_restores_it() {
     if !postgres::required().unwrap_or_else(|e| panic!("{e}")) {
@@ -442,6 +519,9 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
     check_shape(&steps);
     let dir = state_dir("operations-guide");
     let first = PgCluster::primary(PgOptions::throwaway(dir.join("pg-first"))).unwrap();
+    let mut vault_primary =
+        PgCluster::primary(PgOptions::throwaway(dir.join("pg-vault-primary"))).unwrap();
+    let standby = GuideStandby::prepare(&dir.join("pg-vault-standby"));
     let origin_port = free_port().unwrap();
     let edge_port = free_port().unwrap();
     let path = std::env::var("PATH").unwrap_or_default();
@@ -452,6 +532,16 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
         ("LASTHOP_ADMIN_URL", first.admin_url("postgres")),
         ("LASTHOP_DB_HOST", "127.0.0.1".to_owned()),
         ("LASTHOP_DB_PORT", first.port().to_string()),
+        (
+            "LASTHOP_VAULT_ADMIN_URL",
+            vault_primary.admin_url("postgres"),
+        ),
+        ("LASTHOP_VAULT_HOST", "127.0.0.1".to_owned()),
+        ("LASTHOP_VAULT_PORT", vault_primary.port().to_string()),
+        ("LASTHOP_STANDBY_HOST", "127.0.0.1".to_owned()),
+        ("LASTHOP_STANDBY_PORT", free_port().unwrap().to_string()),
+        ("LASTHOP_STANDBY_DATA", standby.data.display().to_string()),
+        ("LASTHOP_PG_USER", standby.user()),
         ("LASTHOP_ORIGIN_LISTEN", format!("127.0.0.1:{origin_port}")),
         ("LASTHOP_EDGE_URL", format!("http://127.0.0.1:{edge_port}")),
         ("LASTHOP_EDGE_PORT", edge_port.to_string()),
@@ -502,13 +592,40 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
     );
     let (first_buyer, first_order, first_release) = journey(&shop, 1, &seller, &pickup, &hub);
     guide.go(6, &[("ADDRESS_ID", first_buyer.address_id.clone())]);
-    for n in 7..=8 {
-        guide.reach(Some(n));
-        guide.go(n, &[]);
-    }
+    guide.reach(Some(7));
+    guide.go(7, &[]);
+
+    // The vault's primary is lost before step 8: registrations go on through the temporary
+    // table, and step 8 promotes the standby the guide made in step 4.
+    guide.reach(Some(8));
+    let promotion = Instant::now();
+    vault_primary.kill();
+    health_until(&origin, Duration::from_secs(10), |h| {
+        h["vault"]["writes_to"] == "temporary_table" && h["vault"]["reads_from"] == "standby"
+    });
+    let outage_buyer = shop.register_buyer(&person(2));
+    let queued = health_until(&origin, Duration::from_secs(1), |_| true);
+    assert!(
+        queued["temporary_table"]["depth"].as_i64().unwrap() >= 1,
+        "the registration did not wait in the temporary table: {queued}"
+    );
+    guide.go(8, &[]);
+    guide.reach(Some(9));
+    let drained = health_until(&origin, Duration::from_secs(5), |h| {
+        h["vault"]["writes_to"] == "standby" && h["temporary_table"]["depth"] == 0
+    });
+    let profile = shop.profile(&outage_buyer);
+    assert_eq!(profile.status, 200, "after promotion: {}", profile.body);
+    assert_eq!(
+        profile.json().unwrap()["name"],
+        json!(outage_buyer.person.name)
+    );
+    eprintln!(
+        "operations guide: primary killed, standby promoted and the temporary table drained in {:.1} s ({drained})",
+        promotion.elapsed().as_secs_f64()
+    );
 
     // Step 9 takes the backup while journeys keep coming.
-    guide.reach(Some(9));
     let stop = Arc::new(AtomicBool::new(false));
     let acks = Arc::new(Mutex::new(Acks::default()));
     let loaders = load(&shop, 2, &stop, &acks);
@@ -561,11 +678,11 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
         before.len() >= 6 && releases.len() >= 6,
         "too little load before the backup"
     );
-    for (_, buyer) in before
-        .iter()
-        .copied()
-        .chain(std::iter::once(&(backup_started, first_buyer.clone())))
-    {
+    let early = [
+        (backup_started, first_buyer.clone()),
+        (backup_started, outage_buyer.clone()),
+    ];
+    for (_, buyer) in before.iter().copied().chain(early.iter()) {
         let profile = edge
             .get("/v1/buyers/me")
             .bearer(&buyer.token)
@@ -629,6 +746,7 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
         .map(|(_, b)| b.person.clone())
         .collect();
     people.push(first_buyer.person.clone());
+    people.push(outage_buyer.person.clone());
     for secret in people.iter().flat_map(Person::secrets) {
         assert!(
             !contains_bytes(&log, secret.as_bytes()),
@@ -636,4 +754,7 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
         );
     }
     drop(second);
+    drop(standby);
+    // Kept when the test fails (the logs are there); removed when it passes.
+    let _ = std::fs::remove_dir_all(&dir);
 }
