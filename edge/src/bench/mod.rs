@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use futures_util::future::join_all;
 use lasthop_core::bench::{costliest_hop, HopCase};
-use lasthop_core::ids::{BuyerId, HubId, OrderId, PlatformId, SellerId};
+use lasthop_core::ids::{BuyerId, CarrierId, HubId, OrderId, PlatformId, SellerId};
 use lasthop_core::keys::EdgeSecrets;
 use lasthop_core::region::{Directory, HubLevel, HubRegion, RegionCode};
 use lasthop_core::tokens::tokenise_order;
@@ -196,6 +196,8 @@ async fn seed_lasthop(
         scanner: ScanningHub {
             hub_id: HubId::generate(&mut OsRng),
             hub: parsed.pickup,
+            // Seeded orders are the default carrier's (no carriage in their record).
+            carrier_id: CarrierId::platform_default(),
         },
         scan: None,
     };
