@@ -15,7 +15,8 @@ use std::borrow::Cow;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{
-    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
@@ -854,9 +855,9 @@ impl PartialSchema for CreateHubRequest {
                 .property(
                     "carrier_id",
                     ObjectBuilder::new()
-                        .schema_type(Type::String)
+                        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
                         .description(Some(
-                            "The carrier the hub belongs to (addition); without it, the \
+                            "The carrier the hub belongs to (addition); absent or null: the \
                              platform's default carrier",
                         ))
                         .pattern(Some(id_pattern(CarrierId::PREFIX))),

@@ -414,7 +414,8 @@ pub(crate) fn address_view(
 
 /// Registers a seller.
 #[utoipa::path(post, path = "/internal/v1/sellers", tag = "internal", request_body = RegisterSellerRequest,
-    responses((status = 201, body = RegisterSellerResponse), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = RegisterSellerResponse), (status = 400, body = ErrorBody),
+              (status = 404, description = "An unknown carrier", body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn register_seller(
     State(state): State<AppState>,
