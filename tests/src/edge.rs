@@ -35,6 +35,49 @@ pub struct EdgeOptions {
     /// The Worker's entry module; `None` runs the deployed build,
     /// [`Workspace::worker_shim`]. `cargo xtask bench` points it at the bench build.
     pub worker_shim: Option<PathBuf>,
+    /// Serve HTTPS (`--local-protocol https`) with this certificate instead of HTTP.
+    pub tls: Option<EdgeTls>,
+}
+
+/// The certificate an HTTPS edge is served with ([`EdgeTls::self_signed`] makes one).
+#[derive(Debug, Clone)]
+pub struct EdgeTls {
+    /// PEM certificate for `127.0.0.1` and `localhost`.
+    pub cert: PathBuf,
+    /// Its PEM private key.
+    pub key: PathBuf,
+}
+
+impl EdgeTls {
+    /// A new self-signed certificate for `127.0.0.1` and `localhost`, written into `dir`.
+    ///
+    /// # Errors
+    /// When it cannot be made or written.
+    pub fn self_signed(dir: &Path) -> Result<Self, LaunchError> {
+        let made = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .map_err(|e| LaunchError::Layout(format!("a self-signed certificate: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(|e| LaunchError::io("creating the TLS dir", e))?;
+        let tls = Self {
+            cert: dir.join("edge-cert.pem"),
+            key: dir.join("edge-key.pem"),
+        };
+        write(&tls.cert, &made.cert.pem())?;
+        write(&tls.key, &made.key_pair.serialize_pem())?;
+        Ok(tls)
+    }
+
+    /// A client configuration that trusts this certificate and nothing else.
+    ///
+    /// # Errors
+    /// When the certificate cannot be read.
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, LaunchError> {
+        let pem = std::fs::read(&self.cert)
+            .map_err(|e| LaunchError::io("reading the edge's certificate", e))?;
+        crate::http::trusting(&pem)
+    }
 }
 
 impl EdgeOptions {
@@ -54,6 +97,7 @@ impl EdgeOptions {
             startup_timeout: crate::startup_timeout(),
             cancel: None,
             worker_shim: None,
+            tls: None,
         }
     }
 }
@@ -65,6 +109,8 @@ pub struct EdgeProcess {
     port: u16,
     inspector_port: u16,
     service: Service,
+    /// Client TLS trusting the edge's certificate, when it serves HTTPS.
+    client_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl EdgeProcess {
@@ -104,24 +150,31 @@ impl EdgeProcess {
         )?;
         let port = port_or_free(options.port)?;
         let inspector_port = port_or_free(options.inspector_port)?;
+        let client_tls = options
+            .tls
+            .as_ref()
+            .map(EdgeTls::client_config)
+            .transpose()?;
         let service = Service::new(
             "edge",
             options.state_dir.join("edge.log"),
-            format!("{}/healthz", loopback_url(port)),
-        );
+            format!("{}/healthz", edge_url(port, options.tls.is_some())),
+        )
+        .with_tls(client_tls.clone());
         let mut edge = Self {
             options,
             port,
             inspector_port,
             service,
+            client_tls,
         };
         edge.start(&wrangler)?;
         Ok(edge)
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://…` when it serves HTTPS.
     pub fn url(&self) -> String {
-        loopback_url(self.port)
+        edge_url(self.port, self.options.tls.is_some())
     }
 
     /// The port it listens on.
@@ -136,7 +189,7 @@ impl EdgeProcess {
 
     /// A [`Client`] on [`EdgeProcess::url`].
     pub fn client(&self) -> Client {
-        Client::new(self.url())
+        Client::with_tls(self.url(), self.client_tls.as_ref())
     }
 
     /// The state directory (absolute).
@@ -209,11 +262,28 @@ impl EdgeProcess {
         for (name, value) in &self.options.vars {
             command.arg("--var").arg(format!("{name}:{value}"));
         }
+        if let Some(tls) = &self.options.tls {
+            command
+                .args(["--local-protocol", "https"])
+                .arg("--https-key-path")
+                .arg(&tls.key)
+                .arg("--https-cert-path")
+                .arg(&tls.cert);
+        }
         self.service.start(
             command,
             self.options.startup_timeout,
             self.options.cancel.as_deref(),
         )
+    }
+}
+
+/// The edge's URL on `port`: `https://` when it serves TLS.
+pub fn edge_url(port: u16, tls: bool) -> String {
+    if tls {
+        format!("https://127.0.0.1:{port}")
+    } else {
+        loopback_url(port)
     }
 }
 

@@ -4,7 +4,11 @@
 //! assert on, not an error. Only failures below HTTP (refused connection, timeout) are errors.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use serde::Serialize;
 
@@ -18,15 +22,51 @@ pub struct Client {
     base: String,
 }
 
+/// TLS for `https://` URLs that trusts exactly the certificates in `pem` (a self-signed
+/// certificate a local server was started with), nothing else.
+///
+/// # Errors
+/// When `pem` holds no certificate or one rustls refuses.
+pub fn trusting(pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, LaunchError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| LaunchError::Layout(format!("a PEM certificate: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| LaunchError::Layout(format!("a trusted certificate: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(LaunchError::Layout("no certificate to trust".to_owned()));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| LaunchError::Layout(format!("TLS versions: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+fn agent(timeout: Duration, tls: Option<&Arc<rustls::ClientConfig>>) -> ureq::Agent {
+    let builder = ureq::AgentBuilder::new().timeout(timeout).redirects(0);
+    match tls {
+        Some(config) => builder.tls_config(Arc::clone(config)).build(),
+        None => builder.build(),
+    }
+}
+
 impl Client {
     /// A client for `base_url` (no trailing slash needed) with a 30 s per-request timeout.
     pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_tls(base_url, None)
+    }
+
+    /// As [`Client::new`], with `tls` for an `https://` base URL (see [`trusting`]).
+    pub fn with_tls(base_url: impl Into<String>, tls: Option<&Arc<rustls::ClientConfig>>) -> Self {
         let base: String = base_url.into();
         Self {
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(30))
-                .redirects(0)
-                .build(),
+            agent: agent(Duration::from_secs(30), tls),
             base: base.trim_end_matches('/').to_string(),
         }
     }
@@ -193,13 +233,12 @@ pub(crate) fn wait_until_healthy(
     group: &mut ProcessGroup,
     name: &str,
     url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
     log: &std::path::Path,
     timeout: Duration,
     cancel: Option<&AtomicBool>,
 ) -> Result<(), LaunchError> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(5))
-        .build();
+    let agent = agent(Duration::from_secs(5), tls);
     let started = Instant::now();
     loop {
         if let Some(status) = group.exit_status() {

@@ -73,7 +73,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub use browser::BrowserRun;
-pub use edge::{EdgeOptions, EdgeProcess};
+pub use edge::{EdgeOptions, EdgeProcess, EdgeTls};
 pub use http::{Client, Reply, Request};
 pub use origin::{OriginOptions, OriginProcess, StoreUrls};
 pub use stack::{Stack, StackOptions};

@@ -61,6 +61,8 @@ pub(crate) struct Service {
     name: &'static str,
     log: PathBuf,
     health_url: String,
+    /// TLS for an `https://` health URL.
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     group: Option<ProcessGroup>,
 }
 
@@ -71,8 +73,15 @@ impl Service {
             name,
             log,
             health_url,
+            tls: None,
             group: None,
         }
+    }
+
+    /// The same, probing an `https://` health URL with `tls`.
+    pub(crate) fn with_tls(mut self, tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Start `command` as a new process group logging to the log file and wait until the
@@ -91,6 +100,7 @@ impl Service {
             &mut group,
             self.name,
             &self.health_url,
+            self.tls.as_ref(),
             &self.log,
             timeout,
             cancel,

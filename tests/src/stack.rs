@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::service::{loopback_url, port_or_free};
+use crate::service::port_or_free;
 use crate::{EdgeOptions, EdgeProcess, LaunchError, OriginOptions, OriginProcess, StoreUrls};
 
 /// How to start both services. Build with [`StackOptions::new`].
@@ -34,6 +34,9 @@ pub struct StackOptions {
     pub worker_shim: Option<PathBuf>,
     /// Start the origin without the edge's URL, so no revocation push ever reaches the edge.
     pub block_revocation_pushes: bool,
+    /// Serve the edge over HTTPS with this certificate; the origin trusts it explicitly
+    /// (`LASTHOP_EDGE_CA_FILE`) for its pushes, and the clients do.
+    pub edge_tls: Option<crate::edge::EdgeTls>,
 }
 
 impl StackOptions {
@@ -51,6 +54,7 @@ impl StackOptions {
             cancel: None,
             worker_shim: None,
             block_revocation_pushes: false,
+            edge_tls: None,
         }
     }
 }
@@ -75,9 +79,16 @@ impl Stack {
         let edge_port = port_or_free(options.edge_port)?;
         let mut origin_options = OriginOptions::new(&options.state_dir);
         origin_options.port = options.origin_port;
+        let tls = options.edge_tls.is_some();
         origin_options.edge_url =
-            (!options.block_revocation_pushes).then(|| loopback_url(edge_port));
+            (!options.block_revocation_pushes).then(|| crate::edge::edge_url(edge_port, tls));
         origin_options.env = options.origin_env;
+        if let Some(edge_tls) = &options.edge_tls {
+            origin_options.env.push((
+                "LASTHOP_EDGE_CA_FILE".to_owned(),
+                edge_tls.cert.display().to_string(),
+            ));
+        }
         origin_options.stores = options.origin_stores;
         origin_options.binary = options.origin_binary;
         origin_options.startup_timeout = options.startup_timeout;
@@ -94,6 +105,7 @@ impl Stack {
         edge_options.startup_timeout = options.startup_timeout;
         edge_options.cancel = options.cancel;
         edge_options.worker_shim = options.worker_shim;
+        edge_options.tls = options.edge_tls;
         let edge = EdgeProcess::spawn(edge_options)?;
         Ok(Self { edge, origin })
     }
