@@ -9,7 +9,7 @@ use lasthop_core::api::{
     AddressInput, BuyerProfile, IntakeKeyResponse, SealedAddressRequest, SealedProfileResponse,
     SealedRegisterBuyerRequest,
 };
-use lasthop_core::ids::BuyerId;
+use lasthop_core::ids::{AddressId, BuyerId};
 use lasthop_core::intake::{self, RegistrationIntake};
 use lasthop_core::sealed_box::{BoxSecretKey, SealedBox};
 use rand_core::CryptoRngCore;
@@ -78,6 +78,27 @@ pub fn seal_address(
     Ok(intake::seal_address(
         vault,
         &intake::address_aad(&buyer),
+        address,
+        rng,
+    )?)
+}
+
+/// Seals a modification of `address_id` (one of `buyer_id`'s addresses), bound to both.
+///
+/// # Errors
+/// [`PageError`] naming the first bad field, or a malformed buyer or address id.
+pub fn seal_address_change(
+    vault: &IntakeKeyResponse,
+    buyer_id: &str,
+    address_id: &str,
+    address: &AddressInput,
+    rng: &mut impl CryptoRngCore,
+) -> Result<SealedAddressRequest, PageError> {
+    let buyer = BuyerId::parse(buyer_id).map_err(|_| PageError::field("buyer_id"))?;
+    let address_id = AddressId::parse(address_id).map_err(|_| PageError::field("address_id"))?;
+    Ok(intake::seal_address(
+        vault,
+        &intake::address_change_aad(&buyer, &address_id),
         address,
         rng,
     )?)

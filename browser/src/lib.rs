@@ -126,6 +126,25 @@ pub fn seal_address(key: JsValue, buyer_id: &str, address: JsValue) -> Result<Js
     to_value(&buyer::seal_address(&key, buyer_id, &address, &mut OsRng)?)
 }
 
+/// Seals a modification of `address_id` for `buyer_id`; returns the `PUT
+/// /v1/buyers/me/addresses/{address_id}/sealed` body.
+///
+/// # Errors
+/// `{field, message}` for the first field the core refuses.
+#[wasm_bindgen(js_name = sealAddressChange)]
+pub fn seal_address_change(
+    key: JsValue,
+    buyer_id: &str,
+    address_id: &str,
+    address: JsValue,
+) -> Result<JsValue, JsValue> {
+    let key: IntakeKeyResponse = from_value(key, "key")?;
+    let address: AddressInput = from_value(address, "address")?;
+    to_value(&buyer::seal_address_change(
+        &key, buyer_id, address_id, &address, &mut OsRng,
+    )?)
+}
+
 /// Opens `GET /v1/buyers/me/sealed`'s `profile` with the page's profile key.
 ///
 /// # Errors

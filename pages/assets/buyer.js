@@ -92,10 +92,20 @@ document.getElementById('address-form').addEventListener('submit', async (event)
     try {
       const wasm = await core();
       const key = await intakeKey();
-      const body = wasm.sealAddress(key, session.buyer_id, addressInput(form));
-      await api('POST', '/v1/buyers/me/addresses/sealed', { token: session.buyer_token, body });
+      const target = form.target.value;
+      if (target) {
+        // A change of one of this buyer's addresses: sealed bound to the buyer and that address.
+        const body = wasm.sealAddressChange(key, session.buyer_id, target, addressInput(form));
+        await api('PUT', `/v1/buyers/me/addresses/${encodeURIComponent(target)}/sealed`, {
+          token: session.buyer_token,
+          body,
+        });
+      } else {
+        const body = wasm.sealAddress(key, session.buyer_id, addressInput(form));
+        await api('POST', '/v1/buyers/me/addresses/sealed', { token: session.buyer_token, body });
+      }
       form.reset();
-      say(status, t('buyer.address_saved'), 'ok');
+      say(status, t(target ? 'buyer.address_changed' : 'buyer.address_saved'), 'ok');
       await loadProfile();
     } catch (error) {
       refuse(form, error);
@@ -121,6 +131,17 @@ document.getElementById('order-form').addEventListener('submit', async (event) =
     }
   });
 });
+
+/** Fills the address form with `address` (the buyer's own record) to change it. */
+function editAddress(address) {
+  const form = document.getElementById('address-form');
+  form.target.value = address.address_id;
+  form.label.value = address.label;
+  form.region.value = address.region;
+  form.line.value = address.line;
+  form.postal_code.value = address.postal_code;
+  form.line.focus();
+}
 
 async function loadProfile() {
   const session = stored.get(KEY);
@@ -151,7 +172,24 @@ async function render() {
         el('div', {}, address.line),
         el('div', { class: 'hint' }, t('buyer.region_postal', { region: address.region, postal: address.postal_code })),
         el('div', { class: 'hint mono' }, address.address_id),
+        el(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            'aria-label': t('buyer.edit_address', { label: address.label }),
+            onclick: () => editAddress(address),
+          },
+          t('buyer.edit'),
+        ),
       ),
+    ),
+  );
+  const target = document.getElementById('address-target');
+  target.replaceChildren(
+    el('option', { value: '' }, t('buyer.address_target_new')),
+    ...profile.addresses.map((a) =>
+      el('option', { value: a.address_id }, t('buyer.address_target_change', { label: a.label })),
     ),
   );
   const select = document.getElementById('order-address');

@@ -104,6 +104,15 @@ async function journey() {
   await registerForm.locator('button[type=submit]').press('Enter');
   await buyer.locator('#profile-name').filter({ hasText: person.name }).waitFor();
   const buyerId = await text(buyer, '#profile-buyer-id');
+  // The buyer changes the street line (sealed in the browser, bound to this address) before
+  // ordering: the final hub must get the new version.
+  await buyer.locator('#address-list button').first().click();
+  const addressForm = buyer.locator('#address-form');
+  await addressForm.locator('input[name=line]').fill(person.changed_line);
+  await addressForm.locator('button[type=submit]').click();
+  await buyer.locator('#address-list').filter({ hasText: person.changed_line }).waitFor();
+  const addressesShown = await buyer.locator('#address-list li').count();
+  if (addressesShown !== 1) problems.push(`buyer: ${addressesShown} addresses after a change, not 1`);
   await buyer.fill('#order-seller', sellerId);
   await buyer.click('#order-form button[type=submit]');
   await buyer.locator('#order-rows tr').first().waitFor();

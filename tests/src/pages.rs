@@ -18,8 +18,10 @@ pub struct SeedBuyer {
     pub phone: &'static str,
     /// Delivery district.
     pub region: &'static str,
-    /// Street line.
+    /// Street line, as registered.
     pub line: &'static str,
+    /// The street line the buyer changes it to before ordering (same district).
+    pub changed_line: &'static str,
     /// Postal code.
     pub postal_code: &'static str,
 }
@@ -30,6 +32,7 @@ pub const SEED_BUYER: SeedBuyer = SeedBuyer {
     phone: "+86 138 0013 8000",
     region: "110105",
     line: "酒仙桥路甲8号院3单元1201",
+    changed_line: "酒仙桥北路9号院2单元702",
     postal_code: "100015",
 };
 
@@ -91,7 +94,8 @@ pub fn run_seed_journey(
         "origin_url": stack.origin.url(),
         "ops_token": ops_token,
         "person": {"name": person.name, "phone": person.phone, "region": person.region,
-                   "line": person.line, "postal_code": person.postal_code},
+                   "line": person.line, "changed_line": person.changed_line,
+                   "postal_code": person.postal_code},
         "hubs": hubs.iter().map(|(key, hub_id, code, role)|
             json!({"key": key, "hub_id": hub_id, "code": code, "role": role})).collect::<Vec<_>>(),
         "mode": mode_name,

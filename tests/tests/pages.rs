@@ -43,7 +43,7 @@ fn seed_buyer() -> Person {
         name: SEED_BUYER.name.into(),
         phone: SEED_BUYER.phone.into(),
         region: SEED_BUYER.region.into(),
-        line: SEED_BUYER.line.into(),
+        line: SEED_BUYER.changed_line.into(),
         postal_code: SEED_BUYER.postal_code.into(),
     }
 }
@@ -92,6 +92,7 @@ fn needles(person: &Person) -> Vec<(String, Vec<Vec<u8>>)> {
         person.phone.clone(),
         digits[2..].to_owned(),
         person.line.clone(),
+        SEED_BUYER.line.to_owned(),
         person.postal_code.clone(),
     ]
     .into_iter()
@@ -162,6 +163,7 @@ fn the_seed_journey_through_the_pages(w: &World) {
 
     // The recipient was opened on the final hub's device, and only there.
     assert_eq!(result["recipient_shown"]["name"], person.name.as_str());
+    // The buyer changed the line before ordering: the final hub got the new version.
     assert_eq!(result["recipient_shown"]["line"], person.line.as_str());
     assert_eq!(
         result["recipient_shown"]["postal_code"],
