@@ -5,9 +5,6 @@
 use axum::http::StatusCode;
 use futures_util::future::join_all;
 
-use lasthop_core::api::paths;
-use serde_json::json;
-
 use crate::helpers::{Person, TestApp};
 
 /// Orders released at the same moment, each asked for twice at once.
@@ -26,21 +23,7 @@ pub async fn concurrent_releases_all_succeed_each_with_exactly_its_audit_rows(ap
         orders.push(order["order_id"].as_str().expect("order id").to_owned());
     }
     // Each ask carries its own chain: the pickup at the buyer's district and the terminal's scan.
-    let chain = |order: &str| {
-        vec![
-            app.scan(
-                &pickup,
-                paths::SCAN_PICKUP,
-                &json!({"platform_id": "demo", "order_id": order, "buyer_id": buyer_id,
-                        "waybill": "SF1"}),
-            ),
-            app.scan(
-                &terminal,
-                paths::SCAN_HOP,
-                &json!({"platform_id": "demo", "order_id": order}),
-            ),
-        ]
-    };
+    let chain = |order: &str| app.chain(&pickup, &terminal, order, &buyer_id);
     let chains: Vec<_> = orders
         .iter()
         .chain(orders.iter())

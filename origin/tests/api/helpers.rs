@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
+use lasthop_core::api::paths;
 use lasthop_core::device::{DeviceKeys, ScanRequest, SignedScan};
 use lasthop_core::ids::{OrderId, ReleaseId};
 use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
@@ -428,6 +429,30 @@ impl TestApp {
                 &RequestNonce::generate(&mut rand::rngs::OsRng),
             )
             .expect("a UTF-8 body")
+    }
+
+    /// The honest chain of `order_id`: a pickup by `pickup` at the buyer's district (label read
+    /// right) and `terminal`'s own scan, both signed now.
+    pub fn chain(
+        &self,
+        pickup: &DeviceScanner,
+        terminal: &DeviceScanner,
+        order_id: &str,
+        buyer_id: &str,
+    ) -> Vec<SignedScan> {
+        vec![
+            self.scan(
+                pickup,
+                paths::SCAN_PICKUP,
+                &json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
+                        "waybill": "SF1"}),
+            ),
+            self.scan(
+                terminal,
+                paths::SCAN_HOP,
+                &json!({"platform_id": "demo", "order_id": order_id}),
+            ),
+        ]
     }
 
     /// Asks for a release without a chain (a legacy scanner, or an attacker).

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use lasthop_core::api::paths;
 use serde_json::{json, Value};
 
 use crate::helpers::{DeviceScanner, Person, Reply, StoreLocation, TestApp};
@@ -24,19 +23,7 @@ async fn release(
     pickup: &DeviceScanner,
     terminal: &DeviceScanner,
 ) -> Reply {
-    let chain = [
-        app.scan(
-            pickup,
-            paths::SCAN_PICKUP,
-            &json!({"platform_id": "demo", "order_id": order_id, "buyer_id": buyer_id,
-                    "waybill": "SF1"}),
-        ),
-        app.scan(
-            terminal,
-            paths::SCAN_HOP,
-            &json!({"platform_id": "demo", "order_id": order_id}),
-        ),
-    ];
+    let chain = app.chain(pickup, terminal, order_id, buyer_id);
     app.release_with_chain(order_id, &terminal.token, &chain)
         .await
 }

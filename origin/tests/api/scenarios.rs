@@ -66,16 +66,6 @@ pub async fn parcel(app: &TestApp, tag: &str) -> Parcel {
 }
 
 impl Parcel {
-    /// The pickup link: the parcel collected at the buyer's own district, label read right.
-    pub fn pickup_scan(&self, app: &TestApp) -> SignedScan {
-        app.scan(
-            &self.pickup,
-            paths::SCAN_PICKUP,
-            &json!({"platform_id": "demo", "order_id": self.order_id,
-                    "buyer_id": self.buyer_id, "waybill": "SF1"}),
-        )
-    }
-
     /// A hub scan of this parcel by `terminal`, signed now.
     pub fn hop_scan(&self, app: &TestApp, terminal: &DeviceScanner) -> SignedScan {
         app.scan(
@@ -87,7 +77,7 @@ impl Parcel {
 
     /// The honest chain ending in `terminal`'s fresh final scan.
     pub fn chain(&self, app: &TestApp, terminal: &DeviceScanner) -> Vec<SignedScan> {
-        vec![self.pickup_scan(app), self.hop_scan(app, terminal)]
+        app.chain(&self.pickup, terminal, &self.order_id, &self.buyer_id)
     }
 
     /// A release to the parcel's own terminal with an honest chain.
