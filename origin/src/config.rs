@@ -48,6 +48,54 @@ pub enum Command {
     Provision(ProvisionArgs),
     /// Check the tamper-evident audit, export it signed for an auditor, check an export.
     Audit(AuditArgs),
+    /// Rotate the master keys, re-seal records under the current version, retire an old one.
+    Keys(KeysArgs),
+}
+
+/// `keys` and its subcommands.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+/// `keys` subcommands. Each takes the store and key settings as for `serve` (`--config`).
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a master key version to the key file and make it current (the file is replaced
+    /// atomically, mode 0600); then restart the origin and give the edge its new secrets.
+    Rotate(Box<ServeArgs>),
+    /// Re-seal every record not yet under the current version, in batches; safe to stop and
+    /// run again. Prints records/s at the end.
+    Rewrap(Box<RewrapArgs>),
+    /// Remove an old version from the key file; refuses (exit 1), naming what still needs it.
+    Retire(Box<RetireArgs>),
+}
+
+/// `keys rewrap` flags.
+#[derive(Debug, Clone, Args)]
+pub struct RewrapArgs {
+    /// Rows re-sealed per transaction.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: i64,
+    /// Store and key settings, as for `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `keys retire` flags.
+#[derive(Debug, Clone, Args)]
+pub struct RetireArgs {
+    /// The version to remove (e.g. `1`).
+    pub version: u32,
+    /// Retire even though sessions or scanner credentials signed under it may still be valid:
+    /// they stop working (buyers and sellers sign in again, scanners get new credentials).
+    #[arg(long)]
+    pub end_credentials: bool,
+    /// Store and key settings, as for `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// `audit` and its subcommands.

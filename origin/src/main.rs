@@ -5,7 +5,9 @@
 
 use clap::Parser as _;
 use lasthop_origin::commands;
-use lasthop_origin::config::{AuditCommand, Cli, Command, ExposeSecret as _, LogFormat, Settings};
+use lasthop_origin::config::{
+    AuditCommand, Cli, Command, ExposeSecret as _, KeysCommand, LogFormat, Settings,
+};
 use lasthop_origin::startup::Application;
 use lasthop_origin::telemetry;
 
@@ -49,6 +51,64 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(args) => {
             telemetry::init(LogFormat::Text)?;
             audit(args.command).await?;
+        }
+        Command::Keys(args) => {
+            telemetry::init(LogFormat::Text)?;
+            keys(args.command).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `keys …`: a refused retirement is reported on stderr with exit status 1.
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    use commands::keys;
+    match command {
+        KeysCommand::Rotate(args) => {
+            let path = keys::key_file(&args)?;
+            let version = keys::rotate(&path)?;
+            println!(
+                "added master key version {} to {}; it is current",
+                version.0,
+                path.display()
+            );
+            println!("next:");
+            println!("  1. restart the origin with this key file (it accepts the edge's calls signed under the previous version meanwhile)");
+            println!("  2. give the edge its new secrets: lasthop-origin edge-secrets --master-keys-file {} | cut -d= -f2- | wrangler secret put LASTHOP_EDGE_SECRETS", path.display());
+            println!(
+                "  3. lasthop-origin keys rewrap, then lasthop-origin keys retire <old version>"
+            );
+        }
+        KeysCommand::Rewrap(args) => {
+            let report = keys::rewrap_command(&args.serve, args.batch_size).await?;
+            for (table, rows) in &report.tables {
+                println!("{table}: {rows} records re-sealed");
+            }
+            println!(
+                "rewrapped {} records under version {} in {:.2} s ({:.0} records/s)",
+                report.records(),
+                report.current.0,
+                report.elapsed.as_secs_f64(),
+                report.per_second()
+            );
+        }
+        KeysCommand::Retire(args) => {
+            let version = lasthop_core::keys::KeyVersion(args.version);
+            match keys::retire(&args.serve, version, args.end_credentials).await? {
+                keys::Retired::Done => {
+                    println!("retired master key version {}; now give the edge its new secrets (edge-secrets) and restart the origin", args.version);
+                }
+                keys::Retired::Refused(needs) => {
+                    eprintln!(
+                        "refusing to retire master key version {}: it is still needed",
+                        args.version
+                    );
+                    for need in needs {
+                        eprintln!("  - {need}");
+                    }
+                    std::process::exit(1);
+                }
+            }
         }
     }
     Ok(())

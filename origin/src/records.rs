@@ -82,6 +82,16 @@ impl AddressPlain {
     pub fn delivery_code(&self) -> Option<&str> {
         self.region_path.last().map(String::as_str)
     }
+
+    /// The normalised key its blind index is made of, as at registration.
+    pub fn normalised_key(&self) -> String {
+        lasthop_core::contact::normalised_key(
+            &self.country,
+            self.delivery_code().unwrap_or_default(),
+            &self.line,
+            &self.postal_code,
+        )
+    }
 }
 
 impl std::fmt::Debug for AddressPlain {

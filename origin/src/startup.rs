@@ -159,6 +159,13 @@ impl Application {
             .ensure_platforms(&settings.platforms)
             .await
             .context("registering platforms")?;
+        // Known from now on: credentials signed under older versions stop being issued here
+        // (what `keys retire` relies on).
+        stores
+            .directory
+            .note_current_key_version(ring.current().0, clock.now().unix_millis())
+            .await
+            .context("recording the current key version")?;
         let state = AppState::new(StateParts {
             stores,
             keys,

@@ -282,16 +282,24 @@ impl PostalAddress {
     /// half-width), lower case, whitespace collapsed to single spaces, fields separated by `|`.
     /// Feed it to a keyed blind index, never store it.
     pub fn normalised_key(&self) -> String {
-        let line: String = self.line.as_str().nfkc().collect::<String>().to_lowercase();
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        format!(
-            "{}|{}|{}|{}",
+        normalised_key(
             self.country.as_str(),
-            self.region.code(),
-            line.replace('|', "/"),
-            self.postal_code.as_str()
+            &self.region.code().to_string(),
+            self.line.as_str(),
+            self.postal_code.as_str(),
         )
     }
+}
+
+/// The normalised key of an address from its parts (see [`PostalAddress::normalised_key`]);
+/// a line already normalised stays as it is, so the vault can index a stored record again.
+pub fn normalised_key(country: &str, region: &str, line: &str, postal_code: &str) -> String {
+    let line: String = line.nfkc().collect::<String>().to_lowercase();
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "{country}|{region}|{}|{postal_code}",
+        line.replace('|', "/")
+    )
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ pub enum KeyError {
     /// A record made with a key version this holder does not have.
     #[error("no key for version {0}")]
     UnknownVersion(KeyVersion),
+    /// The current version cannot be retired.
+    #[error("{0} is the current version: rotate first, then retire it")]
+    RetireCurrent(KeyVersion),
 }
 
 /// 32 secret bytes: zeroized on drop, redacted in `Debug`.
@@ -167,6 +170,27 @@ impl MasterKeyRing {
         let next = KeyVersion(self.current().0 + 1);
         self.keys.insert(next, random_secret(rng));
         next
+    }
+
+    /// Removes `version` from the ring: records, tags and credentials made under it no longer
+    /// open or verify. The current version is never removed.
+    ///
+    /// # Errors
+    /// [`KeyError::RetireCurrent`] for the current version, [`KeyError::UnknownVersion`] for a
+    /// version the ring does not hold.
+    pub fn retire(&mut self, version: KeyVersion) -> Result<(), KeyError> {
+        if version == self.current() {
+            return Err(KeyError::RetireCurrent(version));
+        }
+        self.keys
+            .remove(&version)
+            .map(drop)
+            .ok_or(KeyError::UnknownVersion(version))
+    }
+
+    /// Whether the ring holds `version`.
+    pub fn has_version(&self, version: KeyVersion) -> bool {
+        self.keys.contains_key(&version)
     }
 
     /// The highest version.
@@ -304,27 +328,62 @@ versioned_hmac_keys!(
     BindingKeys
 );
 
-/// The edge's key for sealing the hub codes of an order's hops (`route-seal`, current version).
+/// The edge's keys for sealing an order's logs (`route-seal`), one per version. A sealed log
+/// names its version (`v<N>:<base64>`), so the edge opens logs sealed before a rotation and
+/// seals new ones under the current version.
 #[derive(Clone, Debug)]
-pub struct RouteSealKey(SealingKey);
+pub struct RouteSealKeys(VersionedKeys);
 
-impl RouteSealKey {
-    /// The underlying sealing key, for [`crate::seal::seal`] / [`crate::seal::open`].
-    pub fn key(&self) -> &SealingKey {
-        &self.0
+impl RouteSealKeys {
+    /// The version new logs are sealed with.
+    pub fn current(&self) -> KeyVersion {
+        self.0.current
     }
 
-    /// Seals `plaintext` with `aad` (use the platform and order ids).
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8], rng: &mut impl CryptoRngCore) -> Vec<u8> {
-        seal::seal(&self.0, aad, plaintext, rng)
+    /// Every version held, ascending.
+    pub fn versions(&self) -> impl Iterator<Item = KeyVersion> + '_ {
+        self.0.keys.keys().copied()
     }
 
-    /// Opens a box made by [`RouteSealKey::seal`].
+    /// Seals `plaintext` bound to `aad` under the current version, as text for storage:
+    /// `v<version>:` and the base64 of the box.
+    pub fn seal_text(&self, aad: &[u8], plaintext: &[u8], rng: &mut impl CryptoRngCore) -> String {
+        let version = self.0.current;
+        let sealed = match self.0.get(version) {
+            Some(key) => seal::seal(&SealingKey::from_bytes(*key.bytes()), aad, plaintext, rng),
+            // The current version is always held (checked when decoding, derived otherwise).
+            None => Vec::new(),
+        };
+        format!("v{}:{}", version.0, STANDARD.encode(sealed))
+    }
+
+    /// Opens a log sealed by [`RouteSealKeys::seal_text`] under any version held. A log from
+    /// before logs named their version (plain base64) is tried under every version held.
     ///
     /// # Errors
-    /// [`SealError`] when the box or the associated data is wrong.
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-        seal::open(&self.0, aad, sealed)
+    /// [`SealError::Open`] when the text is not a sealed log, its version is not held, or it
+    /// does not open with `aad`.
+    pub fn open_text(&self, aad: &[u8], text: &str) -> Result<Vec<u8>, SealError> {
+        let (versions, encoded): (Vec<KeyVersion>, &str) = match text.split_once(':') {
+            Some((version, encoded)) => {
+                let version = version
+                    .strip_prefix('v')
+                    .and_then(|v| v.parse().ok())
+                    .ok_or(SealError::Open)?;
+                (vec![KeyVersion(version)], encoded)
+            }
+            None => (self.0.keys.keys().rev().copied().collect(), text),
+        };
+        let sealed = STANDARD.decode(encoded).map_err(|_| SealError::Open)?;
+        let mut outcome = Err(SealError::Open);
+        for version in versions {
+            let key = self.0.get(version).ok_or(SealError::Open)?;
+            outcome = seal::open(&SealingKey::from_bytes(*key.bytes()), aad, &sealed);
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome
     }
 }
 
@@ -347,18 +406,22 @@ impl RequestPurpose {
     }
 }
 
-/// An HMAC key for signed internal requests (see [`crate::signing`]).
+/// An HMAC key for signed internal requests (see [`crate::signing`]): requests are signed
+/// with the current version; the previous version, when there is one, is still accepted, so
+/// a rotation never breaks calls between an edge and an origin that got their keys at
+/// different moments.
 #[derive(Clone, Debug)]
 pub struct RequestKey {
     purpose: RequestPurpose,
     version: KeyVersion,
     secret: Secret32,
+    previous: Option<(KeyVersion, Secret32)>,
 }
 
 impl RequestKey {
     /// The key id sent in `x-lasthop-key-id`, e.g. `edge-request-v1`.
     pub fn key_id(&self) -> String {
-        format!("{}-{}", self.purpose.as_str(), self.version)
+        self.id_of(self.version)
     }
 
     /// Which side signs with it.
@@ -366,8 +429,35 @@ impl RequestKey {
         self.purpose
     }
 
+    /// The version requests are signed with.
+    pub fn version(&self) -> KeyVersion {
+        self.version
+    }
+
+    /// The previous version, still accepted, if any.
+    pub fn previous_version(&self) -> Option<KeyVersion> {
+        self.previous.as_ref().map(|(version, _)| *version)
+    }
+
+    fn id_of(&self, version: KeyVersion) -> String {
+        format!("{}-{}", self.purpose.as_str(), version)
+    }
+
+    /// An HMAC instance for signing (current version).
     pub(crate) fn hmac(&self) -> HmacSha256 {
         self.secret.hmac()
+    }
+
+    /// An HMAC instance for the key a request names (`x-lasthop-key-id`): the current or the
+    /// previous version; `None` for any other id.
+    pub(crate) fn hmac_for(&self, key_id: &str) -> Option<HmacSha256> {
+        if key_id == self.key_id() {
+            return Some(self.secret.hmac());
+        }
+        self.previous
+            .as_ref()
+            .filter(|(version, _)| key_id == self.id_of(*version))
+            .map(|(_, secret)| secret.hmac())
     }
 }
 
@@ -426,18 +516,55 @@ fn vault_aad(record_id: &str, version: KeyVersion) -> Vec<u8> {
     format!("lasthop/vault\0{record_id}\0{}", version.0).into_bytes()
 }
 
-/// The origin's key for the blind index of addresses (`blind-index`, current version): equal
-/// normalised addresses get equal indexes without the index revealing the address.
+/// The origin's keys for the blind index of addresses (`blind-index`), one per version: equal
+/// normalised addresses get equal indexes without the index revealing the address. A stored
+/// index names its version: plain hex for version 1 (as indexes were before versions), else
+/// `v<N>:<hex>`. New records are indexed under the current version; lookups try every version
+/// held, so an address indexed before a rotation is still found.
 #[derive(Clone, Debug)]
-pub struct BlindIndexKey(Secret32);
+pub struct BlindIndexKeys(VersionedKeys);
 
-impl BlindIndexKey {
-    /// Hex HMAC-SHA256 of a normalised key (see [`crate::contact::PostalAddress::normalised_key`]).
+impl BlindIndexKeys {
+    /// The version new records are indexed with.
+    pub fn current(&self) -> KeyVersion {
+        self.0.current
+    }
+
+    /// The index of a normalised key (see [`crate::contact::PostalAddress::normalised_key`])
+    /// under the current version.
     pub fn index(&self, normalised: &str) -> String {
-        let mut mac = self.0.hmac();
+        self.index_under(self.0.current, normalised)
+            .unwrap_or_default()
+    }
+
+    /// The indexes of a normalised key under every version held, the current one first.
+    pub fn indexes(&self, normalised: &str) -> Vec<String> {
+        let current = self.0.current;
+        std::iter::once(current)
+            .chain(self.0.keys.keys().rev().copied().filter(|v| *v != current))
+            .filter_map(|version| self.index_under(version, normalised))
+            .collect()
+    }
+
+    /// The version a stored index was made with.
+    pub fn version_of(stored: &str) -> KeyVersion {
+        stored
+            .strip_prefix('v')
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(version, _)| version.parse().ok())
+            .map_or(KeyVersion(1), KeyVersion)
+    }
+
+    fn index_under(&self, version: KeyVersion, normalised: &str) -> Option<String> {
+        let mut mac = self.0.get(version)?.hmac();
         mac.update(b"lasthop/blind-index\0");
         mac.update(normalised.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        let hex = hex::encode(mac.finalize().into_bytes());
+        Some(if version == KeyVersion(1) {
+            hex
+        } else {
+            format!("v{}:{hex}", version.0)
+        })
     }
 }
 
@@ -495,16 +622,16 @@ pub struct OriginKeys {
     pub region: RegionKeys,
     /// Binding-tag keys (all versions).
     pub binding: BindingKeys,
-    /// Derived only to hand to the edge.
-    pub route_seal: RouteSealKey,
+    /// Derived only to hand to the edge (all versions).
+    pub route_seal: RouteSealKeys,
     /// Verifies the edge's calls.
     pub edge_request: RequestKey,
     /// Signs calls to the edge.
     pub origin_push: RequestKey,
     /// Vault record keys (all versions).
     pub vault: VaultKeys,
-    /// Blind index of addresses.
-    pub blind_index: BlindIndexKey,
+    /// Blind index of addresses (all versions).
+    pub blind_index: BlindIndexKeys,
     /// Issues scanner and session credentials (private keys).
     pub credentials: CredentialIssuer,
     /// Opens personal data sealed in buyers' browsers.
@@ -518,10 +645,12 @@ impl OriginKeys {
     pub fn derive(master: &MasterKeyRing) -> Self {
         let current = master.current();
         let vault = master.derive_all(purpose::VAULT_RECORD);
+        let previous = master.versions().filter(|v| *v < current).last();
         let request = |purpose: RequestPurpose| RequestKey {
             purpose,
             version: current,
             secret: master.derive_current(purpose.as_str()),
+            previous: previous.and_then(|v| master.derive(purpose.as_str(), v).map(|key| (v, key))),
         };
         let seeds = |purpose: &str| -> BTreeMap<KeyVersion, Zeroizing<[u8; 32]>> {
             master
@@ -534,9 +663,7 @@ impl OriginKeys {
         Self {
             region: RegionKeys(master.derive_all(purpose::REGION_TOKEN)),
             binding: BindingKeys(master.derive_all(purpose::BUYER_BINDING)),
-            route_seal: RouteSealKey(SealingKey::from_bytes(
-                *master.derive_current(purpose::ROUTE_SEAL).bytes(),
-            )),
+            route_seal: RouteSealKeys(master.derive_all(purpose::ROUTE_SEAL)),
             edge_request: request(RequestPurpose::EdgeRequest),
             origin_push: request(RequestPurpose::OriginPush),
             vault: VaultKeys {
@@ -547,7 +674,7 @@ impl OriginKeys {
                     .map(|(v, k)| (*v, SealingKey::from_bytes(*k.bytes())))
                     .collect(),
             },
-            blind_index: BlindIndexKey(master.derive_current(purpose::BLIND_INDEX)),
+            blind_index: BlindIndexKeys(master.derive_all(purpose::BLIND_INDEX)),
             credentials: CredentialIssuer::from_seeds(
                 current,
                 &seeds(purpose::SCANNER_CREDENTIAL),
@@ -613,8 +740,8 @@ pub struct EdgeSecrets {
     pub region: RegionKeys,
     /// Binding-tag keys (all versions).
     pub binding: BindingKeys,
-    /// Seals hop logs.
-    pub route_seal: RouteSealKey,
+    /// Seals hop logs (all versions; new logs under the current one).
+    pub route_seal: RouteSealKeys,
     /// Signs calls to the origin.
     pub edge_request: RequestKey,
     /// Verifies the origin's calls.
@@ -636,7 +763,28 @@ struct RequestKeyWire {
     purpose: RequestPurpose,
     version: u32,
     key: Zeroizing<String>,
+    /// Format 2: the previous version, still accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous: Option<PreviousKeyWire>,
 }
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviousKeyWire {
+    version: u32,
+    key: Zeroizing<String>,
+}
+
+/// Format 1 held the current route-seal key alone; format 2 holds every version.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RouteSealWire {
+    Versioned(VersionedWire),
+    Single(Zeroizing<String>),
+}
+
+/// The format [`EdgeSecrets::encode`] writes; [`EdgeSecrets::decode`] also reads format 1.
+const EDGE_SECRETS_FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -644,7 +792,7 @@ struct EdgeSecretsWire {
     format: u32,
     region: VersionedWire,
     binding: VersionedWire,
-    route_seal: Zeroizing<String>,
+    route_seal: RouteSealWire,
     edge_request: RequestKeyWire,
     origin_push: RequestKeyWire,
     scanner_public: BTreeMap<String, String>,
@@ -670,13 +818,20 @@ impl EdgeSecrets {
             purpose: key.purpose,
             version: key.version.0,
             key: key.secret.to_base64(),
+            previous: key
+                .previous
+                .as_ref()
+                .map(|(version, secret)| PreviousKeyWire {
+                    version: version.0,
+                    key: secret.to_base64(),
+                }),
         };
         let (scanner_public, session_public) = self.credentials.public_keys_base64();
         let wire = EdgeSecretsWire {
-            format: 1,
+            format: EDGE_SECRETS_FORMAT,
             region: self.region.0.to_wire(),
             binding: self.binding.0.to_wire(),
-            route_seal: Zeroizing::new(STANDARD.encode(self.route_seal.0.as_bytes())),
+            route_seal: RouteSealWire::Versioned(self.route_seal.0.to_wire()),
             edge_request: request(&self.edge_request),
             origin_push: request(&self.origin_push),
             scanner_public,
@@ -699,26 +854,49 @@ impl EdgeSecrets {
         );
         let wire: EdgeSecretsWire = serde_json::from_slice(&json)
             .map_err(|_| KeyError::EdgeSecrets("not the expected JSON"))?;
-        if wire.format != 1 {
-            return Err(KeyError::EdgeSecrets("unknown format"));
-        }
         let request = |wire: &RequestKeyWire, expected: RequestPurpose| {
             if wire.purpose != expected {
                 return Err(KeyError::EdgeSecrets("request key purpose mismatch"));
             }
+            let previous = match &wire.previous {
+                Some(previous) => Some((
+                    KeyVersion(previous.version),
+                    Secret32::from_base64(&previous.key)
+                        .ok_or(KeyError::EdgeSecrets("bad request key"))?,
+                )),
+                None => None,
+            };
             Ok(RequestKey {
                 purpose: wire.purpose,
                 version: KeyVersion(wire.version),
                 secret: Secret32::from_base64(&wire.key)
                     .ok_or(KeyError::EdgeSecrets("bad request key"))?,
+                previous,
             })
         };
-        let route_seal = Secret32::from_base64(&wire.route_seal)
-            .ok_or(KeyError::EdgeSecrets("bad route seal key"))?;
+        let route_seal = match (wire.format, &wire.route_seal) {
+            (EDGE_SECRETS_FORMAT, RouteSealWire::Versioned(versioned)) => {
+                VersionedKeys::from_wire(versioned)?
+            }
+            // Format 1: the one key was the current version's, as the request keys' are.
+            (1, RouteSealWire::Single(key)) => {
+                let key = Secret32::from_base64(key)
+                    .ok_or(KeyError::EdgeSecrets("bad route seal key"))?;
+                let current = KeyVersion(wire.edge_request.version);
+                VersionedKeys {
+                    current,
+                    keys: BTreeMap::from([(current, key)]),
+                }
+            }
+            (1 | EDGE_SECRETS_FORMAT, _) => {
+                return Err(KeyError::EdgeSecrets("bad route seal key"))
+            }
+            _ => return Err(KeyError::EdgeSecrets("unknown format")),
+        };
         Ok(Self {
             region: RegionKeys(VersionedKeys::from_wire(&wire.region)?),
             binding: BindingKeys(VersionedKeys::from_wire(&wire.binding)?),
-            route_seal: RouteSealKey(SealingKey::from_bytes(*route_seal.bytes())),
+            route_seal: RouteSealKeys(route_seal),
             edge_request: request(&wire.edge_request, RequestPurpose::EdgeRequest)?,
             origin_push: request(&wire.origin_push, RequestPurpose::OriginPush)?,
             credentials: CredentialVerifier::from_public_keys_base64(
@@ -748,6 +926,27 @@ mod tests {
         assert_eq!(parsed.current(), KeyVersion(2));
         assert_eq!(parsed.versions().count(), 2);
         assert_eq!(parsed.to_text(), ring.to_text());
+    }
+
+    #[test]
+    fn retiring_removes_an_old_version_and_never_the_current_one() {
+        let mut ring = ring();
+        assert_eq!(
+            ring.retire(KeyVersion(1)),
+            Err(KeyError::RetireCurrent(KeyVersion(1)))
+        );
+        ring.rotate(&mut StdRng::seed_from_u64(5));
+        assert_eq!(
+            ring.retire(KeyVersion(7)),
+            Err(KeyError::UnknownVersion(KeyVersion(7)))
+        );
+        assert_eq!(ring.retire(KeyVersion(1)), Ok(()));
+        assert!(!ring.has_version(KeyVersion(1)));
+        assert_eq!(ring.current(), KeyVersion(2));
+        let reparsed = MasterKeyRing::parse(&ring.to_text()).unwrap();
+        assert_eq!(reparsed.versions().collect::<Vec<_>>(), vec![KeyVersion(2)]);
+        // The next rotation continues above the current version.
+        assert_eq!(ring.rotate(&mut StdRng::seed_from_u64(6)), KeyVersion(3));
     }
 
     #[test]
@@ -827,7 +1026,14 @@ mod tests {
         let json = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded.as_str()).unwrap()).unwrap();
         let master = ring.keys.values().next().unwrap().to_base64();
         let vault = STANDARD.encode(origin.vault.keys.values().next().unwrap().as_bytes());
-        let blind = origin.blind_index.0.to_base64();
+        let blind = origin
+            .blind_index
+            .0
+            .keys
+            .values()
+            .next()
+            .unwrap()
+            .to_base64();
         for secret in [master.as_str(), vault.as_str(), blind.as_str()] {
             assert!(!json.contains(secret));
         }
@@ -902,5 +1108,104 @@ mod tests {
         assert!(!json.contains(&URL_SAFE_NO_PAD.encode(*secret)));
         assert!(format!("{:?}", origin.intake).contains("[redacted]"));
         assert!(!format!("{:?}", origin.intake).contains(&public.to_base64()));
+    }
+
+    #[test]
+    fn a_route_sealed_before_a_rotation_opens_after_it_and_new_routes_use_the_new_version() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut ring = ring();
+        let before = EdgeSecrets::from_origin_keys(&OriginKeys::derive(&ring));
+        let old = before.route_seal.seal_text(b"o_1", b"330108", &mut rng);
+        assert!(old.starts_with("v1:"));
+        ring.rotate(&mut rng);
+        let after = EdgeSecrets::decode(
+            &EdgeSecrets::from_origin_keys(&OriginKeys::derive(&ring)).encode(),
+        )
+        .unwrap();
+        assert_eq!(after.route_seal.open_text(b"o_1", &old).unwrap(), b"330108");
+        assert!(after.route_seal.open_text(b"o_2", &old).is_err());
+        let new = after.route_seal.seal_text(b"o_1", b"110105", &mut rng);
+        assert!(new.starts_with("v2:"));
+        assert_eq!(after.route_seal.open_text(b"o_1", &new).unwrap(), b"110105");
+        // The edge that still has only version 1 cannot open it; nor anyone once 1 is retired.
+        assert!(before.route_seal.open_text(b"o_1", &new).is_err());
+        let retired = OriginKeys::derive(
+            &MasterKeyRing::parse(ring.to_text().lines().nth(1).unwrap()).unwrap(),
+        );
+        assert!(retired.route_seal.open_text(b"o_1", &old).is_err());
+        // A log from before logs named their version is tried under every version held.
+        let legacy = old.strip_prefix("v1:").unwrap();
+        assert_eq!(
+            after.route_seal.open_text(b"o_1", legacy).unwrap(),
+            b"330108"
+        );
+        assert!(after.route_seal.open_text(b"o_1", "v9:AAAA").is_err());
+        assert!(after.route_seal.open_text(b"o_1", "not base64!").is_err());
+    }
+
+    #[test]
+    fn request_keys_accept_the_previous_version_and_sign_with_the_current_one() {
+        let mut ring = ring();
+        let first = OriginKeys::derive(&ring);
+        assert_eq!(first.edge_request.previous_version(), None);
+        ring.rotate(&mut StdRng::seed_from_u64(2));
+        ring.rotate(&mut StdRng::seed_from_u64(3));
+        let third = OriginKeys::derive(&ring);
+        assert_eq!(third.edge_request.key_id(), "edge-request-v3");
+        assert_eq!(third.origin_push.previous_version(), Some(KeyVersion(2)));
+        assert!(third.edge_request.hmac_for("edge-request-v3").is_some());
+        assert!(third.edge_request.hmac_for("edge-request-v2").is_some());
+        assert!(third.edge_request.hmac_for("edge-request-v1").is_none());
+        assert!(third.edge_request.hmac_for("origin-push-v2").is_none());
+        let edge = EdgeSecrets::decode(&EdgeSecrets::from_origin_keys(&third).encode()).unwrap();
+        assert_eq!(edge.origin_push.previous_version(), Some(KeyVersion(2)));
+        assert!(edge.origin_push.hmac_for("origin-push-v2").is_some());
+    }
+
+    #[test]
+    fn blind_index_lookups_find_an_address_indexed_under_an_older_version() {
+        let mut ring = ring();
+        let before = OriginKeys::derive(&ring).blind_index;
+        let stored = before.index("cn|330108|1 road");
+        assert_eq!(
+            stored.len(),
+            64,
+            "version 1 keeps the plain hex of before versions"
+        );
+        assert_eq!(BlindIndexKeys::version_of(&stored), KeyVersion(1));
+        ring.rotate(&mut StdRng::seed_from_u64(4));
+        let after = OriginKeys::derive(&ring).blind_index;
+        let current = after.index("cn|330108|1 road");
+        assert!(current.starts_with("v2:"));
+        assert_eq!(BlindIndexKeys::version_of(&current), KeyVersion(2));
+        let tried = after.indexes("cn|330108|1 road");
+        assert_eq!(tried, vec![current, stored]);
+        assert!(!after.indexes("cn|330108|2 road").contains(&tried[1]));
+    }
+
+    #[test]
+    fn edge_secrets_of_format_1_still_decode() {
+        let origin = OriginKeys::derive(&ring());
+        let secrets = EdgeSecrets::from_origin_keys(&origin);
+        let mut rng = StdRng::seed_from_u64(12);
+        let sealed = secrets.route_seal.seal_text(b"o_1", b"route", &mut rng);
+        let json = URL_SAFE_NO_PAD.decode(secrets.encode().as_str()).unwrap();
+        let mut wire: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let key = wire["route_seal"]["keys"]["1"].clone();
+        wire["route_seal"] = key;
+        wire["format"] = 1.into();
+        let old = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap());
+        let decoded = EdgeSecrets::decode(&old).unwrap();
+        assert_eq!(decoded.route_seal.current(), KeyVersion(1));
+        assert_eq!(
+            decoded.route_seal.open_text(b"o_1", &sealed).unwrap(),
+            b"route"
+        );
+        wire["format"] = 3.into();
+        let future = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap());
+        assert_eq!(
+            EdgeSecrets::decode(&future).unwrap_err(),
+            KeyError::EdgeSecrets("unknown format")
+        );
     }
 }

@@ -151,7 +151,7 @@ pub struct SignedRequest<'a> {
 }
 
 fn signature(
-    key: &RequestKey,
+    mut mac: crate::keys::HmacSha256,
     request: &SignedRequest<'_>,
     timestamp: i64,
     nonce: &RequestNonce,
@@ -162,7 +162,6 @@ fn signature(
         body,
         authorization,
     } = *request;
-    let mut mac = key.hmac();
     mac.update(method.to_ascii_uppercase().as_bytes());
     mac.update(b"\n");
     mac.update(path_and_query.as_bytes());
@@ -198,11 +197,12 @@ pub fn sign_request(
         key_id: key.key_id(),
         timestamp: seconds.to_string(),
         nonce: nonce.to_hex(),
-        signature: hex::encode(signature(key, request, seconds, nonce)),
+        signature: hex::encode(signature(key.hmac(), request, seconds, nonce)),
     }
 }
 
-/// Verifies a request's headers at `now`, accepting timestamps within `window_secs` either way.
+/// Verifies a request's headers at `now`, accepting timestamps within `window_secs` either way,
+/// and a signature by the current or the previous version of `key` (a rotation's rollover).
 /// Returns the nonce, which the caller must check against the nonces it has seen.
 ///
 /// # Errors
@@ -214,9 +214,10 @@ pub fn verify_request(
     now: Timestamp,
     window_secs: i64,
 ) -> Result<RequestNonce, SignatureError> {
-    if !bool::from(headers.key_id.as_bytes().ct_eq(key.key_id().as_bytes())) {
-        return Err(SignatureError::UnknownKey);
-    }
+    // Key ids are public (`edge-request-v2`): comparing them needs no constant time.
+    let mac = key
+        .hmac_for(&headers.key_id)
+        .ok_or(SignatureError::UnknownKey)?;
     let timestamp: i64 = headers
         .timestamp
         .parse()
@@ -228,7 +229,7 @@ pub fn verify_request(
     if !within_window(now, timestamp, window_secs) {
         return Err(SignatureError::Stale);
     }
-    let expected = signature(key, request, timestamp, &nonce);
+    let expected = signature(mac, request, timestamp, &nonce);
     if bool::from(expected.ct_eq(&given)) {
         Ok(nonce)
     } else {
@@ -426,5 +427,51 @@ mod tests {
             }
         });
         assert_eq!(missing, Err(SignatureError::MissingHeader(HEADER_NONCE)));
+    }
+
+    #[test]
+    fn a_request_signed_with_the_previous_key_verifies_during_a_rollover_and_not_after() {
+        let mut ring = MasterKeyRing::generate(&mut StdRng::seed_from_u64(8));
+        let old = OriginKeys::derive(&ring);
+        ring.rotate(&mut StdRng::seed_from_u64(9));
+        let new = OriginKeys::derive(&ring);
+        let nonce = RequestNonce::generate(&mut StdRng::seed_from_u64(1));
+        let at = Timestamp::from_unix_seconds(1_000);
+        let request = req("POST", "/internal/v1/releases", b"{}");
+        for (signer, verifier) in [(&old, &new), (&new, &new)] {
+            for (sign, verify) in [
+                (&signer.edge_request, &verifier.edge_request),
+                (&signer.origin_push, &verifier.origin_push),
+            ] {
+                let headers = sign_request(sign, &request, at, &nonce);
+                assert_eq!(
+                    verify_request(verify, &request, &headers, at, 60),
+                    Ok(nonce)
+                );
+            }
+        }
+        let by_new = sign_request(&new.edge_request, &request, at, &nonce);
+        assert_eq!(by_new.key_id, "edge-request-v2");
+        // An origin or edge that has only version 1 does not know version 2.
+        assert_eq!(
+            verify_request(&old.edge_request, &request, &by_new, at, 60),
+            Err(SignatureError::UnknownKey)
+        );
+        // A forged signature under the previous key id is still refused.
+        let forged = SignedHeaders {
+            key_id: "edge-request-v1".into(),
+            ..by_new
+        };
+        assert_eq!(
+            verify_request(&new.edge_request, &request, &forged, at, 60),
+            Err(SignatureError::BadSignature)
+        );
+        ring.rotate(&mut StdRng::seed_from_u64(10));
+        let third = OriginKeys::derive(&ring);
+        let by_old = sign_request(&old.edge_request, &request, at, &nonce);
+        assert_eq!(
+            verify_request(&third.edge_request, &request, &by_old, at, 60),
+            Err(SignatureError::UnknownKey)
+        );
     }
 }

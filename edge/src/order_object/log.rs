@@ -1,10 +1,9 @@
 //! What an order's object keeps sealed with the route-seal key: the route so far (its last hub
 //! codes are the buyer's region) and the chain of custody (its pickup carries the buyer id).
 //! Each is JSON sealed with XChaCha20-Poly1305, bound to the order (and to its kind, so one
-//! never opens as the other), and base64 in storage.
+//! never opens as the other), and stored as text naming the route-seal version
+//! (`v<N>:<base64>`), so logs sealed before a key rotation still open after it.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use lasthop_core::api::VerdictWord;
 use lasthop_core::ids::{HubId, OrderId};
 use lasthop_core::region::HubLevel;
@@ -60,14 +59,11 @@ pub(super) fn open_log<T: DeserializeOwned>(
     let Some(sealed) = sealed else {
         return Ok(Vec::new());
     };
-    let sealed = BASE64
-        .decode(sealed)
-        .map_err(|_| EdgeError::internal("a sealed log is not base64"))?;
     let plain = zeroize::Zeroizing::new(
         config
             .secrets
             .route_seal
-            .open(&log.aad(order_id), &sealed)
+            .open_text(&log.aad(order_id), sealed)
             .map_err(|_| EdgeError::internal("a sealed log does not open"))?,
     );
     serde_json::from_slice(&plain).map_err(|_| EdgeError::internal("a sealed log does not parse"))
@@ -86,11 +82,10 @@ pub(super) fn seal_log<T: Serialize>(
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(entries).map_err(|_| EdgeError::internal("encoding a sealed log"))?,
     );
-    let sealed = config
+    Ok(config
         .secrets
         .route_seal
-        .seal(&log.aad(order_id), &plain, &mut OsRng);
-    Ok(BASE64.encode(sealed))
+        .seal_text(&log.aad(order_id), &plain, &mut OsRng))
 }
 
 #[cfg(test)]
@@ -99,6 +94,8 @@ mod tests {
 
     use std::rc::Rc;
 
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine as _;
     use lasthop_core::keys::{EdgeSecrets, MasterKeyRing, OriginKeys};
 
     use super::*;
@@ -139,7 +136,10 @@ mod tests {
         let sealed = seal_log(&config, Log::Route, &order_id, &route).unwrap();
         assert!(
             !sealed.contains("110105")
-                && !String::from_utf8_lossy(&BASE64.decode(&sealed).unwrap()).contains("110105")
+                && !String::from_utf8_lossy(
+                    &BASE64.decode(sealed.split_once(':').unwrap().1).unwrap()
+                )
+                .contains("110105")
         );
         let opened: Vec<RouteEntry> =
             open_log(&config, Log::Route, &order_id, Some(&sealed)).unwrap();

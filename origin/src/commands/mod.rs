@@ -1,7 +1,8 @@
-//! The non-serving subcommands: `keygen`, `edge-secrets`, `provision` ([`provision`]) and
-//! `audit` ([`audit`]).
+//! The non-serving subcommands: `keygen`, `edge-secrets`, `provision` ([`provision`]),
+//! `audit` ([`audit`]) and `keys` ([`keys`]).
 
 pub mod audit;
+pub mod keys;
 pub mod provision;
 
 use std::io::Write as _;

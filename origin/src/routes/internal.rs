@@ -38,7 +38,8 @@ use crate::state::AppState;
 use crate::store::{BuyerRow, NewBuyer, NewContact, NewOrder, OrderRow};
 
 /// Buyer and seller session lifetime.
-const SESSION_DAYS: i64 = 30;
+/// How many days a buyer's or seller's session lives.
+pub const SESSION_DAYS: u64 = 30;
 
 fn platform(state: &AppState, raw: &str) -> Result<PlatformId, ApiError> {
     let platform = PlatformId::parse(raw).map_err(|e| ApiError::invalid("platform_id", e))?;
@@ -107,7 +108,7 @@ pub(crate) fn provenance(state: &AppState, by: &BuyerId, sealed: bool) -> Proven
 }
 
 fn session_token(state: &AppState, subject: Subject, platform_id: PlatformId) -> String {
-    let expires_at = state.now().plus_seconds(SESSION_DAYS * 86_400);
+    let expires_at = state.now().plus_seconds(SESSION_DAYS as i64 * 86_400);
     state.keys().credentials.issue_session(&SessionClaims {
         subject,
         platform_id,
@@ -524,6 +525,7 @@ pub async fn create_order(
             seller_id: seller_id.as_str(),
             address_id: address_id.as_str(),
             created_at: now.unix_millis(),
+            key_version: i64::from(record.key_version.0),
         })
         .await?;
     let body = InternalCreateOrderResponse {

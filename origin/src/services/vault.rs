@@ -22,7 +22,9 @@ use crate::store::{ByIdKind, EntryRow, NewAddress, NewEntry, OrderRow};
 /// address and nothing of the buyer who first registered it, since it serves every buyer.
 pub fn seal_address(state: &AppState, postal: &PostalAddress) -> NewAddress {
     let normalised = postal.normalised_key();
-    let blind_index = state.keys().blind_index.index(&normalised);
+    let mut indexes = state.keys().blind_index.indexes(&normalised).into_iter();
+    let blind_index = indexes.next().unwrap_or_default();
+    let older_indexes = indexes.collect();
     let provenance = Provenance {
         channel: "vault".to_owned(),
         by: "vault".to_owned(),
@@ -42,6 +44,7 @@ pub fn seal_address(state: &AppState, postal: &PostalAddress) -> NewAddress {
     NewAddress {
         address_id: address_id.to_string(),
         blind_index,
+        older_indexes,
         record,
     }
 }

@@ -12,6 +12,7 @@
 mod directory;
 pub mod failover;
 mod pool;
+pub mod rewrap;
 pub mod sealed;
 mod vault;
 

@@ -23,8 +23,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 pub struct NewAddress {
     /// The number it is sealed under, used unless the address is stored already.
     pub address_id: String,
-    /// The keyed blind index of its normalised form.
+    /// The keyed blind index of its normalised form, under the current key version.
     pub blind_index: String,
+    /// Its blind indexes under the older key versions held: an identical address stored
+    /// before a key rotation is found through one of them (newest first).
+    pub older_indexes: Vec<String>,
     /// The sealed record.
     pub record: SealedRecord,
 }
@@ -74,7 +77,7 @@ impl Stores {
         entry: &SealedRecord,
         contact: &NewContact,
     ) -> Result<String> {
-        let mut number = self.waiting_number(&address.blind_index).await?;
+        let mut number = self.waiting_number(address).await?;
         let mut stored = false;
         if self.vault.writable() {
             if number.is_none() {
@@ -100,7 +103,7 @@ impl Stores {
             return Ok(number.clone());
         }
         if number.is_none() {
-            number = self.readable_number(&address.blind_index).await?;
+            number = self.readable_number(address).await?;
         }
         let slot = slot(number.as_deref(), address);
         // Both wait (again, should one of them have reached the vault): the flush writes each
@@ -134,7 +137,7 @@ impl Stores {
         entry: &NewEntry,
         now: i64,
     ) -> Result<String> {
-        let mut number = self.waiting_number(&address.blind_index).await?;
+        let mut number = self.waiting_number(address).await?;
         if number.is_none() && self.vault.writable() {
             number = self.vault_number(address).await?;
         }
@@ -156,7 +159,7 @@ impl Stores {
         }
         let number = match number {
             Some(number) => Some(number),
-            None => self.readable_number(&address.blind_index).await?,
+            None => self.readable_number(address).await?,
         };
         let slot = slot(number.as_deref(), address);
         let held = self
@@ -180,12 +183,12 @@ impl Stores {
         entry: &NewEntry,
         now: i64,
     ) -> Result<()> {
-        let mut number = self.waiting_number(&address.blind_index).await?;
+        let mut number = self.waiting_number(address).await?;
         if number.is_none() && self.vault.writable() {
             number = self.vault_number(address).await?;
         }
         if number.is_none() {
-            number = self.readable_number(&address.blind_index).await?;
+            number = self.readable_number(address).await?;
         }
         match number {
             Some(number) => {
@@ -336,6 +339,13 @@ impl Stores {
     /// The address's number in the vault (ours, or the same address's stored before), or
     /// `None` when no vault server takes the write.
     async fn vault_number(&self, address: &NewAddress) -> Result<Option<String>> {
+        for older in &address.older_indexes {
+            match unless_outage(self.vault.address_by_blind_index(older).await)? {
+                Some(Some(number)) => return Ok(Some(number)),
+                Some(None) => {}
+                None => return Ok(None),
+            }
+        }
         unless_outage(
             self.vault
                 .insert_or_share_address(&address.address_id, &address.blind_index, &address.record)
@@ -345,18 +355,29 @@ impl Stores {
 
     /// The number of an identical address waiting in the temporary table, looked up only
     /// while something waits (as far as this origin knows).
-    async fn waiting_number(&self, blind_index: &str) -> Result<Option<String>> {
+    async fn waiting_number(&self, address: &NewAddress) -> Result<Option<String>> {
         if self.pending_hint.load(std::sync::atomic::Ordering::SeqCst) == 0 {
             return Ok(None);
         }
-        self.directory
-            .pending_address_by_blind_index(blind_index)
-            .await
+        for index in std::iter::once(&address.blind_index).chain(&address.older_indexes) {
+            if let Some(number) = self.directory.pending_address_by_blind_index(index).await? {
+                return Ok(Some(number));
+            }
+        }
+        Ok(None)
     }
 
-    /// The number the vault holds for this address, when it can be read at all.
-    async fn readable_number(&self, blind_index: &str) -> Result<Option<String>> {
-        Ok(unless_outage(self.vault.address_by_blind_index(blind_index).await)?.flatten())
+    /// The number the vault holds for this address (indexed under any key version held),
+    /// when it can be read at all.
+    async fn readable_number(&self, address: &NewAddress) -> Result<Option<String>> {
+        for index in std::iter::once(&address.blind_index).chain(&address.older_indexes) {
+            match unless_outage(self.vault.address_by_blind_index(index).await)? {
+                Some(Some(number)) => return Ok(Some(number)),
+                Some(None) => {}
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// A vault read's record, else the waiting one; and whether the vault was out.

@@ -170,6 +170,43 @@ impl TestApp {
         outbox_interval: Duration,
     ) -> Self {
         let master = ring_text();
+        Self::start_with_keys(
+            directory,
+            vault,
+            location,
+            dir,
+            edge_url,
+            outbox_interval,
+            master,
+        )
+        .await
+    }
+
+    /// This app stopped and a new one started on the same stores with the key ring `master`
+    /// (as an operator restarts the origin after `keys rotate` or `keys retire`).
+    pub async fn restarted_with_keys(self, master: String) -> Self {
+        let directory = self.directory_url();
+        let vault = self.vault_url();
+        let Self {
+            location,
+            _dir: dir,
+            _shutdown: shutdown,
+            ..
+        } = self;
+        drop(shutdown);
+        let interval = Duration::from_millis(100);
+        Self::start_with_keys(directory, vault, location, dir, None, interval, master).await
+    }
+
+    async fn start_with_keys(
+        directory: String,
+        vault: String,
+        location: StoreLocation,
+        dir: Option<tempfile::TempDir>,
+        edge_url: Option<String>,
+        outbox_interval: Duration,
+        master: String,
+    ) -> Self {
         let clock = Clock::default();
         let settings = Settings {
             outbox_interval,
@@ -480,6 +517,22 @@ impl TestApp {
                 format!("sqlite://{}", dir.join("directory.db").display())
             }
             StoreLocation::Postgres(dbs) => dbs.directory_url.clone(),
+        }
+    }
+
+    /// The vault store's URL (as its own role on PostgreSQL).
+    pub fn vault_url(&self) -> String {
+        match &self.location {
+            StoreLocation::Sqlite(dir) => {
+                let folder = dir.join("vault/vault.db");
+                let file = if folder.exists() {
+                    folder
+                } else {
+                    dir.join("vault.db")
+                };
+                format!("sqlite://{}", file.display())
+            }
+            StoreLocation::Postgres(dbs) => dbs.vault_url.clone(),
         }
     }
 

@@ -11,6 +11,7 @@ mod carriers;
 mod contention;
 mod entries;
 mod helpers;
+mod keys;
 mod outage;
 mod pg;
 mod provision;
@@ -77,3 +78,20 @@ on_both_backends!(
     carriers_are_created_by_ops_and_sellers_and_orders_name_them,
     a_chain_with_another_carriers_scanner_or_a_far_pickup_gets_no_recipient,
 );
+
+/// Key rotation restarts the app, so it owns it: run here once per backend.
+mod key_rotation {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_rotation_rewrap_and_retire_leave_nothing_under_the_old_version() {
+        let app = crate::helpers::TestApp::sqlite().await;
+        crate::keys::rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_rotation_rewrap_and_retire_leave_nothing_under_the_old_version() {
+        let Some(app) = crate::helpers::TestApp::postgres().await else {
+            return;
+        };
+        crate::keys::rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app).await;
+    }
+}

@@ -5,6 +5,7 @@ mod audit;
 mod carriers;
 mod custody;
 mod hubs;
+mod keys;
 mod nonces;
 mod orders;
 mod outbox;

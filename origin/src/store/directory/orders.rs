@@ -42,6 +42,8 @@ pub struct NewOrder<'a> {
     pub address_id: &'a str,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// The master key version its tags were made with.
+    pub key_version: i64,
 }
 
 /// Whose orders to list.
@@ -58,8 +60,8 @@ impl Directory {
     /// [`StoreError::Conflict`] if the id exists; otherwise unavailability.
     pub async fn insert_order(&self, order: &NewOrder<'_>) -> Result<()> {
         db(self.store.execute(sqlx::query(
-            "INSERT INTO orders (order_id, platform_id, buyer_id, seller_id, address_id, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'created', $6)",
+            "INSERT INTO orders (order_id, platform_id, buyer_id, seller_id, address_id, status, created_at, key_version) \
+             VALUES ($1, $2, $3, $4, $5, 'created', $6, $7)",
         )
         .bind(order.order_id)
         .bind(order.platform_id)
@@ -67,6 +69,7 @@ impl Directory {
         .bind(order.seller_id)
         .bind(order.address_id)
         .bind(order.created_at)
+        .bind(order.key_version)
         )
         .await)?;
         Ok(())

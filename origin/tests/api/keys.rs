@@ -1,0 +1,250 @@
+//! Master key rotation as an operator carries it out, through the `lasthop-origin keys`
+//! commands on the app's own stores: `rotate` and a restart, an address registered before the
+//! rotation found again by duplicate detection, an order tokenised before it released and
+//! delivered after it, `retire` refused while anything needs the old version (by name),
+//! `rewrap` re-sealing everything, and `retire` then removing it. Run on both backends.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use lasthop_core::keys::{KeyVersion, MasterKeyRing, OriginKeys};
+
+use crate::helpers::{Person, TestApp, OPS_TOKEN};
+use crate::scenarios::parcel;
+
+/// Runs `lasthop-origin keys <args>` on the app's stores with the key file `keys`.
+fn keys(app: &TestApp, key_file: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lasthop-origin"))
+        .arg("keys")
+        .args(args)
+        .env("LASTHOP_DIRECTORY_URL", app.directory_url())
+        .env("LASTHOP_VAULT_URL", app.vault_url())
+        .env("LASTHOP_MASTER_KEYS_FILE", key_file)
+        .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run lasthop-origin keys")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `(rows, rows under version 1)` of every sealed table, and blind indexes under version 1.
+async fn versions(app: &TestApp) -> (i64, i64, i64) {
+    let vault = app.state.stores().vault.primary_pool().expect("vault");
+    let directory = app.state.stores().directory.pool().clone();
+    let (mut rows, mut old, mut old_indexes) = (0, 0, 0);
+    for (pool, table) in [
+        (&vault, "address_records"),
+        (&vault, "contact_records"),
+        (&vault, "entry_records"),
+        (&directory, "vault_pending"),
+    ] {
+        let count = |sql: String| async move {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        };
+        rows += count(format!("SELECT COUNT(*) FROM {table}")).await;
+        old += count(format!(
+            "SELECT COUNT(*) FROM {table} WHERE key_version = 1"
+        ))
+        .await;
+    }
+    for (pool, table) in [(&vault, "address_records"), (&directory, "vault_pending")] {
+        old_indexes += sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE blind_index IS NOT NULL AND blind_index NOT LIKE 'v%'"
+        ))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    }
+    (rows, old, old_indexes)
+}
+
+async fn profile(app: &TestApp, token: &str) -> Value {
+    let reply = app
+        .internal(Method::GET, "/internal/v1/buyers/me", None, Some(token))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    reply.body
+}
+
+pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app: TestApp) {
+    let folder = tempfile::tempdir().unwrap();
+    let key_file = folder.path().join("master.keys");
+    std::fs::write(&key_file, &app.master_keys).unwrap();
+    let alice = parcel(&app, "keys-alice").await;
+
+    let rotate = keys(&app, &key_file, &["rotate"]);
+    assert!(rotate.status.success(), "{}", text(&rotate));
+    let out = String::from_utf8_lossy(&rotate.stdout);
+    assert!(
+        out.contains("added master key version 2"),
+        "{}",
+        text(&rotate)
+    );
+    assert!(
+        out.contains("wrangler secret put LASTHOP_EDGE_SECRETS"),
+        "{}",
+        text(&rotate)
+    );
+    let rotated = std::fs::read_to_string(&key_file).unwrap();
+    assert!(
+        rotated.starts_with(app.master_keys.trim()),
+        "version 1 is kept as it was"
+    );
+    let app = app.restarted_with_keys(rotated).await;
+
+    // Duplicate detection finds the address indexed under version 1.
+    let mut bob = Person::new("keys-alice");
+    bob.name = "Bob Rotated".to_owned();
+    bob.line = format!("  {}  ", alice.person.line.to_uppercase());
+    let (_, bob_address, _) = app.buyer(&bob).await;
+    assert_eq!(
+        app.vault_number(&bob_address).await,
+        app.vault_number(&alice.address_id).await,
+        "an address registered before the rotation shares its number after it"
+    );
+    let (rows, old, old_indexes) = versions(&app).await;
+    assert!(
+        old > 0 && old < rows && old_indexes == 1,
+        "{rows} {old} {old_indexes}"
+    );
+
+    // Refused before rewrap, naming each thing that needs version 1.
+    let refused = keys(&app, &key_file, &["retire", "1"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    for needed in [
+        "refusing to retire master key version 1",
+        "records in vault.address_records are sealed under it (run keys rewrap)",
+        "records in vault.contact_records are sealed under it",
+        "records in vault.entry_records are sealed under it",
+        "1 blind indexes in vault.address_records are made under it",
+        "1 orders not yet delivered",
+        "--end-credentials",
+    ] {
+        assert!(err.contains(needed), "{needed:?} in {}", text(&refused));
+    }
+    let current = keys(&app, &key_file, &["retire", "2"]);
+    assert!(!current.status.success());
+    assert!(String::from_utf8_lossy(&current.stderr).contains("current version"));
+
+    // The order tokenised under version 1 is released and delivered under version 2.
+    let released = alice.release(&app).await;
+    assert_eq!(released.status, StatusCode::OK, "{:?}", released.body);
+    assert_eq!(
+        alice.recipient(&released)["name"],
+        alice.person.name.as_str()
+    );
+    let delivery = alice.delivery(&app, &alice.terminal, &released.str("release_id"), "sig");
+    let delivered = app
+        .internal(
+            Method::POST,
+            "/internal/v1/deliveries",
+            Some(&delivery),
+            None,
+        )
+        .await;
+    assert_eq!(delivered.status, StatusCode::OK, "{:?}", delivered.body);
+
+    let rewrap = keys(&app, &key_file, &["rewrap", "--batch-size", "2"]);
+    assert!(rewrap.status.success(), "{}", text(&rewrap));
+    let out = String::from_utf8_lossy(&rewrap.stdout);
+    assert!(
+        out.contains(&format!("rewrapped {old} records under version 2")),
+        "{}",
+        text(&rewrap)
+    );
+    assert!(out.contains("records/s"), "{}", text(&rewrap));
+    assert_eq!(versions(&app).await, (rows, 0, 0));
+    // A second run finds nothing left: it resumes where a killed one stopped.
+    let again = keys(&app, &key_file, &["rewrap"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("rewrapped 0 records"),
+        "{}",
+        text(&again)
+    );
+
+    // Only the credentials signed under version 1 remain, until the operator ends them.
+    let refused = keys(&app, &key_file, &["retire", "1"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--end-credentials"), "{}", text(&refused));
+    assert!(
+        !err.contains("records") && !err.contains("orders"),
+        "{}",
+        text(&refused)
+    );
+    let retired = keys(&app, &key_file, &["retire", "1", "--end-credentials"]);
+    assert!(retired.status.success(), "{}", text(&retired));
+    let left = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(left.lines().count(), 1);
+    assert!(left.starts_with("2:"));
+
+    // The origin with version 2 alone opens every record; the address is still found.
+    let app = app.restarted_with_keys(left).await;
+    let (_, _, fresh_token) = app.buyer(&Person::new("keys-fresh")).await;
+    let body = json!({"address": alice.person.address("again")});
+    let again = app
+        .internal(
+            Method::POST,
+            "/internal/v1/buyers/me/addresses",
+            Some(&body),
+            Some(&fresh_token),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    assert_eq!(
+        app.vault_number(&again.str("address_id")).await,
+        app.vault_number(&alice.address_id).await,
+        "the rewrapped blind index finds the address"
+    );
+    assert_eq!(
+        profile(&app, &fresh_token).await["addresses"][1]["line"],
+        alice.person.line.as_str()
+    );
+    let ring = MasterKeyRing::parse(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    let only_two = OriginKeys::derive(&ring);
+    let vault = app.state.stores().vault.primary_pool().expect("vault");
+    for (table, id) in [
+        ("address_records", "address_id"),
+        ("contact_records", "contact_id"),
+        ("entry_records", "entry_id"),
+    ] {
+        let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(&format!(
+            "SELECT {id}, key_version, ciphertext FROM {table}"
+        ))
+        .fetch_all(&vault)
+        .await
+        .unwrap();
+        for (id, version, sealed) in rows {
+            let version = KeyVersion(u32::try_from(version).unwrap());
+            assert!(
+                only_two.vault.open_record(version, &id, &sealed).is_ok(),
+                "{table} {id} opens with version 2 alone"
+            );
+        }
+    }
+    // The old session was signed under version 1, which is gone.
+    let old_session = app
+        .internal(
+            Method::GET,
+            "/internal/v1/buyers/me",
+            None,
+            Some(&alice.buyer_token),
+        )
+        .await;
+    assert_eq!(old_session.status, StatusCode::UNAUTHORIZED);
+}
