@@ -364,26 +364,29 @@ impl RouteSealKeys {
     /// [`SealError::Open`] when the text is not a sealed log, its version is not held, or it
     /// does not open with `aad`.
     pub fn open_text(&self, aad: &[u8], text: &str) -> Result<Vec<u8>, SealError> {
-        let (versions, encoded): (Vec<KeyVersion>, &str) = match text.split_once(':') {
-            Some((version, encoded)) => {
-                let version = version
-                    .strip_prefix('v')
-                    .and_then(|v| v.parse().ok())
-                    .ok_or(SealError::Open)?;
-                (vec![KeyVersion(version)], encoded)
-            }
-            None => (self.0.keys.keys().rev().copied().collect(), text),
+        let (version, encoded) = match text.split_once(':') {
+            Some((version, encoded)) => (
+                Some(
+                    version
+                        .strip_prefix('v')
+                        .and_then(|v| v.parse().ok())
+                        .map(KeyVersion)
+                        .ok_or(SealError::Open)?,
+                ),
+                encoded,
+            ),
+            None => (None, text),
         };
         let sealed = STANDARD.decode(encoded).map_err(|_| SealError::Open)?;
-        let mut outcome = Err(SealError::Open);
-        for version in versions {
-            let key = self.0.get(version).ok_or(SealError::Open)?;
-            outcome = seal::open(&SealingKey::from_bytes(*key.bytes()), aad, &sealed);
-            if outcome.is_ok() {
-                break;
-            }
-        }
-        outcome
+        self.0
+            .keys
+            .iter()
+            .rev()
+            .filter(|(held, _)| version.is_none_or(|wanted| **held == wanted))
+            .find_map(|(_, key)| {
+                seal::open(&SealingKey::from_bytes(*key.bytes()), aad, &sealed).ok()
+            })
+            .ok_or(SealError::Open)
     }
 }
 
@@ -421,7 +424,7 @@ pub struct RequestKey {
 impl RequestKey {
     /// The key id sent in `x-lasthop-key-id`, e.g. `edge-request-v1`.
     pub fn key_id(&self) -> String {
-        self.id_of(self.version)
+        format!("{}-{}", self.purpose.as_str(), self.version)
     }
 
     /// Which side signs with it.
@@ -439,10 +442,6 @@ impl RequestKey {
         self.previous.as_ref().map(|(version, _)| *version)
     }
 
-    fn id_of(&self, version: KeyVersion) -> String {
-        format!("{}-{}", self.purpose.as_str(), version)
-    }
-
     /// An HMAC instance for signing (current version).
     pub(crate) fn hmac(&self) -> HmacSha256 {
         self.secret.hmac()
@@ -451,12 +450,18 @@ impl RequestKey {
     /// An HMAC instance for the key a request names (`x-lasthop-key-id`): the current or the
     /// previous version; `None` for any other id.
     pub(crate) fn hmac_for(&self, key_id: &str) -> Option<HmacSha256> {
-        if key_id == self.key_id() {
+        let version = key_id
+            .strip_prefix(self.purpose.as_str())?
+            .strip_prefix("-v")?
+            .parse()
+            .ok()
+            .map(KeyVersion)?;
+        if version == self.version {
             return Some(self.secret.hmac());
         }
         self.previous
             .as_ref()
-            .filter(|(version, _)| key_id == self.id_of(*version))
+            .filter(|(previous, _)| *previous == version)
             .map(|(_, secret)| secret.hmac())
     }
 }
@@ -757,46 +762,56 @@ struct VersionedWire {
     keys: BTreeMap<String, Zeroizing<String>>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestKeyWire {
-    purpose: RequestPurpose,
-    version: u32,
-    key: Zeroizing<String>,
-    /// Format 2: the previous version, still accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    previous: Option<PreviousKeyWire>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PreviousKeyWire {
-    version: u32,
-    key: Zeroizing<String>,
-}
-
-/// Format 1 held the current route-seal key alone; format 2 holds every version.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum RouteSealWire {
-    Versioned(VersionedWire),
-    Single(Zeroizing<String>),
-}
-
-/// The format [`EdgeSecrets::encode`] writes; [`EdgeSecrets::decode`] also reads format 1.
+/// The format [`EdgeSecrets::encode`] writes and [`EdgeSecrets::decode`] reads. Format 1
+/// (before keys were versioned: one route-seal key, one request key per side) is refused:
+/// secrets are regenerated with `lasthop-origin edge-secrets` at every rotation anyway.
 const EDGE_SECRETS_FORMAT: u32 = 2;
 
+/// Format 2: every purpose as a [`VersionedWire`]; a request key holds its current version and
+/// the previous one (still accepted).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EdgeSecretsWire {
     format: u32,
     region: VersionedWire,
     binding: VersionedWire,
-    route_seal: RouteSealWire,
-    edge_request: RequestKeyWire,
-    origin_push: RequestKeyWire,
+    route_seal: VersionedWire,
+    edge_request: VersionedWire,
+    origin_push: VersionedWire,
     scanner_public: BTreeMap<String, String>,
     session_public: BTreeMap<String, String>,
+}
+
+impl RequestKey {
+    fn to_wire(&self) -> VersionedWire {
+        VersionedWire {
+            current: self.version.0,
+            keys: std::iter::once((self.version, &self.secret))
+                .chain(self.previous.as_ref().map(|(v, k)| (*v, k)))
+                .map(|(v, k)| (v.0.to_string(), k.to_base64()))
+                .collect(),
+        }
+    }
+
+    fn from_wire(purpose: RequestPurpose, wire: &VersionedWire) -> Result<Self, KeyError> {
+        let keys = VersionedKeys::from_wire(wire)?;
+        let secret = keys
+            .get(keys.current)
+            .cloned()
+            .ok_or(KeyError::EdgeSecrets("current key missing"))?;
+        let previous = keys
+            .keys
+            .iter()
+            .rev()
+            .find(|(v, _)| **v < keys.current)
+            .map(|(v, k)| (*v, k.clone()));
+        Ok(Self {
+            purpose,
+            version: keys.current,
+            secret,
+            previous,
+        })
+    }
 }
 
 impl EdgeSecrets {
@@ -814,26 +829,14 @@ impl EdgeSecrets {
 
     /// One line of base64url (JSON inside), for `LASTHOP_EDGE_SECRETS`. Secret; zeroized on drop.
     pub fn encode(&self) -> Zeroizing<String> {
-        let request = |key: &RequestKey| RequestKeyWire {
-            purpose: key.purpose,
-            version: key.version.0,
-            key: key.secret.to_base64(),
-            previous: key
-                .previous
-                .as_ref()
-                .map(|(version, secret)| PreviousKeyWire {
-                    version: version.0,
-                    key: secret.to_base64(),
-                }),
-        };
         let (scanner_public, session_public) = self.credentials.public_keys_base64();
         let wire = EdgeSecretsWire {
             format: EDGE_SECRETS_FORMAT,
             region: self.region.0.to_wire(),
             binding: self.binding.0.to_wire(),
-            route_seal: RouteSealWire::Versioned(self.route_seal.0.to_wire()),
-            edge_request: request(&self.edge_request),
-            origin_push: request(&self.origin_push),
+            route_seal: self.route_seal.0.to_wire(),
+            edge_request: self.edge_request.to_wire(),
+            origin_push: self.origin_push.to_wire(),
             scanner_public,
             session_public,
         };
@@ -852,53 +855,20 @@ impl EdgeSecrets {
                 .decode(text.trim())
                 .map_err(|_| KeyError::EdgeSecrets("not base64url"))?,
         );
-        let wire: EdgeSecretsWire = serde_json::from_slice(&json)
-            .map_err(|_| KeyError::EdgeSecrets("not the expected JSON"))?;
-        let request = |wire: &RequestKeyWire, expected: RequestPurpose| {
-            if wire.purpose != expected {
-                return Err(KeyError::EdgeSecrets("request key purpose mismatch"));
-            }
-            let previous = match &wire.previous {
-                Some(previous) => Some((
-                    KeyVersion(previous.version),
-                    Secret32::from_base64(&previous.key)
-                        .ok_or(KeyError::EdgeSecrets("bad request key"))?,
-                )),
-                None => None,
-            };
-            Ok(RequestKey {
-                purpose: wire.purpose,
-                version: KeyVersion(wire.version),
-                secret: Secret32::from_base64(&wire.key)
-                    .ok_or(KeyError::EdgeSecrets("bad request key"))?,
-                previous,
-            })
-        };
-        let route_seal = match (wire.format, &wire.route_seal) {
-            (EDGE_SECRETS_FORMAT, RouteSealWire::Versioned(versioned)) => {
-                VersionedKeys::from_wire(versioned)?
-            }
-            // Format 1: the one key was the current version's, as the request keys' are.
-            (1, RouteSealWire::Single(key)) => {
-                let key = Secret32::from_base64(key)
-                    .ok_or(KeyError::EdgeSecrets("bad route seal key"))?;
-                let current = KeyVersion(wire.edge_request.version);
-                VersionedKeys {
-                    current,
-                    keys: BTreeMap::from([(current, key)]),
-                }
-            }
-            (1 | EDGE_SECRETS_FORMAT, _) => {
-                return Err(KeyError::EdgeSecrets("bad route seal key"))
-            }
-            _ => return Err(KeyError::EdgeSecrets("unknown format")),
-        };
+        let wire: EdgeSecretsWire = serde_json::from_slice(&json).map_err(|_| {
+            KeyError::EdgeSecrets(
+                "not the expected JSON (format 2; regenerate with lasthop-origin edge-secrets)",
+            )
+        })?;
+        if wire.format != EDGE_SECRETS_FORMAT {
+            return Err(KeyError::EdgeSecrets("unknown format"));
+        }
         Ok(Self {
             region: RegionKeys(VersionedKeys::from_wire(&wire.region)?),
             binding: BindingKeys(VersionedKeys::from_wire(&wire.binding)?),
-            route_seal: RouteSealKeys(route_seal),
-            edge_request: request(&wire.edge_request, RequestPurpose::EdgeRequest)?,
-            origin_push: request(&wire.origin_push, RequestPurpose::OriginPush)?,
+            route_seal: RouteSealKeys(VersionedKeys::from_wire(&wire.route_seal)?),
+            edge_request: RequestKey::from_wire(RequestPurpose::EdgeRequest, &wire.edge_request)?,
+            origin_push: RequestKey::from_wire(RequestPurpose::OriginPush, &wire.origin_push)?,
             credentials: CredentialVerifier::from_public_keys_base64(
                 &wire.scanner_public,
                 &wire.session_public,
@@ -1184,28 +1154,23 @@ mod tests {
     }
 
     #[test]
-    fn edge_secrets_of_format_1_still_decode() {
-        let origin = OriginKeys::derive(&ring());
-        let secrets = EdgeSecrets::from_origin_keys(&origin);
-        let mut rng = StdRng::seed_from_u64(12);
-        let sealed = secrets.route_seal.seal_text(b"o_1", b"route", &mut rng);
+    fn edge_secrets_of_another_format_are_refused_by_name() {
+        let secrets = EdgeSecrets::from_origin_keys(&OriginKeys::derive(&ring()));
         let json = URL_SAFE_NO_PAD.decode(secrets.encode().as_str()).unwrap();
         let mut wire: serde_json::Value = serde_json::from_slice(&json).unwrap();
-        let key = wire["route_seal"]["keys"]["1"].clone();
-        wire["route_seal"] = key;
-        wire["format"] = 1.into();
-        let old = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap());
-        let decoded = EdgeSecrets::decode(&old).unwrap();
-        assert_eq!(decoded.route_seal.current(), KeyVersion(1));
-        assert_eq!(
-            decoded.route_seal.open_text(b"o_1", &sealed).unwrap(),
-            b"route"
-        );
         wire["format"] = 3.into();
         let future = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap());
         assert_eq!(
             EdgeSecrets::decode(&future).unwrap_err(),
             KeyError::EdgeSecrets("unknown format")
         );
+        // Format 1 held one route-seal key as a string.
+        wire["format"] = 1.into();
+        wire["route_seal"] = wire["route_seal"]["keys"]["1"].clone();
+        let old = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap());
+        assert!(EdgeSecrets::decode(&old)
+            .unwrap_err()
+            .to_string()
+            .contains("regenerate with lasthop-origin edge-secrets"));
     }
 }

@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use crate::config::{ExposeSecret as _, ServeArgs, Settings};
 use crate::records::AddressPlain;
 use crate::store::rewrap::{self, Rewrapped, SealedRow, SealedTable, StoreKind, SEALED_TABLES};
-use crate::store::Stores;
+use crate::store::{Backend, Stores};
 
 /// How long a buyer's or seller's session lives (see `routes::internal`).
 pub const SESSION_LIFETIME: Duration =
@@ -203,7 +203,11 @@ pub async fn stale_rows(stores: &Stores, current: KeyVersion) -> anyhow::Result<
 }
 
 fn pool(stores: &Stores, table: &SealedTable) -> anyhow::Result<sqlx::AnyPool> {
-    match table.store {
+    store_pool(stores, table.store)
+}
+
+fn store_pool(stores: &Stores, store: StoreKind) -> anyhow::Result<sqlx::AnyPool> {
+    match store {
         StoreKind::Directory => Ok(stores.directory.pool().clone()),
         StoreKind::Vault => stores
             .vault
@@ -454,7 +458,26 @@ pub async fn rewrap_command(args: &ServeArgs, batch: i64) -> anyhow::Result<Rewr
     let stores = open_stores(&settings).await?;
     let total = stale_rows(&stores, keys.vault.current()).await?;
     let bar = progress_bar(total);
-    rewrap(&stores, &keys, batch, &bar).await
+    let report = rewrap(&stores, &keys, batch, &bar).await?;
+    for (url, store) in [
+        (&settings.directory_url, StoreKind::Directory),
+        (&settings.vault_url, StoreKind::Vault),
+    ] {
+        if Backend::of_url(url.expose_secret()).ok() == Some(Backend::Sqlite) {
+            let pool = store_pool(&stores, store)?;
+            if !rewrap::checkpoint_sqlite(&pool)
+                .await
+                .context("checkpointing")?
+            {
+                tracing::warn!(
+                    store = ?store,
+                    "the write-ahead log could not be truncated while the origin reads; old page \
+                     images in it are overwritten by later writes"
+                );
+            }
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -218,7 +218,7 @@ impl Server {
             Backend::Postgres => pool_options.connect_lazy_with(options),
             Backend::Sqlite => {
                 let identity_before = self.file.as_deref().and_then(file_identity);
-                let pool = pool_options
+                let pool = super::zeroing_deletes(pool_options)
                     .connect_with(options)
                     .await
                     .map_err(|source| OpenError::Connect { store, source })?;

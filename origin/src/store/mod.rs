@@ -271,6 +271,20 @@ async fn answers(pool: &AnyPool) -> bool {
     sqlx::query("SELECT 1").execute(pool).await.is_ok()
 }
 
+/// SQLite connections that overwrite deleted and replaced content with zeros
+/// (`secure_delete`), so a record re-sealed by `keys rewrap`, a number rotated away or a flushed
+/// temporary row leaves no old ciphertext in the file's free space.
+pub(crate) fn zeroing_deletes(options: AnyPoolOptions) -> AnyPoolOptions {
+    options.after_connect(|connection, _| {
+        Box::pin(async move {
+            sqlx::query("PRAGMA secure_delete = ON")
+                .execute(connection)
+                .await
+                .map(drop)
+        })
+    })
+}
+
 async fn open_pool(
     store: &'static str,
     url: &str,
@@ -288,7 +302,13 @@ async fn open_pool(
     };
     let options =
         AnyConnectOptions::from_str(&url).map_err(|source| OpenError::Connect { store, source })?;
-    let pool = AnyPoolOptions::new()
+    let pool_options = AnyPoolOptions::new();
+    let pool_options = if backend == Backend::Sqlite {
+        zeroing_deletes(pool_options)
+    } else {
+        pool_options
+    };
+    let pool = pool_options
         .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)

@@ -232,6 +232,20 @@ pub async fn needing(pool: &AnyPool, table: &SealedTable, version: u32) -> Resul
     Ok((sealed, indexes))
 }
 
+/// On SQLite, copies the write-ahead log into the file and truncates it, so the log keeps no
+/// page image from before the rewrap (deleted content in the file itself is zeroed as it is
+/// replaced: see `zeroing_deletes`). Returns false when a reader of the serving origin kept
+/// the log from being truncated (it is then reused, and overwritten, by later writes).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the store fails.
+pub async fn checkpoint_sqlite(pool: &AnyPool) -> Result<bool> {
+    let (busy, _, _): (i64, i64, i64) = db(sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await)?;
+    Ok(busy == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
