@@ -56,8 +56,11 @@ fn hand_new_keys_over(stack: &mut lasthop_e2e::Stack) {
         .expect("the edge restarts with its new secrets");
 }
 
-/// Every sealed row of both stores: `(table, id, key_version, ciphertext, blind index)`.
-fn sealed_rows(origin: &OriginProcess) -> Vec<(String, String, i64, Vec<u8>, Option<String>)> {
+/// A sealed row as stored: `(table, id, key_version, ciphertext, blind index)`.
+type SealedRow = (String, String, i64, Vec<u8>, Option<String>);
+
+/// Every sealed row of both stores.
+fn sealed_rows(origin: &OriginProcess) -> Vec<SealedRow> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
