@@ -69,7 +69,8 @@ pub enum KeysCommand {
     /// Re-seal every record not yet under the current version, in batches; safe to stop and
     /// run again. Prints records/s at the end.
     Rewrap(Box<RewrapArgs>),
-    /// Remove an old version from the key file; refuses (exit 1), naming what still needs it.
+    /// Remove an old version from the key file; refuses (exit status 3), naming what still
+    /// needs it.
     Retire(Box<RetireArgs>),
 }
 

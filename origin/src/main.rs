@@ -60,7 +60,11 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `keys …`: a refused retirement is reported on stderr with exit status 1.
+/// Exit status of `keys retire` when the version is still needed (1 is any other failure), so
+/// a script can tell "not yet" from an error.
+const STILL_NEEDED: i32 = 3;
+
+/// `keys …`: a refused retirement is reported on stderr with exit status [`STILL_NEEDED`].
 async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     use commands::keys;
     match command {
@@ -106,7 +110,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                     for need in needs {
                         eprintln!("  - {need}");
                     }
-                    std::process::exit(1);
+                    std::process::exit(STILL_NEEDED);
                 }
             }
         }

@@ -186,7 +186,7 @@ fn an_order_picked_up_before_a_key_rotation_is_delivered_after_it_and_rewrap_and
 
     // Retire refuses before rewrap, naming what still needs version 1.
     let refused = origin_command(&stack.origin, &["keys", "retire", "1"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", shown(&refused));
+    assert_eq!(refused.status.code(), Some(3), "{}", shown(&refused));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(
         err.contains("refusing to retire master key version 1")
@@ -206,7 +206,7 @@ fn an_order_picked_up_before_a_key_rotation_is_delivered_after_it_and_rewrap_and
     );
     // Scanners and sessions signed under version 1 are still valid: the operator ends them.
     let refused = origin_command(&stack.origin, &["keys", "retire", "1"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", shown(&refused));
+    assert_eq!(refused.status.code(), Some(3), "{}", shown(&refused));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--end-credentials"));
     let retired = origin_command(&stack.origin, &["keys", "retire", "1", "--end-credentials"]);
     assert!(retired.status.success(), "{}", shown(&retired));

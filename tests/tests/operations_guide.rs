@@ -371,6 +371,36 @@ fn journey(
     (buyer, order, release_id)
 }
 
+/// Rows of the vault's sealed tables still under key version 1, read as the vault's admin.
+fn vault_rows_under_version_1(admin_url: &str) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(admin_url).await.unwrap();
+        let mut rows = 0;
+        for table in ["address_records", "contact_records", "entry_records"] {
+            let count: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE key_version = 1"
+            ))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            rows += count;
+        }
+        let old_indexes: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM address_records WHERE blind_index NOT LIKE 'v%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        rows + old_indexes
+    })
+}
+
 /// What the load got acknowledged, with when.
 #[derive(Default)]
 struct Acks {
@@ -593,6 +623,32 @@ fn an_operator_following_the_guide_stands_lasthop_up_backs_it_up_under_load_and_
     let (first_buyer, first_order, first_release) = journey(&shop, 1, &seller, &pickup, &hub);
     guide.go(6, &[("ADDRESS_ID", first_buyer.address_id.clone())]);
     guide.reach(Some(7));
+    // Step 6 rotated the master keys, restarted both services with them and re-sealed the
+    // vault; retiring version 1 was refused, naming why.
+    let transcript = guide.transcript.lock().unwrap().join("\n");
+    assert!(
+        transcript.contains("added master key version 2")
+            && transcript.contains("master key version 1 is still needed"),
+        "{transcript}"
+    );
+    let stderr = std::fs::read_to_string(&guide.stderr).unwrap();
+    assert!(
+        stderr.contains("refusing to retire master key version 1")
+            && stderr.contains("1 orders not yet delivered")
+            && stderr.contains("--end-credentials"),
+        "{stderr}"
+    );
+    let ring = std::fs::read_to_string(dir.join("etc/secrets/master.keys")).unwrap();
+    assert_eq!(ring.lines().filter(|l| !l.trim().is_empty()).count(), 2);
+    assert_eq!(
+        vault_rows_under_version_1(&vault_primary.admin_url("lasthop_vault")),
+        0,
+        "keys rewrap left records under version 1"
+    );
+    // The restarted edge and origin carry on: scanners and sessions of version 1, a journey.
+    let (rotated_buyer, _, _) = journey(&shop, 3, &seller, &pickup, &hub);
+    assert_eq!(shop.profile(&first_buyer).status, 200);
+    assert_eq!(shop.profile(&rotated_buyer).status, 200);
     guide.go(7, &[]);
 
     // The vault's primary is lost before step 8: registrations go on through the temporary

@@ -124,7 +124,7 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
 
     // Refused before rewrap, naming each thing that needs version 1.
     let refused = keys(&app, &key_file, &["retire", "1"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     let err = String::from_utf8_lossy(&refused.stderr);
     for needed in [
         "refusing to retire master key version 1",
@@ -179,7 +179,7 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
 
     // Only the credentials signed under version 1 remain, until the operator ends them.
     let refused = keys(&app, &key_file, &["retire", "1"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("--end-credentials"), "{}", text(&refused));
     assert!(
