@@ -248,3 +248,113 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
         .await;
     assert_eq!(old_session.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The rewrap throughput figure: `records` rows (addresses, contacts, entries in equal parts)
+/// sealed under version 1 straight into the vault, the ring rotated, then `keys rewrap` timed
+/// by the command itself. Run by hand (it is ignored in the suite), with the release binary:
+///
+/// ```text
+/// cargo build --release -p lasthop-origin
+/// LASTHOP_ORIGIN_BIN=target/release/lasthop-origin LASTHOP_REWRAP_RECORDS=30000 \
+///   cargo test -p lasthop-origin --test api rewrap_throughput -- --ignored --nocapture
+/// ```
+pub async fn rewrap_throughput(app: TestApp, backend: &str) {
+    use lasthop_origin::records::{self, AddressPlain, ContactPlain, Provenance};
+    let records: usize = std::env::var("LASTHOP_REWRAP_RECORDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30_000);
+    let ring = MasterKeyRing::parse(&app.master_keys).unwrap();
+    let keys = OriginKeys::derive(&ring);
+    let vault = app.state.stores().vault.primary_pool().expect("vault");
+    let provenance = Provenance {
+        channel: "shop".into(),
+        by: "ops".into(),
+        at: lasthop_core::time::Timestamp::from_unix_seconds(1_700_000_000),
+    };
+    let per_table = records / 3;
+    let seeding = std::time::Instant::now();
+    for chunk in 0..per_table.div_ceil(1000) {
+        let mut tx = vault.begin().await.unwrap();
+        for n in chunk * 1000..((chunk + 1) * 1000).min(per_table) {
+            let address = AddressPlain {
+                country: "CN".into(),
+                region_path: vec!["110000".into(), "1101".into(), "110105".into()],
+                line: format!("throughput road {n}"),
+                postal_code: "100020".into(),
+                registered: provenance.clone(),
+                modified: provenance.clone(),
+            };
+            let id = format!("a_bench{n:011}");
+            let sealed = records::seal(&keys.vault, &id, &address);
+            sqlx::query(
+                "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&id)
+            .bind(keys.blind_index.index(&address.normalised_key()))
+            .bind(sealed.key_version)
+            .bind(&sealed.ciphertext)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            let contact = ContactPlain {
+                name: format!("Bench Buyer {n}"),
+                phone: Some("+86 139 0000 0000".into()),
+                registered: provenance.clone(),
+                modified: provenance.clone(),
+            };
+            // Entries are sealed like contacts: rewrap never reads what is inside.
+            for (table, column, id) in [
+                ("contact_records", "contact_id", format!("b_bench{n:011}")),
+                ("entry_records", "entry_id", format!("a_entry{n:011}")),
+            ] {
+                let sealed = records::seal(&keys.vault, &id, &contact);
+                sqlx::query(&format!(
+                    "INSERT INTO {table} ({column}, key_version, ciphertext) VALUES ($1, $2, $3)"
+                ))
+                .bind(&id)
+                .bind(sealed.key_version)
+                .bind(&sealed.ciphertext)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    }
+    eprintln!(
+        "seeded {} records in {:.1} s",
+        per_table * 3,
+        seeding.elapsed().as_secs_f64()
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let key_file = folder.path().join("master.keys");
+    std::fs::write(&key_file, &app.master_keys).unwrap();
+    let binary = std::env::var("LASTHOP_ORIGIN_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lasthop-origin").to_owned());
+    let run = |args: &[&str]| {
+        let out = Command::new(&binary)
+            .arg("keys")
+            .args(args)
+            .env("LASTHOP_DIRECTORY_URL", app.directory_url())
+            .env("LASTHOP_VAULT_URL", app.vault_url())
+            .env("LASTHOP_MASTER_KEYS_FILE", &key_file)
+            .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["rotate"]);
+    let report = run(&["rewrap"]);
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("rewrapped"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(line.contains("records/s"), "{report}");
+    eprintln!("rewrap throughput ({backend}, {binary}): {line}");
+    assert_eq!(versions(&app).await.1, 0);
+}

@@ -94,4 +94,15 @@ mod key_rotation {
         };
         crate::keys::rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app).await;
     }
+
+    /// The rewrap throughput figure on both backends (see `keys::rewrap_throughput`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement, run by hand: see keys::rewrap_throughput"]
+    async fn rewrap_throughput() {
+        let app = crate::helpers::TestApp::sqlite().await;
+        crate::keys::rewrap_throughput(app, "SQLite").await;
+        if let Some(app) = crate::helpers::TestApp::postgres().await {
+            crate::keys::rewrap_throughput(app, "PostgreSQL").await;
+        }
+    }
 }
