@@ -255,15 +255,50 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
 ///
 /// ```text
 /// cargo build --release -p lasthop-origin
-/// LASTHOP_ORIGIN_BIN=target/release/lasthop-origin LASTHOP_REWRAP_RECORDS=30000 \
+/// LASTHOP_ORIGIN_BIN=$PWD/target/release/lasthop-origin LASTHOP_REWRAP_RECORDS=30000 \
 ///   cargo test -p lasthop-origin --test api rewrap_throughput -- --ignored --nocapture
 /// ```
 pub async fn rewrap_throughput(app: TestApp, backend: &str) {
-    use lasthop_origin::records::{self, AddressPlain, ContactPlain, Provenance};
     let records: usize = std::env::var("LASTHOP_REWRAP_RECORDS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(30_000);
+    seed(&app, records).await;
+    let folder = tempfile::tempdir().unwrap();
+    let key_file = folder.path().join("master.keys");
+    std::fs::write(&key_file, &app.master_keys).unwrap();
+    let binary = std::env::var("LASTHOP_ORIGIN_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lasthop-origin").to_owned());
+    let run = |args: &[&str]| {
+        let out = Command::new(&binary)
+            .arg("keys")
+            .args(args)
+            .env("LASTHOP_DIRECTORY_URL", app.directory_url())
+            .env("LASTHOP_VAULT_URL", app.vault_url())
+            .env("LASTHOP_MASTER_KEYS_FILE", &key_file)
+            .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["rotate"]);
+    let report = run(&["rewrap"]);
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("rewrapped"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(line.contains("records/s"), "{report}");
+    eprintln!("rewrap throughput ({backend}, {binary}): {line}");
+    assert_eq!(versions(&app).await.1, 0);
+}
+
+/// `records` rows (addresses, contacts, entries in equal parts) sealed under the app's current
+/// version straight into the vault, 1000 a transaction.
+async fn seed(app: &TestApp, records: usize) {
+    use lasthop_origin::records::{self, AddressPlain, ContactPlain, Provenance};
     let ring = MasterKeyRing::parse(&app.master_keys).unwrap();
     let keys = OriginKeys::derive(&ring);
     let vault = app.state.stores().vault.primary_pool().expect("vault");
@@ -328,33 +363,110 @@ pub async fn rewrap_throughput(app: TestApp, backend: &str) {
         per_table * 3,
         seeding.elapsed().as_secs_f64()
     );
+}
+
+/// Every sealed vault row opens with `keys` under the version it names.
+async fn all_open(app: &TestApp, keys: &OriginKeys) -> usize {
+    let vault = app.state.stores().vault.primary_pool().expect("vault");
+    let mut opened = 0;
+    for (table, id) in [
+        ("address_records", "address_id"),
+        ("contact_records", "contact_id"),
+        ("entry_records", "entry_id"),
+    ] {
+        let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(&format!(
+            "SELECT {id}, key_version, ciphertext FROM {table}"
+        ))
+        .fetch_all(&vault)
+        .await
+        .unwrap();
+        for (id, version, sealed) in rows {
+            let version = KeyVersion(u32::try_from(version).unwrap());
+            assert!(
+                keys.vault.open_record(version, &id, &sealed).is_ok(),
+                "{table} {id} under {version} does not open"
+            );
+            opened += 1;
+        }
+    }
+    opened
+}
+
+pub async fn a_rewrap_killed_midway_leaves_every_record_open_and_a_rerun_finishes_it(app: TestApp) {
+    seed(&app, 6000).await;
     let folder = tempfile::tempdir().unwrap();
     let key_file = folder.path().join("master.keys");
     std::fs::write(&key_file, &app.master_keys).unwrap();
-    let binary = std::env::var("LASTHOP_ORIGIN_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lasthop-origin").to_owned());
-    let run = |args: &[&str]| {
-        let out = Command::new(&binary)
-            .arg("keys")
-            .args(args)
-            .env("LASTHOP_DIRECTORY_URL", app.directory_url())
-            .env("LASTHOP_VAULT_URL", app.vault_url())
-            .env("LASTHOP_MASTER_KEYS_FILE", &key_file)
-            .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    let rotate = keys(&app, &key_file, &["rotate"]);
+    assert!(rotate.status.success(), "{}", text(&rotate));
+    let rotated = std::fs::read_to_string(&key_file).unwrap();
+    let both = OriginKeys::derive(&MasterKeyRing::parse(&rotated).unwrap());
+    let vault = app.state.stores().vault.primary_pool().expect("vault");
+    let under = |version: i64| {
+        let vault = vault.clone();
+        async move {
+            let mut n = 0;
+            for table in ["address_records", "contact_records", "entry_records"] {
+                n += sqlx::query_scalar::<_, i64>(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE key_version = $1"
+                ))
+                .bind(version)
+                .fetch_one(&vault)
+                .await
+                .unwrap();
+            }
+            n
+        }
     };
-    run(&["rotate"]);
-    let report = run(&["rewrap"]);
-    let line = report
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lasthop-origin"))
+        .args(["keys", "rewrap", "--batch-size", "20"])
+        .env("LASTHOP_DIRECTORY_URL", app.directory_url())
+        .env("LASTHOP_VAULT_URL", app.vault_url())
+        .env("LASTHOP_MASTER_KEYS_FILE", &key_file)
+        .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL, as a crash) once some batches are in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while under(2).await < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rewrap made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "rewrap ended before it was killed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (old, new) = (under(1).await, under(2).await);
+    assert!(old > 0 && new > 0, "killed midway: {old} old, {new} new");
+    assert_eq!(
+        all_open(&app, &both).await,
+        6000,
+        "every record opens after the kill"
+    );
+    let rerun = keys(&app, &key_file, &["rewrap"]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    let out = String::from_utf8_lossy(&rerun.stdout);
+    // The kill may have landed after a batch committed and before the count was read.
+    let resealed: i64 = out
         .lines()
-        .find(|l| l.starts_with("rewrapped"))
-        .unwrap_or_default()
-        .to_owned();
-    assert!(line.contains("records/s"), "{report}");
-    eprintln!("rewrap throughput ({backend}, {binary}): {line}");
-    assert_eq!(versions(&app).await.1, 0);
+        .find_map(|l| l.strip_prefix("rewrapped "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        resealed > 0 && resealed <= old,
+        "{resealed} of {old}: {out}"
+    );
+    assert_eq!((under(1).await, under(2).await), (0, 6000));
+    let only_two =
+        OriginKeys::derive(&MasterKeyRing::parse(rotated.lines().nth(1).unwrap()).unwrap());
+    assert_eq!(all_open(&app, &only_two).await, 6000);
 }

@@ -95,6 +95,22 @@ mod key_rotation {
         crate::keys::rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_a_rewrap_killed_midway_leaves_every_record_open_and_a_rerun_finishes_it() {
+        let app = crate::helpers::TestApp::sqlite().await;
+        crate::keys::a_rewrap_killed_midway_leaves_every_record_open_and_a_rerun_finishes_it(app)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_rewrap_killed_midway_leaves_every_record_open_and_a_rerun_finishes_it() {
+        let Some(app) = crate::helpers::TestApp::postgres().await else {
+            return;
+        };
+        crate::keys::a_rewrap_killed_midway_leaves_every_record_open_and_a_rerun_finishes_it(app)
+            .await;
+    }
+
     /// The rewrap throughput figure on both backends (see `keys::rewrap_throughput`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "a measurement, run by hand: see keys::rewrap_throughput"]
