@@ -144,6 +144,10 @@ pub struct CheckExportArgs {
     /// An earlier export of the same audit, which this one must extend unchanged.
     #[arg(long)]
     pub previous: Option<PathBuf>,
+    /// The public key the earlier export must be signed with, when a key rotation came
+    /// between the two (default: `--public-key`).
+    #[arg(long, requires = "previous")]
+    pub previous_public_key: Option<String>,
 }
 
 /// `provision` flags.

@@ -246,7 +246,11 @@ pub fn check_export_command(args: &CheckExportArgs) -> anyhow::Result<(Export, u
         .with_context(|| format!("{} does not check", args.file.display()))?;
     if let Some(previous) = &args.previous {
         let earlier = read_export(previous)?;
-        audit_export::check(&earlier, args.public_key.as_deref())
+        let pinned = args
+            .previous_public_key
+            .as_ref()
+            .or(args.public_key.as_ref());
+        audit_export::check(&earlier, pinned.map(String::as_str))
             .with_context(|| format!("{} does not check", previous.display()))?;
         anyhow::ensure!(
             audit_export::extends(&export, &earlier),

@@ -12,7 +12,7 @@ use crate::helpers::TestApp;
 use crate::scenarios::parcel;
 
 /// Runs `lasthop-origin audit <args>` on the app's directory, with its master keys.
-fn audit(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) fn audit(app: &TestApp, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lasthop-origin"))
         .arg("audit")
         .args(args)

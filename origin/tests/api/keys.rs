@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use lasthop_core::keys::{KeyVersion, MasterKeyRing, OriginKeys};
 
+use crate::audit::audit;
 use crate::helpers::{Person, TestApp, OPS_TOKEN};
 use crate::scenarios::parcel;
 
@@ -86,6 +87,22 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
     std::fs::write(&key_file, &app.master_keys).unwrap();
     let alice = parcel(&app, "keys-alice").await;
 
+    // An audit export signed under version 1 (a refused release makes its one row).
+    let refused = app.release(&alice.order_id, "not-a-token").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let early = folder.path().join("early.json");
+    let export = audit(&app, &["export", "--out", early.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", text(&export));
+    let public_key = |app: &TestApp| {
+        let out = audit(app, &["public-key"]);
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let first_key = public_key(&app);
+
     let rotate = keys(&app, &key_file, &["rotate"]);
     assert!(rotate.status.success(), "{}", text(&rotate));
     let out = String::from_utf8_lossy(&rotate.stdout);
@@ -158,6 +175,29 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
         )
         .await;
     assert_eq!(delivered.status, StatusCode::OK, "{:?}", delivered.body);
+
+    // The auditor checks the next export, signed under version 2, against the earlier one.
+    let late = folder.path().join("late.json");
+    let export = audit(&app, &["export", "--out", late.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", text(&export));
+    let second_key = public_key(&app);
+    assert_ne!(first_key, second_key);
+    let (late, early) = (late.to_str().unwrap(), early.to_str().unwrap());
+    let check = [
+        "check-export",
+        late,
+        "--public-key",
+        &second_key,
+        "--previous",
+        early,
+    ];
+    assert!(
+        !audit(&app, &check).status.success(),
+        "the earlier export's key is another"
+    );
+    let both = [&check[..], &["--previous-public-key", &first_key]].concat();
+    let checked = audit(&app, &both);
+    assert!(checked.status.success(), "{}", text(&checked));
 
     let rewrap = keys(&app, &key_file, &["rewrap", "--batch-size", "2"]);
     assert!(rewrap.status.success(), "{}", text(&rewrap));
