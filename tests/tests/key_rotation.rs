@@ -39,17 +39,18 @@ fn shown(output: &Output) -> String {
     )
 }
 
-/// New edge secrets from the key file, written where `wrangler dev` reads the Worker's
-/// secrets; then the origin and the edge restarted (the origin first: it accepts the edge's
-/// calls signed under the previous version meanwhile).
-fn hand_new_keys_over(stack: &mut lasthop_e2e::Stack) {
+/// The origin restarted with the key file, then the edge given new secrets from it, written
+/// where `wrangler dev` reads the Worker's secrets, and restarted. Between the two, the edge
+/// still signs its calls under the previous version: `meanwhile` runs then.
+fn hand_new_keys_over(stack: &mut lasthop_e2e::Stack, meanwhile: impl FnOnce(&lasthop_e2e::Stack)) {
+    stack.origin.restart().expect("the origin restarts");
+    meanwhile(stack);
     let line = stack.origin.edge_secrets_line().unwrap();
     std::fs::write(
         stack.edge.state_dir().join(".dev.vars"),
         format!("{line}\n"),
     )
     .unwrap();
-    stack.origin.restart().expect("the origin restarts");
     stack
         .edge
         .restart()
@@ -153,7 +154,11 @@ fn an_order_picked_up_before_a_key_rotation_is_delivered_after_it_and_rewrap_and
     let rotate = origin_command(&stack.origin, &["keys", "rotate"]);
     assert!(rotate.status.success(), "{}", shown(&rotate));
     assert!(String::from_utf8_lossy(&rotate.stdout).contains("added master key version 2"));
-    hand_new_keys_over(&mut stack);
+    hand_new_keys_over(&mut stack, |stack| {
+        // The origin on version 2 accepts the edge's calls signed under version 1.
+        let profile = shop(stack).profile(&buyer);
+        assert_eq!(profile.status, 200, "{}", profile.body);
+    });
     let w = shop(&stack);
 
     // Duplicate detection finds the address indexed under version 1.
@@ -210,7 +215,7 @@ fn an_order_picked_up_before_a_key_rotation_is_delivered_after_it_and_rewrap_and
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--end-credentials"));
     let retired = origin_command(&stack.origin, &["keys", "retire", "1", "--end-credentials"]);
     assert!(retired.status.success(), "{}", shown(&retired));
-    hand_new_keys_over(&mut stack);
+    hand_new_keys_over(&mut stack, |_| {});
     let w = shop(&stack);
 
     // Nothing under version 1: every row, read from the files; no old ciphertext in the bytes.
