@@ -88,19 +88,12 @@ impl Ledger {
 /// The shared vault number behind each buyer's address id, read from the directory store (no
 /// answer to a buyer names it).
 fn vault_numbers(directory_url: &str) -> BTreeMap<String, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(directory_url).await.unwrap();
+    common::with_pool(directory_url, |pool| async move {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT entry_id, address_id FROM buyer_addresses")
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        pool.close().await;
         rows.into_iter().collect()
     })
 }

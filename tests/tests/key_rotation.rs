@@ -13,12 +13,11 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_verdict, spawn_stack, text, Person, Shop};
+use common::{assert_verdict, spawn_stack, text, with_pool, Person, Shop};
 use lasthop_e2e::OriginProcess;
 
 /// Runs `lasthop-origin <args>` with the stack origin's stores, key file and ops token.
 fn origin_command(origin: &OriginProcess, args: &[&str]) -> Output {
-    let sqlite = |file: &Path| format!("sqlite://{}", file.display());
     Command::new(origin.binary())
         .args(args)
         .env("LASTHOP_DIRECTORY_URL", sqlite(&origin.directory_db()))
@@ -62,68 +61,52 @@ type SealedRow = (String, String, i64, Vec<u8>, Option<String>);
 
 /// Every sealed row of both stores.
 fn sealed_rows(origin: &OriginProcess) -> Vec<SealedRow> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        sqlx::any::install_default_drivers();
-        let mut rows = Vec::new();
-        for (file, table, id, index) in [
-            (
-                origin.vault_db(),
-                "address_records",
-                "address_id",
-                "blind_index",
-            ),
-            (origin.vault_db(), "contact_records", "contact_id", "NULL"),
-            (origin.vault_db(), "entry_records", "entry_id", "NULL"),
-            (
-                origin.directory_db(),
-                "vault_pending",
-                "record_id",
-                "blind_index",
-            ),
-        ] {
-            let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", file.display()))
-                .await
-                .unwrap();
-            let found: Vec<(String, i64, Vec<u8>, Option<String>)> = sqlx::query_as(&format!(
-                "SELECT {id}, key_version, ciphertext, {index} FROM {table}"
-            ))
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            rows.extend(
-                found
-                    .into_iter()
-                    .map(|(id, v, c, i)| (table.to_owned(), id, v, c, i)),
-            );
-            pool.close().await;
-        }
-        rows
-    })
+    let mut rows = Vec::new();
+    for (file, table, id, index) in [
+        (
+            origin.vault_db(),
+            "address_records",
+            "address_id",
+            "blind_index",
+        ),
+        (origin.vault_db(), "contact_records", "contact_id", "NULL"),
+        (origin.vault_db(), "entry_records", "entry_id", "NULL"),
+        (
+            origin.directory_db(),
+            "vault_pending",
+            "record_id",
+            "blind_index",
+        ),
+    ] {
+        let sql = format!("SELECT {id}, key_version, ciphertext, {index} FROM {table}");
+        let found: Vec<(String, i64, Vec<u8>, Option<String>)> =
+            with_pool(&sqlite(&file), |pool| async move {
+                sqlx::query_as(&sql).fetch_all(&pool).await.unwrap()
+            });
+        rows.extend(
+            found
+                .into_iter()
+                .map(|(id, v, c, i)| (table.to_owned(), id, v, c, i)),
+        );
+    }
+    rows
 }
 
 /// The vault number behind a buyer's address id, read from the directory.
 fn vault_number(origin: &OriginProcess, entry_id: &str) -> String {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        sqlx::any::install_default_drivers();
-        let url = format!("sqlite://{}", origin.directory_db().display());
-        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    with_pool(&sqlite(&origin.directory_db()), |pool| async move {
         let (number,): (String,) =
             sqlx::query_as("SELECT address_id FROM buyer_addresses WHERE entry_id = $1")
                 .bind(entry_id)
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-        pool.close().await;
         number
     })
+}
+
+fn sqlite(file: &Path) -> String {
+    format!("sqlite://{}", file.display())
 }
 
 #[test]

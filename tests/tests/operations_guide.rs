@@ -373,31 +373,19 @@ fn journey(
 
 /// Rows of the vault's sealed tables still under key version 1, read as the vault's admin.
 fn vault_rows_under_version_1(admin_url: &str) -> i64 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(admin_url).await.unwrap();
+    common::with_pool(admin_url, |pool| async move {
         let mut rows = 0;
-        for table in ["address_records", "contact_records", "entry_records"] {
-            let count: i64 = sqlx::query_scalar(&format!(
-                "SELECT COUNT(*) FROM {table} WHERE key_version = 1"
-            ))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            rows += count;
+        for condition in [
+            "address_records WHERE key_version = 1 OR blind_index NOT LIKE 'v%'",
+            "contact_records WHERE key_version = 1",
+            "entry_records WHERE key_version = 1",
+        ] {
+            rows += sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {condition}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         }
-        let old_indexes: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM address_records WHERE blind_index NOT LIKE 'v%'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-        rows + old_indexes
+        rows
     })
 }
 

@@ -3,7 +3,7 @@
 //! an export checks, and a tampered one does not. Each scenario runs on both backends.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -13,24 +13,11 @@ use crate::scenarios::parcel;
 
 /// Runs `lasthop-origin audit <args>` on the app's directory, with its master keys.
 pub(crate) fn audit(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lasthop-origin"))
-        .arg("audit")
-        .args(args)
-        .env("LASTHOP_DIRECTORY_URL", app.directory_url())
-        .env("LASTHOP_MASTER_KEYS", &app.master_keys)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run lasthop-origin audit")
+    let args = [&["audit"], args].concat();
+    app.run_origin(&args, &[("LASTHOP_MASTER_KEYS", app.master_keys.as_ref())])
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use crate::helpers::shown as text;
 
 /// Three chained rows: a release, a refused release, a release of another order.
 async fn three_rows(app: &TestApp) -> crate::scenarios::Parcel {

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::Output;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -133,6 +134,7 @@ impl TestApp {
             Some(dir),
             edge_url,
             outbox_interval,
+            ring_text(),
         )
         .await
     }
@@ -146,7 +148,16 @@ impl TestApp {
         let vault = format!("sqlite://{}", dir.path().join("vault/vault.db").display());
         let location = StoreLocation::Sqlite(dir.path().to_path_buf());
         let interval = Duration::from_millis(100);
-        Self::start(directory, vault, location, Some(dir), None, interval).await
+        Self::start(
+            directory,
+            vault,
+            location,
+            Some(dir),
+            None,
+            interval,
+            ring_text(),
+        )
+        .await
     }
 
     /// An origin on fresh PostgreSQL databases, or `None` when Postgres tests are skipped.
@@ -158,28 +169,18 @@ impl TestApp {
         let (directory, vault) = (dbs.directory_url.clone(), dbs.vault_url.clone());
         let location = StoreLocation::Postgres(dbs);
         let interval = Duration::from_millis(100);
-        Some(Self::start(directory, vault, location, None, None, interval).await)
-    }
-
-    async fn start(
-        directory: String,
-        vault: String,
-        location: StoreLocation,
-        dir: Option<tempfile::TempDir>,
-        edge_url: Option<String>,
-        outbox_interval: Duration,
-    ) -> Self {
-        let master = ring_text();
-        Self::start_with_keys(
-            directory,
-            vault,
-            location,
-            dir,
-            edge_url,
-            outbox_interval,
-            master,
+        Some(
+            Self::start(
+                directory,
+                vault,
+                location,
+                None,
+                None,
+                interval,
+                ring_text(),
+            )
+            .await,
         )
-        .await
     }
 
     /// This app stopped and a new one started on the same stores with the key ring `master`
@@ -195,10 +196,10 @@ impl TestApp {
         } = self;
         drop(shutdown);
         let interval = Duration::from_millis(100);
-        Self::start_with_keys(directory, vault, location, dir, None, interval, master).await
+        Self::start(directory, vault, location, dir, None, interval, master).await
     }
 
-    async fn start_with_keys(
+    async fn start(
         directory: String,
         vault: String,
         location: StoreLocation,
@@ -520,6 +521,20 @@ impl TestApp {
         }
     }
 
+    /// `lasthop-origin <args>` on this app's stores (ops token and log level set; the caller
+    /// adds the master keys as the command needs them), run to completion.
+    pub fn run_origin(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lasthop-origin"))
+            .args(args)
+            .env("LASTHOP_DIRECTORY_URL", self.directory_url())
+            .env("LASTHOP_VAULT_URL", self.vault_url())
+            .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run lasthop-origin")
+    }
+
     /// The vault store's URL (as its own role on PostgreSQL).
     pub fn vault_url(&self) -> String {
         match &self.location {
@@ -572,6 +587,16 @@ impl TestApp {
             }
         }
     }
+}
+
+/// A command's status and output, for assertion messages.
+pub fn shown(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// A test buyer with distinctive personal data.

@@ -13,30 +13,13 @@ use serde_json::{json, Value};
 use lasthop_core::keys::{KeyVersion, MasterKeyRing, OriginKeys};
 
 use crate::audit::audit;
-use crate::helpers::{Person, TestApp, OPS_TOKEN};
+use crate::helpers::{shown as text, Person, TestApp, OPS_TOKEN};
 use crate::scenarios::parcel;
 
-/// Runs `lasthop-origin keys <args>` on the app's stores with the key file `keys`.
+/// Runs `lasthop-origin keys <args>` on the app's stores with the key file `key_file`.
 fn keys(app: &TestApp, key_file: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lasthop-origin"))
-        .arg("keys")
-        .args(args)
-        .env("LASTHOP_DIRECTORY_URL", app.directory_url())
-        .env("LASTHOP_VAULT_URL", app.vault_url())
-        .env("LASTHOP_MASTER_KEYS_FILE", key_file)
-        .env("LASTHOP_OPS_TOKEN", OPS_TOKEN)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run lasthop-origin keys")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    let args = [&["keys"], args].concat();
+    app.run_origin(&args, &[("LASTHOP_MASTER_KEYS_FILE", key_file.as_os_str())])
 }
 
 /// `(rows, rows under version 1)` of every sealed table, and blind indexes under version 1.
@@ -257,26 +240,7 @@ pub async fn rotation_rewrap_and_retire_leave_nothing_under_the_old_version(app:
     );
     let ring = MasterKeyRing::parse(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
     let only_two = OriginKeys::derive(&ring);
-    let vault = app.state.stores().vault.primary_pool().expect("vault");
-    for (table, id) in [
-        ("address_records", "address_id"),
-        ("contact_records", "contact_id"),
-        ("entry_records", "entry_id"),
-    ] {
-        let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(&format!(
-            "SELECT {id}, key_version, ciphertext FROM {table}"
-        ))
-        .fetch_all(&vault)
-        .await
-        .unwrap();
-        for (id, version, sealed) in rows {
-            let version = KeyVersion(u32::try_from(version).unwrap());
-            assert!(
-                only_two.vault.open_record(version, &id, &sealed).is_ok(),
-                "{table} {id} opens with version 2 alone"
-            );
-        }
-    }
+    assert!(all_open(&app, &only_two).await > 0);
     // The old session was signed under version 1, which is gone.
     let old_session = app
         .internal(

@@ -199,6 +199,25 @@ impl Scanner {
     }
 }
 
+/// Runs `query` on a pool connected to `url` (sqlx over any backend), from a test's own
+/// thread: how the tests read a store directly.
+pub fn with_pool<T, Fut>(url: &str, query: impl FnOnce(sqlx::AnyPool) -> Fut) -> T
+where
+    Fut: std::future::Future<Output = T>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        let out = query(pool.clone()).await;
+        pool.close().await;
+        out
+    })
+}
+
 /// Now, from the system clock.
 pub fn now() -> Timestamp {
     let millis = std::time::SystemTime::now()
