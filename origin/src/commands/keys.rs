@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use crate::config::{ExposeSecret as _, ServeArgs, Settings};
 use crate::records::AddressPlain;
 use crate::store::rewrap::{self, Rewrapped, SealedRow, SealedTable, StoreKind, SEALED_TABLES};
-use crate::store::{Backend, Stores};
+use crate::store::{Backend, StoreError, Stores};
 
 /// How long a buyer's or seller's session lives (see `routes::internal`).
 pub const SESSION_LIFETIME: Duration =
@@ -161,9 +161,12 @@ pub async fn rewrap(
                 .into_iter()
                 .map(|row| reseal(keys, table, row))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let replaced = rewrap::replace(&pool, table, &resealed)
-                .await
-                .with_context(|| format!("writing {}", table.name()))?;
+            let replaced = match rewrap::replace(&pool, table, &resealed).await {
+                Err(StoreError::Conflict) => {
+                    return Err(name_the_collision(&pool, table, &resealed).await)
+                }
+                other => other.with_context(|| format!("writing {}", table.name()))?,
+            };
             if replaced == 0 {
                 // Every row of the batch changed since it was read: the serving origin still
                 // writes under an older version. It must run with the rotated key file.
@@ -184,6 +187,35 @@ pub async fn rewrap(
         tables,
         elapsed: started.elapsed(),
     })
+}
+
+/// A batch whose new blind indexes collided: its rows written one by one, to name the row
+/// whose address another number already holds under the current version (the same address
+/// stored twice, by two origins with different key rings at one moment).
+async fn name_the_collision(
+    pool: &sqlx::AnyPool,
+    table: &SealedTable,
+    rows: &[Rewrapped],
+) -> anyhow::Error {
+    for row in rows {
+        match rewrap::replace(pool, table, std::slice::from_ref(row)).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => {
+                return anyhow::anyhow!(
+                    "{} {}: its address is stored a second time under another number, indexed \
+                     under the current version (registered by two origins with different key \
+                     rings at once); merging the two numbers is not automated: until they are \
+                     merged, keys rewrap cannot finish",
+                    table.name(),
+                    row.old.id
+                )
+            }
+            Err(other) => {
+                return anyhow::Error::new(other).context(format!("writing {}", table.name()))
+            }
+        }
+    }
+    anyhow::anyhow!("writing {}: a blind index collided", table.name())
 }
 
 /// How many rows `rewrap` has to re-seal.

@@ -474,3 +474,51 @@ pub async fn a_rewrap_killed_midway_leaves_every_record_open_and_a_rerun_finishe
         OriginKeys::derive(&MasterKeyRing::parse(rotated.lines().nth(1).unwrap()).unwrap());
     assert_eq!(all_open(&app, &only_two).await, 6000);
 }
+
+pub async fn a_rewrap_names_an_address_stored_twice_under_two_versions(app: TestApp) {
+    use lasthop_origin::records::{self, AddressPlain};
+    seed(&app, 3).await;
+    let folder = tempfile::tempdir().unwrap();
+    let key_file = folder.path().join("master.keys");
+    std::fs::write(&key_file, &app.master_keys).unwrap();
+    assert!(keys(&app, &key_file, &["rotate"]).status.success());
+    let rotated = OriginKeys::derive(
+        &MasterKeyRing::parse(&std::fs::read_to_string(&key_file).unwrap()).unwrap(),
+    );
+    // The seeded address, registered again at the same moment by an origin on version 2.
+    let vault = app.state.stores().vault.primary_pool().expect("vault");
+    let (sealed,): (Vec<u8>,) = sqlx::query_as(
+        "SELECT ciphertext FROM address_records WHERE address_id = 'a_bench00000000000'",
+    )
+    .fetch_one(&vault)
+    .await
+    .unwrap();
+    let ring = MasterKeyRing::parse(&app.master_keys).unwrap();
+    let plain: AddressPlain = serde_json::from_slice(
+        &OriginKeys::derive(&ring)
+            .vault
+            .open_record(KeyVersion(1), "a_bench00000000000", &sealed)
+            .unwrap(),
+    )
+    .unwrap();
+    let twin = records::seal(&rotated.vault, "a_twin0000000000", &plain);
+    sqlx::query(
+        "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) \
+         VALUES ('a_twin0000000000', $1, $2, $3)",
+    )
+    .bind(rotated.blind_index.index(&plain.normalised_key()))
+    .bind(twin.key_version)
+    .bind(&twin.ciphertext)
+    .execute(&vault)
+    .await
+    .unwrap();
+    let rewrap = keys(&app, &key_file, &["rewrap"]);
+    assert_eq!(rewrap.status.code(), Some(1), "{}", text(&rewrap));
+    assert!(
+        String::from_utf8_lossy(&rewrap.stderr).contains(
+            "vault.address_records a_bench00000000000: its address is stored a second time"
+        ),
+        "{}",
+        text(&rewrap)
+    );
+}

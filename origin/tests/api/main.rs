@@ -111,6 +111,20 @@ mod key_rotation {
             .await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_a_rewrap_names_an_address_stored_twice_under_two_versions() {
+        let app = crate::helpers::TestApp::sqlite().await;
+        crate::keys::a_rewrap_names_an_address_stored_twice_under_two_versions(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_rewrap_names_an_address_stored_twice_under_two_versions() {
+        let Some(app) = crate::helpers::TestApp::postgres().await else {
+            return;
+        };
+        crate::keys::a_rewrap_names_an_address_stored_twice_under_two_versions(app).await;
+    }
+
     /// The rewrap throughput figure on both backends (see `keys::rewrap_throughput`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "a measurement, run by hand: see keys::rewrap_throughput"]
