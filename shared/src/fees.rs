@@ -1,5 +1,5 @@
-//! Shipping fees (issue 11, first part: the pure rules; the ops import, the quote endpoint and
-//! the order's stored fee are not built yet).
+//! Shipping fees: the pure rules. The ops API imports tables (`api::FeeTableInput`, or the CSV
+//! form read by [`prices_from_csv`]), the origin stores them and prices orders with them.
 //!
 //! Each carrier has versioned fee tables. A table prices a parcel by **zone** — from the
 //! seller's ship-from region and the buyer's delivery region, computed at the origin from
@@ -26,8 +26,12 @@ use crate::region::{DeliveryRegion, RegionCode};
 /// GB/T 2260 province codes of the remote zone (see the module docs for why these).
 pub const REMOTE_PROVINCES: [u32; 6] = [15, 54, 62, 63, 64, 65];
 
-/// Where a parcel goes relative to where it is sent from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Where a parcel goes relative to where it is sent from (its wire word is its snake_case name).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Zone {
     /// Same district (or the same city without districts).
     SameDistrict,
@@ -79,6 +83,10 @@ impl Zone {
     }
 }
 
+/// The largest amount a table may name, in fen: 2^53 − 1, so every client (a browser's
+/// JavaScript numbers included) reads amounts exactly.
+pub const MAX_FEN: u64 = (1 << 53) - 1;
+
 /// The price of one zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZonePrice {
@@ -116,7 +124,7 @@ pub enum FeeError {
     /// A weight of zero grams.
     #[error("the weight must be at least 1 gram")]
     NoWeight,
-    /// The amount does not fit in `u64` fen.
+    /// The amount is above [`MAX_FEN`].
     #[error("the fee is too large")]
     Overflow,
 }
@@ -166,9 +174,10 @@ pub fn prices_from_csv(text: &str) -> Result<BTreeMap<Zone, ZonePrice>, ImportEr
         };
         let bad = || ImportError::BadLine { line };
         let zone = Zone::parse(zone).ok_or_else(bad)?;
+        let amount = |raw: &str| raw.parse().ok().filter(|fen| *fen <= MAX_FEN);
         let price = ZonePrice {
-            first_fen: first.parse().map_err(|_| bad())?,
-            additional_fen: additional.parse().map_err(|_| bad())?,
+            first_fen: amount(first).ok_or_else(bad)?,
+            additional_fen: amount(additional).ok_or_else(bad)?,
         };
         if prices.insert(zone, price).is_some() {
             return Err(ImportError::Repeated { line });
@@ -196,6 +205,7 @@ impl FeeTable {
             .additional_fen
             .checked_mul(steps - 1)
             .and_then(|extra| extra.checked_add(price.first_fen))
+            .filter(|fee| *fee <= MAX_FEN)
             .ok_or(FeeError::Overflow)
     }
 

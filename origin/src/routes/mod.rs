@@ -2,6 +2,7 @@
 //! the edge calls.
 
 pub mod dto;
+pub mod fees;
 pub mod internal;
 pub mod ops;
 pub mod public;
@@ -85,6 +86,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/ops/carriers",
             post(ops::create_carrier).get(ops::list_carriers),
+        )
+        .route(
+            "/v1/ops/carriers/{carrier_id}/fees",
+            post(fees::import_fee_table).get(fees::fee_table),
+        )
+        .route(
+            "/v1/ops/carriers/{carrier_id}/fees/csv",
+            post(fees::import_fee_table_csv),
         )
         .route("/v1/ops/scanners", post(ops::issue_scanner))
         .route("/v1/ops/scanners/{scanner_id}", delete(ops::revoke_scanner))

@@ -26,9 +26,9 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use directory::{
-    AuditChain, AuditRow, BuyerRow, CarrierRow, ChainRecord, Directory, EntryRow, HubRow, NewBuyer,
-    NewOrder, OrderRow, PendingSummary, Recorded, RefusalRow, ReleaseRow, ScannerRow, SellerRow,
-    SellerShipping, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY,
+    AuditChain, AuditRow, BuyerRow, CarrierRow, ChainRecord, Directory, EntryRow, FeeTableRow,
+    HubRow, NewBuyer, NewOrder, OrderRow, PendingSummary, Recorded, RefusalRow, ReleaseRow,
+    ScannerRow, SellerRow, SellerShipping, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY,
 };
 use failover::VaultSwitch;
 use pool::StorePool;

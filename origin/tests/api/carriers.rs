@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::helpers::{DeviceScanner, Person, TestApp};
 
 /// Creates a carrier; returns its id.
-async fn carrier(app: &TestApp, name: &str) -> String {
+pub async fn carrier(app: &TestApp, name: &str) -> String {
     let reply = app
         .ops(
             Method::POST,

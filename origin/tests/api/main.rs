@@ -10,6 +10,7 @@ mod audit;
 mod carriers;
 mod contention;
 mod entries;
+mod fees;
 mod helpers;
 mod keys;
 mod outage;
@@ -77,6 +78,7 @@ on_both_backends!(
     a_sealed_modification_is_bound_to_its_buyer_and_address,
     carriers_are_created_by_ops_and_sellers_and_orders_name_them,
     a_chain_with_another_carriers_scanner_or_a_far_pickup_gets_no_recipient,
+    fee_tables_are_imported_once_per_version_as_json_or_csv_and_the_highest_is_current,
 );
 
 /// Key rotation restarts the app, so it owns it: run here once per backend.

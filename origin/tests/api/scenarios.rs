@@ -25,6 +25,7 @@ pub use crate::audit::*;
 pub use crate::carriers::*;
 pub use crate::contention::*;
 pub use crate::entries::*;
+pub use crate::fees::*;
 
 /// A buyer (Chaoyang, 110105), a seller, an order, and the buyer's final hub with a pickup
 /// scanner and a hub terminal, both enrolled with devices.

@@ -17,10 +17,12 @@
 //! - `scans`: pickup, hop and deliver scans and their verdicts.
 //! - `internal`: the edge-to-origin release, delivery and revocation bodies.
 //! - `ops`: hubs, scanners, audit, rotation and health.
+//! - `fees`: carriers' fee tables and the buyer's quotes.
 //! - [`paths`]: the internal and courier paths, one constant each.
 
 mod buyers;
 mod errors;
+mod fees;
 pub(crate) mod fields;
 mod internal;
 mod ops;
@@ -30,6 +32,7 @@ mod scans;
 
 pub use buyers::*;
 pub use errors::*;
+pub use fees::*;
 pub use internal::*;
 pub use ops::*;
 pub use orders::*;

@@ -4,6 +4,7 @@
 mod audit;
 mod carriers;
 mod custody;
+mod fees;
 mod hubs;
 mod keys;
 mod nonces;
@@ -21,6 +22,7 @@ use super::StoreError;
 pub use audit::{AuditChain, ChainRecord, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY};
 pub use carriers::{CarrierRow, SellerShipping};
 pub use custody::RefusalRow;
+pub use fees::FeeTableRow;
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
 pub use pending::{AddressSlot, NewBuyer, PendingRecord, PendingSummary};
