@@ -46,11 +46,13 @@ def _b64url_encode(data: bytes) -> str:
 
 
 class _RequestKey:
-    """An HMAC request key from the edge secrets line."""
+    """The current HMAC request key of one purpose from the edge secrets line (format 2:
+    `{"current": N, "keys": {"N": "<base64>", ...}}`)."""
 
-    def __init__(self, wire: dict) -> None:
-        self.key_id = f"{wire['purpose']}-v{wire['version']}"
-        self.secret = base64.b64decode(wire["key"])
+    def __init__(self, purpose: str, wire: dict) -> None:
+        current = wire["current"]
+        self.key_id = f"{purpose}-v{current}"
+        self.secret = base64.b64decode(wire["keys"][str(current)])
         if len(self.secret) != 32:
             raise ValueError(f"{self.key_id}: not a 32-byte key")
 
@@ -98,8 +100,8 @@ def _required(name: str) -> str:
 
 
 _SECRETS = json.loads(_b64url_decode(_required("LASTHOP_FUZZ_EDGE_SECRETS").strip()))
-EDGE_REQUEST = _RequestKey(_SECRETS["edge_request"])
-ORIGIN_PUSH = _RequestKey(_SECRETS["origin_push"])
+EDGE_REQUEST = _RequestKey("edge-request", _SECRETS["edge_request"])
+ORIGIN_PUSH = _RequestKey("origin-push", _SECRETS["origin_push"])
 DEVICE = _Device(_required("LASTHOP_FUZZ_DEVICE_SEED"), _required("LASTHOP_FUZZ_SCANNER_TID"))
 # Which service the run targets: `origin` or `edge`.
 TARGET = _required("LASTHOP_FUZZ_TARGET")
