@@ -21,7 +21,7 @@ use crate::routes::{dto, fees, internal, ops, public, sealed};
         public::healthz, public::readyz, public::metrics, public::openapi,
         ops::create_carrier, ops::list_carriers, fees::import_fee_table, fees::import_fee_table_csv, fees::fee_table, ops::create_hub, ops::issue_scanner, ops::revoke_scanner, ops::audit, ops::rotate_address,
         internal::register_buyer, internal::add_address, internal::modify_address, internal::buyer_profile, internal::register_seller,
-        internal::create_order, internal::seller_orders, internal::seller_order_detail, internal::release, internal::deliver, internal::renew_scanner,
+        internal::create_order, fees::buyer_quotes, internal::seller_orders, internal::seller_order_detail, internal::release, internal::deliver, internal::renew_scanner,
         sealed::intake_key, sealed::register_buyer, sealed::add_address, sealed::modify_address, sealed::buyer_profile,
     ),
     components(schemas(dto::ErrorBody)),

@@ -2,19 +2,26 @@
 //! twin `…/fees/csv?version=&step_grams=` (`text/csv` body) and `GET …/fees[?version=]`.
 //! Answers: 201 with the stored table for a new version, 200 for the same table again,
 //! 409 `wrong_state` for another table under a stored version, 404 for an unknown carrier.
+//! And the buyer's quotes (`GET /internal/v1/buyers/me/quotes`), priced here from the
+//! plaintext regions.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lasthop_core::api::{fee_version, FeeCsvQuery, FeeTableInput, FeeTableQuery, FeeTableResponse};
+use lasthop_core::api::{
+    fee_version, FeeCsvQuery, FeeTableInput, FeeTableQuery, FeeTableResponse, QuoteQuery,
+    QuotesResponse,
+};
 use lasthop_core::fees::FeeTable;
 use lasthop_core::ids::CarrierId;
 
+use crate::auth::BuyerSession;
 use crate::error::ApiError;
 use crate::extract::{Json, Ops};
 use crate::routes::dto::ErrorBody;
 use crate::services::fees::{self, Imported};
+use crate::startup::no_store;
 use crate::state::AppState;
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -106,4 +113,33 @@ pub async fn fee_table(
         .await?
         .ok_or(ApiError::NotFound("no fee table for this carrier"))?;
     Ok(axum::Json(FeeTableResponse::from(&table)).into_response())
+}
+
+/// The calling buyer's fee for each of a seller's carriers, for a parcel of `weight_g` to one
+/// of the buyer's addresses. The answer depends on the buyer's region, so it is never cached.
+#[utoipa::path(get, path = "/internal/v1/buyers/me/quotes", tag = "internal", security(("session_token" = [])),
+    params(QuoteQuery),
+    responses((status = 200, body = QuotesResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn buyer_quotes(
+    buyer: BuyerSession,
+    State(state): State<AppState>,
+    query: QueryResult<QuoteQuery>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::InvalidInput(
+            "the query takes `seller_id`, `address_id` and `weight_g` only".to_owned(),
+        )
+    })?;
+    let wanted = query.parse()?;
+    let region =
+        crate::routes::internal::destination(&state, &buyer, &wanted.seller_id, &wanted.address_id)
+            .await?;
+    let quotes = fees::quotes(&state, &wanted.seller_id, &region, wanted.weight_g).await?;
+    let body = QuotesResponse {
+        weight_g: wanted.weight_g,
+        quotes,
+    };
+    Ok(no_store(axum::Json(body).into_response()))
 }

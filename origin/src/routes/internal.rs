@@ -28,11 +28,11 @@ use crate::routes::dto::{
     StatusResponse,
 };
 use crate::services::carriers::{carrier_ref, order_carriage, seller_shipping};
-use crate::services::custody;
 use crate::services::vault::{
     delivery_code, delivery_region, entry_plain, open_contact, open_entry, recipient_of,
     seal_address, seal_entry, stored_number,
 };
+use crate::services::{custody, fees};
 use crate::startup::no_store;
 use crate::state::AppState;
 use crate::store::{BuyerRow, NewBuyer, NewContact, NewOrder, OrderRow};
@@ -479,27 +479,12 @@ pub async fn create_order(
     State(state): State<AppState>,
     Json(body): Json<CreateOrderRequest>,
 ) -> Result<Response, ApiError> {
-    let seller_id =
-        SellerId::parse(&body.seller_id).map_err(|e| ApiError::invalid("seller_id", e))?;
-    let address_id =
-        AddressId::parse(&body.address_id).map_err(|e| ApiError::invalid("address_id", e))?;
-    let carrier_choice = body.parse()?.carrier_id;
+    let parsed = body.parse()?;
+    let (seller_id, address_id) = (parsed.seller_id, parsed.address_id);
+    let region = destination(&state, &buyer, &seller_id, &address_id).await?;
     let directory = &state.stores().directory;
-    let seller = directory.seller(seller_id.as_str()).await?;
-    if seller.is_none_or(|s| s.platform_id != buyer.platform_id.as_str()) {
-        return Err(ApiError::NotFound("no such seller on this platform"));
-    }
-    // The buyer's own entry: another buyer's id for the same address is not theirs.
-    let entry = directory
-        .entry(address_id.as_str())
-        .await?
-        .filter(|e| e.buyer_id == buyer.buyer_id.as_str())
-        .ok_or(ApiError::NotFound(
-            "no such address among the buyer's addresses",
-        ))?;
-    let plain = open_entry(&state, &entry).await?;
-    let region = delivery_region(&plain)?;
-    let carriage = order_carriage(&state, &seller_id, carrier_choice).await?;
+    let carriage = order_carriage(&state, &seller_id, parsed.carrier_id).await?;
+    let fee = fees::price(&state, &carriage, &region, parsed.weight_g).await?;
     let order_id = OrderId::generate(&mut OsRng);
     let now = state.now();
     let mut record = lasthop_core::tokens::tokenise_order(
@@ -512,10 +497,12 @@ pub async fn create_order(
         &region,
     )
     .map_err(|_| ApiError::Internal)?;
-    // The carriage first: an order row without one would be the default carrier's.
+    // The carriage and the fee first: an order row without them would be the default
+    // carrier's, without a fee.
     directory
         .insert_order_carriage(order_id.as_str(), carriage.carrier_id.as_str())
         .await?;
+    fees::record_order_fee(&state, &order_id, &carriage, parsed.weight_g, fee).await?;
     record.carriage = carriage;
     directory
         .insert_order(&NewOrder {
@@ -535,6 +522,34 @@ pub async fn create_order(
         record,
     };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// The buyer's delivery region for an order from `seller_id` to one of the buyer's addresses
+/// (404 for a seller of another platform or another buyer's address).
+///
+/// # Errors
+/// 404 as above; unavailability.
+pub(crate) async fn destination(
+    state: &AppState,
+    buyer: &BuyerSession,
+    seller_id: &SellerId,
+    address_id: &AddressId,
+) -> Result<lasthop_core::region::DeliveryRegion, ApiError> {
+    let directory = &state.stores().directory;
+    let seller = directory.seller(seller_id.as_str()).await?;
+    if seller.is_none_or(|s| s.platform_id != buyer.platform_id.as_str()) {
+        return Err(ApiError::NotFound("no such seller on this platform"));
+    }
+    // The buyer's own entry: another buyer's id for the same address is not theirs.
+    let entry = directory
+        .entry(address_id.as_str())
+        .await?
+        .filter(|e| e.buyer_id == buyer.buyer_id.as_str())
+        .ok_or(ApiError::NotFound(
+            "no such address among the buyer's addresses",
+        ))?;
+    let plain = open_entry(state, &entry).await?;
+    delivery_region(&plain)
 }
 
 async fn seller_order(state: &AppState, row: OrderRow) -> Result<InternalSellerOrder, ApiError> {

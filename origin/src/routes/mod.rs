@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
             paths::INTERNAL_SELLERS,
             signed(post(internal::register_seller)),
         )
+        .route(
+            paths::INTERNAL_BUYER_QUOTES,
+            signed(get(fees::buyer_quotes)),
+        )
         .route(paths::INTERNAL_ORDERS, signed(post(internal::create_order)))
         .route(
             paths::INTERNAL_SELLER_ORDERS,

@@ -1,13 +1,116 @@
 //! Fee tables at the origin: importing a version (written once, as the core's
-//! [`lasthop_core::fees::FeeBook`] does it) and reading a carrier's current or earlier table.
+//! [`lasthop_core::fees::FeeBook`] does it), reading a carrier's current or earlier table, and
+//! pricing a parcel from the seller's ship-from region and the buyer's plaintext delivery
+//! region (quotes, and the fee an order stores).
 
-use lasthop_core::api::{FeeTableInput, FeeTableResponse};
-use lasthop_core::fees::FeeTable;
-use lasthop_core::ids::CarrierId;
+use lasthop_core::api::{FeeQuote, FeeTableInput, FeeTableResponse};
+use lasthop_core::carrier::Carriage;
+use lasthop_core::fees::{FeeError, FeeTable, Zone};
+use lasthop_core::ids::{CarrierId, OrderId, SellerId};
+use lasthop_core::region::{DeliveryRegion, Directory};
 
 use crate::error::ApiError;
+use crate::services::carriers::{carrier_ref, order_carriage};
 use crate::state::AppState;
-use crate::store::{FeeTableRow, StoreError};
+use crate::store::{FeeTableRow, OrderFeeRow, StoreError};
+
+/// A fee and the table version it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fee {
+    /// Fen.
+    pub fen: u64,
+    /// The carrier's table version.
+    pub version: u32,
+}
+
+/// The fee of a parcel of `weight_g` with `carriage` to `to`, by the carrier's current table;
+/// `None` when the carrier has no table or the seller no ship-from region.
+///
+/// # Errors
+/// 400 naming `weight_g` when the fee would be too large; unavailability.
+pub(crate) async fn price(
+    state: &AppState,
+    carriage: &Carriage,
+    to: &DeliveryRegion,
+    weight_g: u32,
+) -> Result<Option<Fee>, ApiError> {
+    let Some(code) = carriage.ship_from else {
+        return Ok(None);
+    };
+    let from = Directory::china()
+        .delivery_region(code)
+        .map_err(|_| ApiError::Internal)?;
+    let Some(table) = table(state, &carriage.carrier_id, None).await? else {
+        return Ok(None);
+    };
+    match table.fee(Zone::between(&from, to), weight_g) {
+        Ok(fen) => Ok(Some(Fee {
+            fen,
+            version: table.version,
+        })),
+        Err(FeeError::Overflow) => Err(ApiError::invalid(
+            "weight_g",
+            "makes a fee too large for this carrier's table",
+        )),
+        Err(_) => Err(ApiError::Internal),
+    }
+}
+
+/// Each of the seller's carriers with its fee for a parcel of `weight_g` to `to`.
+///
+/// # Errors
+/// As [`price`].
+pub(crate) async fn quotes(
+    state: &AppState,
+    seller_id: &SellerId,
+    to: &DeliveryRegion,
+    weight_g: u32,
+) -> Result<Vec<FeeQuote>, ApiError> {
+    let directory = &state.stores().directory;
+    let shipping = directory.seller_shipping(seller_id.as_str()).await?;
+    let mut quotes = Vec::with_capacity(shipping.carriers.len());
+    for carrier_id in &shipping.carriers {
+        let choice = Some(carrier_id.parse().map_err(|_| ApiError::Internal)?);
+        let carriage = order_carriage(state, seller_id, choice).await?;
+        let fee = price(state, &carriage, to, weight_g).await?;
+        let row = directory
+            .carrier(carrier_id)
+            .await?
+            .ok_or(ApiError::Internal)?;
+        quotes.push(FeeQuote {
+            carrier: carrier_ref(&row)?,
+            fee_fen: fee.map(|f| f.fen),
+            fee_version: fee.map(|f| f.version),
+        });
+    }
+    Ok(quotes)
+}
+
+/// Records the carrier, weight and fee of a new order (before its row is written).
+///
+/// # Errors
+/// Unavailability.
+pub(crate) async fn record_order_fee(
+    state: &AppState,
+    order_id: &OrderId,
+    carriage: &Carriage,
+    weight_g: u32,
+    fee: Option<Fee>,
+) -> Result<(), ApiError> {
+    let row = OrderFeeRow {
+        order_id: order_id.to_string(),
+        carrier_id: carriage.carrier_id.to_string(),
+        weight_g: i64::from(weight_g),
+        // At most 2^53 - 1 (the core refuses larger fees), so it fits.
+        fee_fen: fee
+            .map(|f| i64::try_from(f.fen))
+            .transpose()
+            .map_err(|_| ApiError::Internal)?,
+        fee_version: fee.map(|f| i64::from(f.version)),
+    };
+    state.stores().directory.insert_order_fee(&row).await?;
+    Ok(())
+}
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,8 +27,9 @@ use sqlx::AnyPool;
 
 pub use directory::{
     AuditChain, AuditRow, BuyerRow, CarrierRow, ChainRecord, Directory, EntryRow, FeeTableRow,
-    HubRow, NewBuyer, NewOrder, OrderRow, PendingSummary, Recorded, RefusalRow, ReleaseRow,
-    ScannerRow, SellerRow, SellerShipping, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY,
+    HubRow, NewBuyer, NewOrder, OrderFeeRow, OrderRow, PendingSummary, Recorded, RefusalRow,
+    ReleaseRow, ScannerRow, SellerRow, SellerShipping, KIND_REFUSAL, KIND_RELEASE,
+    PURPOSE_DELIVERY,
 };
 use failover::VaultSwitch;
 use pool::StorePool;

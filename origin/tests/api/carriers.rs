@@ -37,7 +37,7 @@ async fn hub_of(app: &TestApp, carrier_id: &str, level: &str, code: &str) -> Str
 }
 
 /// Registers a seller shipping from `ship_from` with `carriers`; returns the reply.
-async fn seller(app: &TestApp, ship_from: &str, carriers: &[&str]) -> crate::helpers::Reply {
+pub async fn seller(app: &TestApp, ship_from: &str, carriers: &[&str]) -> crate::helpers::Reply {
     app.internal(
         Method::POST,
         "/internal/v1/sellers",
@@ -48,7 +48,7 @@ async fn seller(app: &TestApp, ship_from: &str, carriers: &[&str]) -> crate::hel
     .await
 }
 
-async fn order(app: &TestApp, buyer_token: &str, body: &Value) -> crate::helpers::Reply {
+pub async fn order(app: &TestApp, buyer_token: &str, body: &Value) -> crate::helpers::Reply {
     app.internal(
         Method::POST,
         "/internal/v1/orders",

@@ -148,3 +148,203 @@ pub async fn fee_tables_are_imported_once_per_version_as_json_or_csv_and_the_hig
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The buyer's quotes for `query`.
+async fn quotes(app: &TestApp, buyer_token: &str, query: &str) -> Reply {
+    app.internal(
+        Method::GET,
+        &format!("/internal/v1/buyers/me/quotes?{query}"),
+        None,
+        Some(buyer_token),
+    )
+    .await
+}
+
+/// The fee of a zone in [`table`]: `steps` started steps of 500 g.
+fn fee(base: u64, zone: u64, steps: u64) -> u64 {
+    base + 100 * zone + (steps - 1) * (50 + 10 * zone)
+}
+
+pub async fn a_quote_prices_each_of_the_sellers_carriers_and_an_order_keeps_its_fee_after_an_update(
+    app: &TestApp,
+) {
+    let sf = crate::carriers::carrier(app, "SF Express").await;
+    let yto = crate::carriers::carrier(app, "YTO").await;
+    assert_eq!(
+        import(app, &sf, &table(1, 1000)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        import(app, &yto, &table(1, 700)).await.status,
+        StatusCode::CREATED
+    );
+    // Hangzhou Binjiang ships; the buyer lives in Beijing Chaoyang (other province) and has a
+    // second address in Lhasa (remote) and a third in Binjiang itself.
+    let seller = crate::carriers::seller(app, "330108", &[&sf, &yto]).await;
+    let seller_id = seller.str("seller_id");
+    let seller_token = seller.str("seller_token");
+    let (_, beijing, buyer) = app.buyer(&crate::helpers::Person::new("fees")).await;
+    let add = |region: &'static str, postal: &'static str| {
+        let buyer = buyer.clone();
+        async move {
+            let reply = app
+                .internal(
+                    Method::POST,
+                    "/internal/v1/buyers/me/addresses",
+                    Some(&json!({"address": {"country": "CN", "region": region,
+                        "line": "1 Fee Road", "postal_code": postal, "label": region}})),
+                    Some(&buyer),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+            reply.str("address_id")
+        }
+    };
+    let lhasa = add("540102", "850000").await;
+    let binjiang = add("330108", "310051").await;
+
+    let q = format!("seller_id={seller_id}&address_id={beijing}&weight_g=1200");
+    let reply = quotes(app, &buyer, &q).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    assert_eq!(
+        reply.body,
+        json!({"weight_g": 1200, "quotes": [
+            {"carrier": {"carrier_id": sf, "name": "SF Express"}, "fee_fen": fee(1000, 3, 3), "fee_version": 1},
+            {"carrier": {"carrier_id": yto, "name": "YTO"}, "fee_fen": fee(700, 3, 3), "fee_version": 1},
+        ]})
+    );
+    let remote = quotes(
+        app,
+        &buyer,
+        &format!("seller_id={seller_id}&address_id={lhasa}"),
+    )
+    .await;
+    assert_eq!(remote.body["weight_g"], 1000);
+    assert_eq!(remote.body["quotes"][0]["fee_fen"], fee(1000, 4, 2));
+    let near = quotes(
+        app,
+        &buyer,
+        &format!("seller_id={seller_id}&address_id={binjiang}&weight_g=1"),
+    )
+    .await;
+    assert_eq!(near.body["quotes"][1]["fee_fen"], fee(700, 0, 1));
+
+    // The order stores carrier, weight, fee and version; a later table does not reprice it.
+    let placed = crate::carriers::order(
+        app,
+        &buyer,
+        &json!({"seller_id": seller_id, "address_id": beijing, "carrier_id": yto, "weight_g": 1200}),
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{:?}", placed.body);
+    let order_id = placed.str("order_id");
+    let stored = |order_id: String| async move {
+        let row = app
+            .state
+            .stores()
+            .directory
+            .order_fee(&order_id)
+            .await
+            .unwrap()
+            .unwrap();
+        (row.carrier_id, row.weight_g, row.fee_fen, row.fee_version)
+    };
+    let expected = (
+        yto.clone(),
+        1200,
+        Some(i64::try_from(fee(700, 3, 3)).unwrap()),
+        Some(1),
+    );
+    assert_eq!(stored(order_id.clone()).await, expected);
+    assert_eq!(
+        import(app, &yto, &table(2, 5000)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(stored(order_id.clone()).await, expected);
+    let after = quotes(app, &buyer, &q).await;
+    assert_eq!(after.body["quotes"][1]["fee_fen"], fee(5000, 3, 3));
+    assert_eq!(after.body["quotes"][1]["fee_version"], 2);
+    // Without a weight: 1000 g, the first two steps.
+    let default = app.order(&buyer, &seller_id, &beijing).await;
+    let default = stored(default["order_id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        default,
+        (
+            sf.clone(),
+            1000,
+            Some(i64::try_from(fee(1000, 3, 2)).unwrap()),
+            Some(1)
+        )
+    );
+
+    // The seller sees no fee: it would tell the buyer's zone.
+    let listed = app
+        .internal(
+            Method::GET,
+            "/internal/v1/seller/orders",
+            None,
+            Some(&seller_token),
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    for word in ["fee", "weight", "zone"] {
+        assert!(
+            !listed.body.to_string().contains(word),
+            "{word} in {}",
+            listed.body
+        );
+    }
+
+    // A seller without a ship-from region, or a carrier without a table: no fee, null.
+    let (plain_seller, _) = app.seller("Plain Shop").await;
+    let unpriced = quotes(
+        app,
+        &buyer,
+        &format!("seller_id={plain_seller}&address_id={beijing}"),
+    )
+    .await;
+    assert_eq!(unpriced.status, StatusCode::OK, "{:?}", unpriced.body);
+    assert_eq!(unpriced.body["quotes"][0]["fee_fen"], Value::Null);
+    assert_eq!(unpriced.body["quotes"][0]["fee_version"], Value::Null);
+
+    // Bad queries: 400 naming the field; another buyer's address: 404.
+    for (query, field) in [
+        (format!("address_id={beijing}"), "seller_id"),
+        (
+            format!("seller_id={seller_id}&address_id={beijing}&weight_g=0"),
+            "weight_g",
+        ),
+        (
+            format!("seller_id={seller_id}&address_id={beijing}&weight_g=100001"),
+            "weight_g",
+        ),
+        (
+            format!("seller_id={seller_id}&address_id=nope"),
+            "address_id",
+        ),
+    ] {
+        let reply = quotes(app, &buyer, &query).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {:?}",
+            reply.body
+        );
+        assert!(
+            reply.body["message"].as_str().unwrap().contains(field),
+            "{:?}",
+            reply.body
+        );
+    }
+    let (_, _, other) = app.buyer(&crate::helpers::Person::new("other")).await;
+    let foreign = quotes(app, &other, &q).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{:?}", foreign.body);
+    let heavy = crate::carriers::order(
+        app,
+        &buyer,
+        &json!({"seller_id": seller_id, "address_id": beijing, "weight_g": 100_001}),
+    )
+    .await;
+    assert_eq!(heavy.status, StatusCode::BAD_REQUEST, "{:?}", heavy.body);
+}

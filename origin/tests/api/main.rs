@@ -79,6 +79,7 @@ on_both_backends!(
     carriers_are_created_by_ops_and_sellers_and_orders_name_them,
     a_chain_with_another_carriers_scanner_or_a_far_pickup_gets_no_recipient,
     fee_tables_are_imported_once_per_version_as_json_or_csv_and_the_highest_is_current,
+    a_quote_prices_each_of_the_sellers_carriers_and_an_order_keeps_its_fee_after_an_update,
 );
 
 /// Key rotation restarts the app, so it owns it: run here once per backend.

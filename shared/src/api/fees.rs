@@ -6,9 +6,118 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::fees::{FeeTable, Zone, ZonePrice, MAX_FEN};
-use crate::ids::CarrierId;
+use crate::ids::{AddressId, CarrierId, SellerId};
 
 use super::errors::FieldError;
+use super::fields::{address_id, seller_id};
+use super::ops::CarrierRef;
+
+/// The weight of an order that names none, in grams: 1 kg, the first weight step (首重) of
+/// most Chinese express tariffs, so an order without a weight pays the first step.
+pub const DEFAULT_WEIGHT_G: u32 = 1_000;
+
+/// The heaviest parcel an order or quote may name, in grams (100 kg).
+pub const MAX_WEIGHT_G: u32 = 100_000;
+
+/// A weight field: 1 to [`MAX_WEIGHT_G`] grams.
+///
+/// # Errors
+/// A [`FieldError`] naming `weight_g`.
+pub fn weight_g(grams: u32) -> Result<u32, FieldError> {
+    if (1..=MAX_WEIGHT_G).contains(&grams) {
+        Ok(grams)
+    } else {
+        Err(FieldError::new(
+            "weight_g",
+            format!("must be 1 to {MAX_WEIGHT_G} grams"),
+        ))
+    }
+}
+
+/// The query of `GET /v1/buyers/me/quotes` (and its internal twin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteQuery {
+    // Strings, so that a missing or bad one is the contract's 400 naming it.
+    /// The seller to order from.
+    #[cfg_attr(feature = "openapi", param(value_type = SellerId, required = true))]
+    pub seller_id: Option<String>,
+    /// One of the buyer's address numbers.
+    #[cfg_attr(feature = "openapi", param(value_type = AddressId, required = true))]
+    pub address_id: Option<String>,
+    /// The parcel's weight in grams, 1 to 100000; 1000 when absent, as for an order.
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<u32>, minimum = 1, maximum = 100_000)
+    )]
+    pub weight_g: Option<String>,
+}
+
+/// A parsed [`QuoteQuery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteFor {
+    /// The seller.
+    pub seller_id: SellerId,
+    /// The buyer's address.
+    pub address_id: AddressId,
+    /// Grams.
+    pub weight_g: u32,
+}
+
+impl QuoteQuery {
+    /// Parses every field.
+    ///
+    /// # Errors
+    /// The first missing or bad field.
+    pub fn parse(&self) -> Result<QuoteFor, FieldError> {
+        let required = |field: &str, raw: &Option<String>| {
+            raw.clone()
+                .ok_or_else(|| FieldError::new(field, "is required as a query parameter"))
+        };
+        Ok(QuoteFor {
+            seller_id: seller_id("seller_id", &required("seller_id", &self.seller_id)?)?,
+            address_id: address_id("address_id", &required("address_id", &self.address_id)?)?,
+            weight_g: match &self.weight_g {
+                None => DEFAULT_WEIGHT_G,
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .map_err(|_| {
+                        FieldError::new("weight_g", format!("must be 1 to {MAX_WEIGHT_G} grams"))
+                    })
+                    .and_then(weight_g)?,
+            },
+        })
+    }
+}
+
+/// One carrier's fee in a quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeeQuote {
+    /// The carrier.
+    pub carrier: CarrierRef,
+    /// The fee in fen; `null` when the carrier has no fee table yet or the seller has no
+    /// ship-from region (the order is then placed without a fee).
+    pub fee_fen: Option<u64>,
+    /// The version of the carrier's table the fee comes from; `null` with `fee_fen`.
+    pub fee_version: Option<u32>,
+}
+
+/// `GET /v1/buyers/me/quotes` answer: each of the seller's carriers, in the seller's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuotesResponse {
+    /// The weight quoted, in grams.
+    pub weight_g: u32,
+    /// One quote per carrier of the seller.
+    pub quotes: Vec<FeeQuote>,
+}
 
 /// The largest weight step a table may name, in grams (100 kg).
 pub const MAX_STEP_GRAMS: u32 = 100_000;

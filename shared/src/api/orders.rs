@@ -115,6 +115,11 @@ pub struct CreateOrderRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<CarrierId>))]
     pub carrier_id: Option<String>,
+    /// The parcel's weight in grams, 1 to 100000 (addition); without it, 1000. The order
+    /// stores it with the fee it costs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
+    pub weight_g: Option<u32>,
 }
 
 /// A parsed [`CreateOrderRequest`].
@@ -126,6 +131,8 @@ pub struct NewOrder {
     pub address_id: AddressId,
     /// The buyer's choice of carrier, if any.
     pub carrier_id: Option<CarrierId>,
+    /// Grams ([`super::DEFAULT_WEIGHT_G`] when the request named none).
+    pub weight_g: u32,
 }
 
 impl CreateOrderRequest {
@@ -142,6 +149,7 @@ impl CreateOrderRequest {
                 .as_deref()
                 .map(|raw| carrier_id("carrier_id", raw))
                 .transpose()?,
+            weight_g: super::weight_g(self.weight_g.unwrap_or(super::DEFAULT_WEIGHT_G))?,
         })
     }
 }

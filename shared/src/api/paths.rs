@@ -14,6 +14,8 @@ pub const INTERNAL_BUYER_ADDRESSES: &str = "/internal/v1/buyers/me/addresses";
 pub const INTERNAL_BUYER_ADDRESS: &str = "/internal/v1/buyers/me/addresses/{address_id}";
 /// `POST`: a seller registers.
 pub const INTERNAL_SELLERS: &str = "/internal/v1/sellers";
+/// `GET`: the calling buyer's fee quotes for a seller, an address and a weight.
+pub const INTERNAL_BUYER_QUOTES: &str = "/internal/v1/buyers/me/quotes";
 /// `POST`: the calling buyer orders.
 pub const INTERNAL_ORDERS: &str = "/internal/v1/orders";
 /// `GET`: the calling seller's orders.

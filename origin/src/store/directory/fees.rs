@@ -72,3 +72,56 @@ impl Directory {
         db(query.fetch_optional(self.store.pool()).await)
     }
 }
+
+/// The fee an order was placed with (migration 1103).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct OrderFeeRow {
+    /// `o_…`
+    pub order_id: String,
+    /// Its carrier.
+    pub carrier_id: String,
+    /// The parcel's weight in grams.
+    pub weight_g: i64,
+    /// The fee in fen, if the order was priced.
+    pub fee_fen: Option<i64>,
+    /// The table version the fee came from.
+    pub fee_version: Option<i64>,
+}
+
+impl Directory {
+    /// Records an order's fee (before the order's own row).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if the order has one; otherwise unavailability.
+    pub async fn insert_order_fee(&self, row: &OrderFeeRow) -> Result<()> {
+        db(self
+            .store
+            .execute(
+                sqlx::query(
+                    "INSERT INTO order_fees (order_id, carrier_id, weight_g, fee_fen, fee_version) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&row.order_id)
+                .bind(&row.carrier_id)
+                .bind(row.weight_g)
+                .bind(row.fee_fen)
+                .bind(row.fee_version),
+            )
+            .await)?;
+        Ok(())
+    }
+
+    /// The fee an order was placed with; `None` for orders made before fees existed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store fails.
+    pub async fn order_fee(&self, order_id: &str) -> Result<Option<OrderFeeRow>> {
+        db(sqlx::query_as(
+            "SELECT order_id, carrier_id, weight_g, fee_fen, fee_version FROM order_fees \
+             WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .fetch_optional(self.store.pool())
+        .await)
+    }
+}

@@ -22,7 +22,7 @@ use super::StoreError;
 pub use audit::{AuditChain, ChainRecord, KIND_REFUSAL, KIND_RELEASE, PURPOSE_DELIVERY};
 pub use carriers::{CarrierRow, SellerShipping};
 pub use custody::RefusalRow;
-pub use fees::FeeTableRow;
+pub use fees::{FeeTableRow, OrderFeeRow};
 pub use hubs::{HubRow, ScannerRow};
 pub use orders::{NewOrder, OrderRow};
 pub use pending::{AddressSlot, NewBuyer, PendingRecord, PendingSummary};
