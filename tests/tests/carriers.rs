@@ -5,7 +5,9 @@
 //! step (pickup, hop, deliver), so none can pick the parcel up first and strand it; the real
 //! pickup, hops and delivery still succeed. The label prints the carrier; tracking shows the
 //! carrier and the waybill to the buyer and the seller, the seller's view the same wherever
-//! the buyer lives.
+//! the buyer lives. Fees: each carrier's table imported through the ops API (one as JSON, one
+//! as CSV), orders placed through the edge with a weight store the fee of their zone and the
+//! table's version, and a later table reprices new orders only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -85,6 +87,10 @@ fn only_the_orders_carrier_scans_it_and_everyone_sees_which_carrier_has_it() {
         (
             "an_order_names_only_one_of_the_sellers_carriers_and_old_clients_get_the_default",
             &|| choices(&w),
+        ),
+        (
+            "orders_store_their_carriers_fee_for_their_zone_and_weight_and_keep_it_after_an_update",
+            &|| fees(&w),
         ),
     ]);
 }
@@ -229,4 +235,147 @@ fn choices(w: &World) {
         view["carrier"],
         json!({"carrier_id": "ca_0000000000000000", "name": "lasthop"})
     );
+}
+
+/// A fee table: `base` fen for the first 500 g of the narrowest zone, each wider zone dearer.
+fn table(version: u32, base: u64) -> Value {
+    let zones = [
+        "same_district",
+        "same_city",
+        "same_province",
+        "other_province",
+        "remote",
+    ];
+    json!({"version": version, "step_grams": 500, "prices": zones.iter().zip(0_u64..)
+        .map(|(zone, i)| json!({"zone": zone, "first_fen": base + 100 * i,
+                                "additional_fen": 50 + 10 * i}))
+        .collect::<Vec<_>>()})
+}
+
+/// The fee [`table`] asks for `steps` started steps in the zone of index `zone`.
+fn fee(base: u64, zone: u64, steps: u64) -> i64 {
+    i64::try_from(base + 100 * zone + (steps - 1) * (50 + 10 * zone)).unwrap()
+}
+
+fn fees(w: &World) {
+    let sf = carrier(w, "SF Fees");
+    let yto = carrier(w, "YTO Fees");
+    let import = |path: String, content_type: &str, body: Vec<u8>| {
+        let reply = w
+            .origin
+            .post(&path)
+            .bearer(w.ops_token())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 201, "import: {}", reply.body);
+    };
+    import(
+        format!("/v1/ops/carriers/{sf}/fees"),
+        "application/json",
+        serde_json::to_vec(&table(1, 1000)).unwrap(),
+    );
+    // YTO's table as CSV, the same shape with base 600.
+    let csv: String = table(1, 600)["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{},{},{}\n",
+                p["zone"].as_str().unwrap(),
+                p["first_fen"],
+                p["additional_fen"]
+            )
+        })
+        .collect();
+    import(
+        format!("/v1/ops/carriers/{yto}/fees/csv?version=1&step_grams=500"),
+        "text/csv",
+        format!("zone,first_fen,additional_fen\n{csv}").into_bytes(),
+    );
+    let seller = binjiang_seller(w, "Binjiang Fees", &[&sf, &yto]);
+    let beijing = w.register_buyer(&person("fees-beijing", "110105", "100020"));
+    let lhasa = w.register_buyer(&person("fees-lhasa", "540102", "850000"));
+    let binjiang = w.register_buyer(&person("fees-binjiang", "330108", "310051"));
+    let order = |buyer: &common::Buyer, carrier_id: &str, weight: Option<u32>| {
+        let mut body = json!({"seller_id": seller.id, "address_id": buyer.address_id,
+                              "carrier_id": carrier_id});
+        if let Some(grams) = weight {
+            body["weight_g"] = json!(grams);
+        }
+        let reply = w
+            .edge
+            .post("/v1/orders")
+            .bearer(&buyer.token)
+            .json(&body)
+            .send()
+            .unwrap();
+        let order_id = common::order_created(&reply);
+        // The public answer is unchanged: no fee, weight or zone passes back.
+        assert_eq!(
+            reply.json().unwrap().as_object().unwrap().len(),
+            2,
+            "{}",
+            reply.body
+        );
+        order_id
+    };
+    let stored = |order_id: &str| -> (String, i64, Option<i64>, Option<i64>) {
+        let order_id = order_id.to_owned();
+        common::with_pool(
+            &format!("sqlite://{}", w.stack.origin.directory_db().display()),
+            |pool| async move {
+                sqlx::query_as(
+                    "SELECT carrier_id, weight_g, fee_fen, fee_version FROM order_fees \
+                     WHERE order_id = $1",
+                )
+                .bind(order_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+            },
+        )
+    };
+    // Other province, 1200 g (three steps) with SF; remote with YTO by default weight (1 kg,
+    // two steps); same district, 300 g with YTO.
+    let far = order(&beijing, &sf, Some(1200));
+    assert_eq!(
+        stored(&far),
+        (sf.clone(), 1200, Some(fee(1000, 3, 3)), Some(1))
+    );
+    let remote = order(&lhasa, &yto, None);
+    assert_eq!(
+        stored(&remote),
+        (yto.clone(), 1000, Some(fee(600, 4, 2)), Some(1))
+    );
+    let near = order(&binjiang, &yto, Some(300));
+    assert_eq!(
+        stored(&near),
+        (yto.clone(), 300, Some(fee(600, 0, 1)), Some(1))
+    );
+
+    // A new SF table: new orders pay it, the order already placed keeps its fee.
+    import(
+        format!("/v1/ops/carriers/{sf}/fees"),
+        "application/json",
+        serde_json::to_vec(&table(2, 3000)).unwrap(),
+    );
+    assert_eq!(
+        stored(&far),
+        (sf.clone(), 1200, Some(fee(1000, 3, 3)), Some(1))
+    );
+    let later = order(&beijing, &sf, Some(1200));
+    assert_eq!(
+        stored(&later),
+        (sf.clone(), 1200, Some(fee(3000, 3, 3)), Some(2))
+    );
+
+    // The seller's list names carriers only: nothing that depends on the buyer's zone.
+    let listed = w.seller_orders(&seller);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    for word in ["fee", "weight", "zone"] {
+        assert!(!listed.body.contains(word), "{word} in {}", listed.body);
+    }
 }
