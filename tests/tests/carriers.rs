@@ -12,17 +12,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod platforms;
 
 use common::{
-    assert_error, assert_verdict, enrol_scanner, run_scenarios, spawn_stack, text, Person, Scanner,
-    Seller, World,
+    assert_error, assert_verdict, enrol_scanner, run_scenarios, text, Person, Scanner, Seller,
+    World,
 };
 use lasthop_core::device::DeviceKeys;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 
 /// Creates a carrier through the ops API; its id.
-fn carrier(w: &World, name: &str) -> String {
+pub(crate) fn carrier(w: &World, name: &str) -> String {
     let reply = w
         .origin
         .post("/v1/ops/carriers")
@@ -35,7 +36,7 @@ fn carrier(w: &World, name: &str) -> String {
 }
 
 /// A hub of `carrier_id` at `code` with one scanner of `role`, enrolled with a fresh device.
-fn scanner_of(w: &World, carrier_id: &str, code: &str, role: &str) -> Scanner {
+pub(crate) fn scanner_of(w: &World, carrier_id: &str, code: &str, role: &str) -> Scanner {
     let level = if code.len() == 4 { "city" } else { "district" };
     let reply = w
         .origin
@@ -65,7 +66,7 @@ fn binjiang_seller(w: &World, name: &str, carriers: &[&str]) -> Seller {
     Seller::registered(&reply)
 }
 
-fn person(tag: &str, region: &str, postal_code: &str) -> Person {
+pub(crate) fn person(tag: &str, region: &str, postal_code: &str) -> Person {
     Person {
         name: format!("Carrier buyer {tag}"),
         phone: "+86 139 8765 4321".to_owned(),
@@ -77,7 +78,10 @@ fn person(tag: &str, region: &str, postal_code: &str) -> Person {
 
 #[test]
 fn only_the_orders_carrier_scans_it_and_everyone_sees_which_carrier_has_it() {
-    let stack = spawn_stack("carriers", &[]);
+    // Two platforms served (see `platforms`).
+    let mut options = lasthop_e2e::StackOptions::new(common::state_dir("carriers"));
+    options.origin_env = vec![("LASTHOP_PLATFORMS".into(), "demo,other".into())];
+    let stack = lasthop_e2e::Stack::spawn(options).expect("origin and edge start");
     let w = World::new(&stack);
     run_scenarios(&[
         (
@@ -91,6 +95,10 @@ fn only_the_orders_carrier_scans_it_and_everyone_sees_which_carrier_has_it() {
         (
             "orders_store_their_carriers_fee_for_their_zone_and_weight_and_keep_it_after_an_update",
             &|| fees(&w),
+        ),
+        (
+            "one_platforms_buyers_sellers_and_orders_never_act_on_the_others",
+            &|| platforms::one_platforms_buyers_sellers_and_orders_never_act_on_the_others(&w),
         ),
     ]);
 }
