@@ -97,7 +97,7 @@ pub struct Route {
 }
 
 /// Every route of the Worker but the pages' catch-all (which serves any other path).
-const ROUTES: [Route; 22] = [
+const ROUTES: [Route; 23] = [
     Route {
         method: "GET",
         pattern: "/healthz",
@@ -141,6 +141,12 @@ const ROUTES: [Route; 22] = [
         pattern: "/v1/buyers/me",
         name: "/v1/buyers/me",
         handler: |req, ctx| Box::pin(shop::buyer_profile(req, ctx)),
+    },
+    Route {
+        method: "GET",
+        pattern: "/v1/buyers/me/quotes",
+        name: "/v1/buyers/me/quotes",
+        handler: |req, ctx| Box::pin(shop::quotes(req, ctx)),
     },
     Route {
         method: "GET",

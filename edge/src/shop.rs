@@ -112,6 +112,26 @@ pub async fn buyer_profile(req: Request, ctx: RouteContext<()>) -> Result<Respon
     relay(reply, Sensitivity::PersonalData)
 }
 
+/// `GET /v1/buyers/me/quotes`: the buyer's fees, priced at the origin (the query passed on
+/// as it came, the origin parses it); never cached, never stored.
+///
+/// # Errors
+/// 401, the origin's refusals, 503.
+pub async fn quotes(req: Request, ctx: RouteContext<()>) -> Result<Response, EdgeError> {
+    let config = EdgeConfig::load(&ctx.env)?;
+    let (token, _) = buyer_session(&req, &config)?;
+    let url = req.url()?;
+    let path = format!(
+        "{}?{}",
+        paths::INTERNAL_BUYER_QUOTES,
+        url.query().unwrap_or_default()
+    );
+    let reply = origin(&config)
+        .send(Method::Get, &path, None, Some(&token))
+        .await?;
+    relay(reply, Sensitivity::PersonalData)
+}
+
 /// `POST /v1/sellers`.
 ///
 /// # Errors

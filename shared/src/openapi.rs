@@ -52,6 +52,7 @@ use crate::tokens::TokenisedOrder;
         paths::add_address,
         paths::modify_address,
         paths::buyer_profile,
+        paths::quotes,
         paths::intake_key,
         paths::register_buyer_sealed,
         paths::add_address_sealed,
@@ -153,10 +154,10 @@ mod paths {
     use crate::api::{
         AddAddressRequest, AddAddressResponse, BuyerProfile, CreateOrderRequest,
         CreateOrderResponse, DeliverResponse, DeliverScanRequest, HopResponse, HopScanRequest,
-        IntakeKeyResponse, PickupScanRequest, RegisterBuyerRequest, RegisterBuyerResponse,
-        RegisterSellerRequest, RegisterSellerResponse, RevocationRequest, ScannerRenewalResponse,
-        SealedAddressRequest, SealedProfileResponse, SealedRegisterBuyerRequest,
-        SellerOrdersResponse, StatusResponse, TrackingResponse,
+        IntakeKeyResponse, PickupScanRequest, QuoteQuery, QuotesResponse, RegisterBuyerRequest,
+        RegisterBuyerResponse, RegisterSellerRequest, RegisterSellerResponse, RevocationRequest,
+        ScannerRenewalResponse, SealedAddressRequest, SealedProfileResponse,
+        SealedRegisterBuyerRequest, SellerOrdersResponse, StatusResponse, TrackingResponse,
     };
     use crate::ids::{AddressId, OrderId};
 
@@ -240,6 +241,25 @@ mod paths {
             (status = 503, response = ServiceUnavailable),
         ))]
     fn buyer_profile() {}
+
+    /// The buyer's fee quotes
+    ///
+    /// Each of the seller's carriers with its fee for a parcel of `weight_g` to one of the
+    /// buyer's addresses, priced at the origin from the seller's ship-from region and the
+    /// buyer's region; relayed, never stored. `fee_fen` is `null` for a carrier without a fee
+    /// table or a seller without a ship-from region.
+    #[utoipa::path(get, path = "/v1/buyers/me/quotes", tag = "shop",
+        security(("session_token" = [])),
+        params(QuoteQuery),
+        responses(
+            (status = 200, description = "Quotes", body = QuotesResponse,
+                headers(("Cache-Control" = String, description = "`no-store`"))),
+            (status = 400, response = BadRequest),
+            (status = 401, response = Unauthorized),
+            (status = 404, response = NotFound),
+            (status = 503, response = ServiceUnavailable),
+        ))]
+    fn quotes() {}
 
     /// The vault's intake key
     ///
@@ -1123,6 +1143,7 @@ mod tests {
                 "get /healthz",
                 "get /openapi.json",
                 "get /v1/buyers/me",
+                "get /v1/buyers/me/quotes",
                 "get /v1/buyers/me/sealed",
                 "get /v1/orders/{order_id}/tracking",
                 "get /v1/seller/orders",

@@ -6,8 +6,9 @@
 //! pickup, hops and delivery still succeed. The label prints the carrier; tracking shows the
 //! carrier and the waybill to the buyer and the seller, the seller's view the same wherever
 //! the buyer lives. Fees: each carrier's table imported through the ops API (one as JSON, one
-//! as CSV), orders placed through the edge with a weight store the fee of their zone and the
-//! table's version, and a later table reprices new orders only.
+//! as CSV), the buyer's quote through the edge, orders placed through the edge with a weight
+//! store the quoted fee of their zone and the table's version, and a later table reprices new
+//! orders only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -346,8 +347,42 @@ fn fees(w: &World) {
             },
         )
     };
+    // The buyer's quote through the edge: each of the seller's carriers, never cached.
+    let quote = |buyer: &common::Buyer, query: &str| {
+        let reply = w
+            .edge
+            .get(&format!(
+                "/v1/buyers/me/quotes?seller_id={}&address_id={}{query}",
+                seller.id, buyer.address_id
+            ))
+            .bearer(&buyer.token)
+            .send()
+            .unwrap();
+        assert_eq!(reply.status, 200, "quote: {}", reply.body);
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        reply.json().unwrap()
+    };
+    assert_eq!(
+        quote(&beijing, "&weight_g=1200"),
+        json!({"weight_g": 1200, "quotes": [
+            {"carrier": {"carrier_id": sf, "name": "SF Fees"}, "fee_fen": fee(1000, 3, 3), "fee_version": 1},
+            {"carrier": {"carrier_id": yto, "name": "YTO Fees"}, "fee_fen": fee(600, 3, 3), "fee_version": 1},
+        ]})
+    );
+    assert_eq!(quote(&lhasa, "")["quotes"][1]["fee_fen"], fee(600, 4, 2));
+    let refused = w
+        .edge
+        .get(&format!(
+            "/v1/buyers/me/quotes?seller_id={}&address_id={}",
+            seller.id, lhasa.address_id
+        ))
+        .bearer(&beijing.token)
+        .send()
+        .unwrap();
+    assert_error(&refused, 404, "not_found");
+
     // Other province, 1200 g (three steps) with SF; remote with YTO by default weight (1 kg,
-    // two steps); same district, 300 g with YTO.
+    // two steps); same district, 300 g with YTO: each the fee its quote said.
     let far = order(&beijing, &sf, Some(1200));
     assert_eq!(
         stored(&far),
@@ -373,6 +408,10 @@ fn fees(w: &World) {
     assert_eq!(
         stored(&far),
         (sf.clone(), 1200, Some(fee(1000, 3, 3)), Some(1))
+    );
+    assert_eq!(
+        quote(&beijing, "&weight_g=1200")["quotes"][0]["fee_fen"],
+        fee(3000, 3, 3)
     );
     let later = order(&beijing, &sf, Some(1200));
     assert_eq!(

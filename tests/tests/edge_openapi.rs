@@ -45,6 +45,7 @@ fn generated_document_covers_every_contract_path_of_the_edge() {
         ("/v1/buyers/me/addresses/{address_id}", "put", "200"),
         ("/v1/buyers/me/addresses/{address_id}/sealed", "put", "200"),
         ("/v1/buyers/me", "get", "200"),
+        ("/v1/buyers/me/quotes", "get", "200"),
         ("/v1/vault/intake-key", "get", "200"),
         ("/v1/buyers/sealed", "post", "201"),
         ("/v1/buyers/me/addresses/sealed", "post", "201"),
