@@ -289,6 +289,65 @@ fn store_url(
     }
 }
 
+/// A period written like `90s`, `15m`, `24h`, `7d` or `1h30m` (whole numbers, each followed by
+/// `s`, `m`, `h` or `d`), longer than zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Period(Duration);
+
+impl Period {
+    /// The period.
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+/// Why a period could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("a period is written like 90s, 15m, 24h, 7d or 1h30m (got {0:?})")]
+pub struct PeriodError(String);
+
+impl std::str::FromStr for Period {
+    type Err = PeriodError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || PeriodError(text.to_owned());
+        let mut total: u64 = 0;
+        let mut digits = String::new();
+        for c in text.trim().chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit: u64 = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err(bad()),
+            };
+            let amount: u64 = digits.parse().map_err(|_| bad())?;
+            digits.clear();
+            total = amount
+                .checked_mul(unit)
+                .and_then(|secs| total.checked_add(secs))
+                .ok_or_else(bad)?;
+        }
+        if !digits.is_empty() || total == 0 {
+            return Err(bad());
+        }
+        Ok(Self(Duration::from_secs(total)))
+    }
+}
+
+impl TryFrom<String> for Period {
+    type Error = PeriodError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
 /// How the origin writes its log.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -377,6 +436,10 @@ pub struct ServeOptions {
     /// Seconds requests in flight may take to finish after SIGTERM [default: 25].
     #[arg(long, env = "LASTHOP_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Give every shared vault record whose number is older than this a new number (e.g.
+    /// `24h`, `90s`), in a background job [default: never].
+    #[arg(long, env = "LASTHOP_ROTATE_NUMBERS_EVERY")]
+    pub rotate_numbers_every: Option<Period>,
 }
 
 impl ServeOptions {
@@ -406,6 +469,7 @@ impl ServeOptions {
             edge_ca_file,
             log_format,
             shutdown_grace_secs,
+            rotate_numbers_every,
         } = lower;
         // A source given above hides both forms of it below: a flag's URL must not lose to
         // the file's `directory_url_file`.
@@ -453,6 +517,7 @@ impl ServeOptions {
             edge_ca_file: self.edge_ca_file.or(edge_ca_file),
             log_format: self.log_format.or(log_format),
             shutdown_grace_secs: self.shutdown_grace_secs.or(shutdown_grace_secs),
+            rotate_numbers_every: self.rotate_numbers_every.or(rotate_numbers_every),
         }
     }
 
@@ -575,6 +640,9 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// How the log is written.
     pub log_format: LogFormat,
+    /// How old a shared record's number may get before the job renumbers it (`None`: never;
+    /// interrupted rotations are resumed either way).
+    pub rotate_numbers_every: Option<Duration>,
 }
 
 impl Settings {
@@ -605,6 +673,7 @@ impl Settings {
             outbox_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             log_format: LogFormat::Json,
+            rotate_numbers_every: None,
         }
     }
 
@@ -672,6 +741,7 @@ impl Settings {
                 .shutdown_grace_secs
                 .map_or(defaults.shutdown_grace, Duration::from_secs),
             log_format: options.log_format.unwrap_or(defaults.log_format),
+            rotate_numbers_every: options.rotate_numbers_every.map(Period::duration),
             ..defaults
         })
     }
@@ -735,7 +805,7 @@ mod tests {
             &format!(
                 "listen = \"0.0.0.0:9000\"\nplatforms = [\"shop-a\", \"shop-b\"]\n\
                  release_ttl_secs = 60\nmaster_keys_file = \"{}\"\nops_token_file = \"{}\"\n\
-                 log_format = \"text\"\n",
+                 log_format = \"text\"\nrotate_numbers_every = \"24h\"\n",
                 keys.display(),
                 token.display()
             ),
@@ -748,6 +818,10 @@ mod tests {
         assert_eq!(from_file.ops_token.expose_secret(), "file-token");
         assert_eq!(from_file.master_keys.expose_secret(), "1:c2VjcmV0");
         assert_eq!(from_file.log_format, LogFormat::Text);
+        assert_eq!(
+            from_file.rotate_numbers_every,
+            Some(Duration::from_secs(86_400))
+        );
         // Untouched by the file: the default.
         assert_eq!(from_file.scanner_ttl, Duration::from_secs(30 * 86_400));
 
@@ -760,12 +834,41 @@ mod tests {
             "flag-token",
             "--platforms",
             "shop-c",
+            "--rotate-numbers-every",
+            "1h30m",
         ]))
         .unwrap();
+        assert_eq!(
+            overridden.rotate_numbers_every,
+            Some(Duration::from_secs(5400))
+        );
         assert_eq!(overridden.listen.to_string(), "127.0.0.1:7000");
         assert_eq!(overridden.ops_token.expose_secret(), "flag-token");
         assert_eq!(overridden.platforms, ["shop-c"]);
         assert_eq!(overridden.release_ttl, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn periods_are_read_like_90s_or_24h_and_anything_else_is_refused() {
+        let secs = |text: &str| text.parse::<Period>().map(|p| p.duration().as_secs());
+        assert_eq!(secs("90s").unwrap(), 90);
+        assert_eq!(secs("15m").unwrap(), 900);
+        assert_eq!(secs("24h").unwrap(), 86_400);
+        assert_eq!(secs("7d").unwrap(), 604_800);
+        assert_eq!(secs("1h30m").unwrap(), 5400);
+        for bad in [
+            "",
+            "0s",
+            "90",
+            "h",
+            "1.5h",
+            "-1h",
+            "1w",
+            "99999999999999999999d",
+        ] {
+            let err = secs(bad).unwrap_err();
+            assert!(err.to_string().contains("90s, 15m, 24h"), "{bad}: {err}");
+        }
     }
 
     #[test]

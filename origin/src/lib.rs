@@ -52,6 +52,7 @@ pub mod extract;
 pub mod flush;
 pub mod health;
 pub mod metrics;
+pub mod numbers;
 pub mod openapi;
 pub mod outbox;
 pub mod records;

@@ -67,6 +67,17 @@ pub struct Metrics {
     pub custody_refusals: Family<RefusalLabels, Counter>,
     /// The vault and its temporary table.
     pub vault: VaultMetrics,
+    /// Number rotation.
+    pub numbers: NumberMetrics,
+}
+
+/// Number rotation (see [`crate::numbers`]).
+#[derive(Default)]
+pub struct NumberMetrics {
+    /// Shared records given a new number (periodic job and ops call).
+    pub rotated: Counter,
+    /// Interrupted rotations finished by the job.
+    pub resumed: Counter,
 }
 
 /// How the vault is doing: where it can be written and read, and what waits for it.
@@ -124,6 +135,17 @@ impl Default for Metrics {
             "1 while a vault server answers reads",
             vault.readable.clone(),
         );
+        let numbers = NumberMetrics::default();
+        registry.register(
+            "numbers_rotated",
+            "Shared vault records given a new number",
+            numbers.rotated.clone(),
+        );
+        registry.register(
+            "number_rotations_resumed",
+            "Interrupted number rotations finished",
+            numbers.resumed.clone(),
+        );
         Self {
             registry,
             requests,
@@ -131,6 +153,7 @@ impl Default for Metrics {
             releases,
             custody_refusals,
             vault,
+            numbers,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::metrics::RequestLabels;
 use crate::state::{AppState, Clock, CustodySettings, StateParts};
 use crate::store::Stores;
-use crate::{flush, outbox, routes};
+use crate::{flush, numbers, outbox, routes};
 use lasthop_core::api::{ErrorBody, ErrorCode};
 use lasthop_core::keys::{MasterKeyRing, OriginKeys};
 
@@ -123,6 +123,7 @@ pub struct Application {
     edge: Option<(String, reqwest::Client)>,
     outbox_interval: Duration,
     flush_interval: Duration,
+    rotate_numbers_every: Option<Duration>,
     shutdown_grace: Duration,
 }
 
@@ -202,6 +203,7 @@ impl Application {
             edge,
             outbox_interval: settings.outbox_interval,
             flush_interval: settings.flush_interval,
+            rotate_numbers_every: settings.rotate_numbers_every,
             shutdown_grace: settings.shutdown_grace,
         })
     }
@@ -247,6 +249,11 @@ impl Application {
         tasks.spawn(flush::run(
             self.state.clone(),
             self.flush_interval,
+            shutdown.clone(),
+        ));
+        tasks.spawn(numbers::run(
+            self.state.clone(),
+            self.rotate_numbers_every,
             shutdown.clone(),
         ));
         tasks.close();

@@ -13,7 +13,8 @@ use rand::rngs::OsRng;
 
 use crate::error::ApiError;
 use crate::extract::{Json, Ops};
-use crate::records::{self, AddressPlain, Provenance};
+use crate::numbers::{self, RotationError};
+use crate::records::Provenance;
 use crate::routes::dto::{
     stored, AuditEntry, AuditQuery, AuditResponse, CarrierRef, CarriersResponse,
     CreateCarrierRequest, CreateHubRequest, CreateHubResponse, CreateScannerRequest,
@@ -249,9 +250,9 @@ pub async fn audit(
     Ok(axum::Json(AuditResponse { releases }).into_response())
 }
 
-/// Gives a shared address record a new number: the record is re-sealed under the new id, the
-/// buyers' entries move to it (orders name entries, which keep their ids), and the old number
-/// stops existing. The path names the vault number, or a buyer's entry id (as the audit shows
+/// Gives a shared address record a new number now, through the same crash-safe steps as the
+/// periodic rotation (`--rotate-numbers-every`): the record is re-sealed under the new id, the buyers' entries move to
+/// it (orders name entries, which keep their ids), and the old number stops existing. The path names the vault number, or a buyer's entry id (as the audit shows
 /// it), which stands for the number behind it.
 #[utoipa::path(post, path = "/v1/ops/addresses/{address_id}/rotate", tag = "ops", security(("ops_token" = [])),
     params(("address_id" = AddressId, Path, description = "The address number to replace")),
@@ -270,38 +271,17 @@ pub async fn rotate_address(
         }
         _ => named,
     };
-    let vault = &state.stores().vault;
-    let sealed = vault
-        .address(old.as_str())
-        .await?
-        .ok_or(ApiError::NotFound("no such address"))?;
-    let mut plain: AddressPlain = records::open(&state.keys().vault, old.as_str(), &sealed)
-        .map_err(|_| ApiError::Internal)?;
-    plain.modified = Provenance {
+    // Crash-safe across the two stores: an interrupted rotation is finished by the job.
+    let modified = Provenance {
         channel: "ops".to_owned(),
         by: "ops".to_owned(),
         at: state.now(),
     };
-    let new = AddressId::generate(&mut OsRng);
-    let resealed = records::seal(&state.keys().vault, new.as_str(), &plain);
-    // The two stores cannot share a transaction. The vault moves first; should the
-    // directory step then fail, links point at a number without a record, which fails
-    // closed (nothing is released). Both numbers are logged (they are not personal data)
-    // so an operator can finish the move.
-    if !vault
-        .renumber_address(old.as_str(), new.as_str(), &resealed)
-        .await?
-    {
-        return Err(ApiError::NotFound("no such address"));
-    }
-    if let Err(err) = state
-        .stores()
-        .directory
-        .renumber_address(old.as_str(), new.as_str())
-        .await
-    {
-        tracing::error!(old = %old, new = %new, "address renumbered in the vault but not in the directory");
-        return Err(err.into());
-    }
+    let new = match numbers::rotate(&state, old.as_str(), Some(modified)).await {
+        Ok(new) => new,
+        Err(RotationError::NoSuchNumber) => return Err(ApiError::NotFound("no such address")),
+        Err(RotationError::Unreadable) => return Err(ApiError::Internal),
+        Err(RotationError::Store(err)) => return Err(err.into()),
+    };
     Ok(axum::Json(RotateAddressResponse { address_id: new }).into_response())
 }

@@ -11,6 +11,7 @@
 
 mod directory;
 pub mod failover;
+mod numbers;
 mod pool;
 pub mod rewrap;
 pub mod sealed;
@@ -28,7 +29,7 @@ use sqlx::AnyPool;
 pub use directory::{
     AuditChain, AuditRow, BuyerRow, CarrierRow, ChainRecord, Directory, EntryRow, FeeTableRow,
     HubRow, NewBuyer, NewOrder, OrderFeeRow, OrderRow, PendingSummary, Recorded, RefusalRow,
-    ReleaseRow, ScannerRow, SellerRow, SellerShipping, KIND_REFUSAL, KIND_RELEASE,
+    ReleaseRow, RotationRow, ScannerRow, SellerRow, SellerShipping, KIND_REFUSAL, KIND_RELEASE,
     PURPOSE_DELIVERY,
 };
 use failover::VaultSwitch;

@@ -172,30 +172,6 @@ impl Vault {
         .await
     }
 
-    /// Replaces an address record by one under a new number, keeping its blind index, in one
-    /// transaction. Returns false when the old number does not exist.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when no server takes writes.
-    pub async fn renumber_address(
-        &self,
-        old: &str,
-        new: &str,
-        record: &SealedRecord,
-    ) -> Result<bool> {
-        self.write(|pool| async move {
-            let mut attempts = pool.transactions();
-            loop {
-                let mut tx = attempts.begin().await?;
-                let outcome = renumber_in(&mut tx, old, new, record).await;
-                if let Some(done) = attempts.settle(tx, outcome).await? {
-                    return Ok(done);
-                }
-            }
-        })
-        .await
-    }
-
     /// Stores or replaces a record kept by its id: a contact (a buyer's name and phone, or a
     /// seller's name) or a buyer entry.
     ///
@@ -224,7 +200,7 @@ impl Vault {
     }
 
     /// One read on the server that answers, retried once on the other when it fails.
-    async fn read<T, F, Fut>(&self, call: F) -> Result<T>
+    pub(super) async fn read<T, F, Fut>(&self, call: F) -> Result<T>
     where
         F: Fn(StorePool) -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -247,7 +223,7 @@ impl Vault {
     }
 
     /// One write on the server that takes writes.
-    async fn write<T, F, Fut>(&self, call: F) -> Result<T>
+    pub(super) async fn write<T, F, Fut>(&self, call: F) -> Result<T>
     where
         F: FnOnce(StorePool) -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -343,34 +319,6 @@ fn upsert_by_id<'q>(
         .bind(id)
         .bind(record.key_version)
         .bind(&record.ciphertext)
-}
-
-/// The delete reads the blind index it removes (so a twin renumbering finds nothing to move),
-/// and the insert puts it back under the new number before anyone can see it gone.
-async fn renumber_in(
-    conn: &mut AnyConnection,
-    old: &str,
-    new: &str,
-    record: &SealedRecord,
-) -> std::result::Result<bool, sqlx::Error> {
-    let removed: Option<(String,)> =
-        sqlx::query_as("DELETE FROM address_records WHERE address_id = $1 RETURNING blind_index")
-            .bind(old)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((blind_index,)) = removed else {
-        return Ok(false);
-    };
-    sqlx::query(
-        "INSERT INTO address_records (address_id, blind_index, key_version, ciphertext) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(new)
-    .bind(&blind_index)
-    .bind(record.key_version)
-    .bind(&record.ciphertext)
-    .execute(&mut *conn)
-    .await?;
-    Ok(true)
 }
 
 /// Each waiting record, written unless it is there already. Idempotent, so a flush that is

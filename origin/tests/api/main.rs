@@ -13,6 +13,7 @@ mod entries;
 mod fees;
 mod helpers;
 mod keys;
+mod numbers;
 mod outage;
 mod pg;
 mod provision;
@@ -137,5 +138,36 @@ mod key_rotation {
         if let Some(app) = crate::helpers::TestApp::postgres().await {
             crate::keys::rewrap_throughput(app, "PostgreSQL").await;
         }
+    }
+}
+
+/// Number rotation drives the job by hand: run here once per backend.
+mod number_rotation {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_a_rotation_stopped_after_any_step_is_finished_by_the_resume() {
+        let app = crate::helpers::TestApp::sqlite().await;
+        crate::numbers::a_rotation_stopped_after_any_step_is_finished_by_the_resume(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_a_rotation_stopped_after_any_step_is_finished_by_the_resume() {
+        let Some(app) = crate::helpers::TestApp::postgres().await else {
+            return;
+        };
+        crate::numbers::a_rotation_stopped_after_any_step_is_finished_by_the_resume(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_the_periodic_job_renumbers_aged_records_and_orders_go_on() {
+        let app = crate::helpers::TestApp::sqlite().await;
+        crate::numbers::the_periodic_job_renumbers_aged_records_and_orders_go_on(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_the_periodic_job_renumbers_aged_records_and_orders_go_on() {
+        let Some(app) = crate::helpers::TestApp::postgres().await else {
+            return;
+        };
+        crate::numbers::the_periodic_job_renumbers_aged_records_and_orders_go_on(app).await;
     }
 }

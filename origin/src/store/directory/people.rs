@@ -159,7 +159,9 @@ impl Directory {
         address_id: &str,
     ) -> Result<Option<String>> {
         let row: Option<(String,)> = db(sqlx::query_as(
-            "SELECT entry_id FROM buyer_addresses WHERE buyer_id = $1 AND address_id = $2",
+            "SELECT entry_id FROM buyer_addresses WHERE buyer_id = $1 AND address_id = \
+         COALESCE((SELECT new_id FROM number_rotations WHERE old_id = $2 \
+         AND state <> 'started'), $2)",
         )
         .bind(buyer_id)
         .bind(address_id)
@@ -226,21 +228,6 @@ impl Directory {
         .await)?;
         Ok(count)
     }
-
-    /// Moves every buyer entry from one vault number to another (orders name entries).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when the store fails.
-    pub async fn renumber_address(&self, old: &str, new: &str) -> Result<()> {
-        let mut attempts = self.store.transactions();
-        loop {
-            let mut tx = attempts.begin().await?;
-            let outcome = renumber_in(&mut tx, old, new).await;
-            if let Some(done) = attempts.settle(tx, outcome).await? {
-                return Ok(done);
-            }
-        }
-    }
 }
 
 /// Write-only (no read to race with): the buyer and their first entry.
@@ -258,9 +245,11 @@ pub(super) async fn insert_buyer_in(
     .bind(buyer.profile_key)
     .execute(&mut *conn)
     .await?;
+    // A number rotated away meanwhile is linked as its successor (see `numbers.rs`).
     sqlx::query(
         "INSERT INTO buyer_addresses (buyer_id, address_id, entry_id, label, created_at) \
-         VALUES ($1, $2, $3, '', $4)",
+         VALUES ($1, COALESCE((SELECT new_id FROM number_rotations WHERE old_id = $2 \
+         AND state <> 'started'), $2), $3, '', $4)",
     )
     .bind(buyer.buyer_id)
     .bind(address_id)
@@ -268,21 +257,6 @@ pub(super) async fn insert_buyer_in(
     .bind(buyer.now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// Moves every buyer entry from one vault number to another. Orders and the audit name
-/// entries, which keep their ids, so they follow without being touched.
-async fn renumber_in(
-    conn: &mut AnyConnection,
-    old: &str,
-    new: &str,
-) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
-        .bind(old)
-        .bind(new)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -295,9 +269,11 @@ pub(super) async fn link_in(
     entry_id: &str,
     now: i64,
 ) -> std::result::Result<String, sqlx::Error> {
+    // A number rotated away meanwhile is linked as its successor (see `numbers.rs`).
     sqlx::query(
         "INSERT INTO buyer_addresses (buyer_id, address_id, entry_id, label, created_at) \
-         VALUES ($1, $2, $3, '', $4) ON CONFLICT (buyer_id, address_id) DO NOTHING",
+         VALUES ($1, COALESCE((SELECT new_id FROM number_rotations WHERE old_id = $2 \
+         AND state <> 'started'), $2), $3, '', $4) ON CONFLICT (buyer_id, address_id) DO NOTHING",
     )
     .bind(buyer_id)
     .bind(address_id)
@@ -306,7 +282,9 @@ pub(super) async fn link_in(
     .execute(&mut *conn)
     .await?;
     let (held,): (String,) = sqlx::query_as(
-        "SELECT entry_id FROM buyer_addresses WHERE buyer_id = $1 AND address_id = $2",
+        "SELECT entry_id FROM buyer_addresses WHERE buyer_id = $1 AND address_id = \
+         COALESCE((SELECT new_id FROM number_rotations WHERE old_id = $2 \
+         AND state <> 'started'), $2)",
     )
     .bind(buyer_id)
     .bind(address_id)
@@ -320,7 +298,10 @@ pub(super) fn repoint_query<'q>(
     entry_id: &'q str,
     address_id: &'q str,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE entry_id = $1")
-        .bind(entry_id)
-        .bind(address_id)
+    sqlx::query(
+        "UPDATE buyer_addresses SET address_id = COALESCE((SELECT new_id FROM number_rotations \
+         WHERE old_id = $2 AND state <> 'started'), $2) WHERE entry_id = $1",
+    )
+    .bind(entry_id)
+    .bind(address_id)
 }
