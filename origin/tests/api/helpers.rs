@@ -325,6 +325,17 @@ impl TestApp {
             .await
     }
 
+    /// `POST /v1/ops/addresses/{id}/rotate`: a new number for the record behind `id` (a
+    /// vault number or a buyer's entry id).
+    pub async fn rotate_number(&self, id: &str) -> Reply {
+        self.ops(
+            Method::POST,
+            &format!("/v1/ops/addresses/{id}/rotate"),
+            None,
+        )
+        .await
+    }
+
     /// Registers a buyer; returns (buyer_id, address_id, token).
     pub async fn buyer(&self, person: &Person) -> (String, String, String) {
         let reply = self

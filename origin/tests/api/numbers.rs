@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use lasthop_core::ids::AddressId;
 use lasthop_origin::numbers;
 use lasthop_origin::records::{self, AddressPlain};
@@ -188,13 +188,7 @@ pub async fn the_periodic_job_renumbers_aged_records_and_orders_go_on(app: TestA
         .contains("lasthop_origin_numbers_rotated_total"));
     // The ops call rotates through the same steps and answers as before.
     let number = app.vault_number(&p.address_id).await;
-    let reply = app
-        .ops(
-            Method::POST,
-            &format!("/v1/ops/addresses/{number}/rotate"),
-            None,
-        )
-        .await;
+    let reply = app.rotate_number(&number).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(
         app.vault_number(&p.address_id).await,

@@ -797,13 +797,7 @@ pub async fn bad_input_never_causes_a_server_error(app: &TestApp) {
 pub async fn rotating_an_address_number_moves_entries_and_open_orders(app: &TestApp) {
     let p = parcel(app, "rotate").await;
     let number = app.vault_number(&p.address_id).await;
-    let reply = app
-        .ops(
-            Method::POST,
-            &format!("/v1/ops/addresses/{number}/rotate"),
-            None,
-        )
-        .await;
+    let reply = app.rotate_number(&number).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let new = reply.str("address_id");
     assert_ne!(new, number);
@@ -839,22 +833,10 @@ pub async fn rotating_an_address_number_moves_entries_and_open_orders(app: &Test
         p.address_id.as_str()
     );
     // The old number is gone.
-    let again = app
-        .ops(
-            Method::POST,
-            &format!("/v1/ops/addresses/{number}/rotate"),
-            None,
-        )
-        .await;
+    let again = app.rotate_number(&number).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     // The buyer's id names the new number now: rotating by it moves that one.
-    let by_entry = app
-        .ops(
-            Method::POST,
-            &format!("/v1/ops/addresses/{}/rotate", p.address_id),
-            None,
-        )
-        .await;
+    let by_entry = app.rotate_number(&p.address_id).await;
     assert_eq!(by_entry.status, StatusCode::OK, "{:?}", by_entry.body);
     let newer = by_entry.str("address_id");
     assert_ne!(newer, new);

@@ -136,11 +136,7 @@ async fn switch_in(
     old: &str,
     new: &str,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
-        .bind(old)
-        .bind(new)
-        .execute(&mut *conn)
-        .await?;
+    move_entries(conn, old, new).await?;
     sqlx::query(
         "UPDATE number_rotations SET state = 'switched' WHERE old_id = $1 AND state = 'started'",
     )
@@ -156,11 +152,7 @@ async fn finish_in(
     new: &str,
     now: i64,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
-        .bind(old)
-        .bind(new)
-        .execute(&mut *conn)
-        .await?;
+    move_entries(conn, old, new).await?;
     sqlx::query(
         "UPDATE number_rotations SET state = 'done', done_at = $2 WHERE old_id = $1 \
          AND state <> 'done'",
@@ -169,5 +161,19 @@ async fn finish_in(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Points every buyer entry of `old` at `new` (orders and the audit name entries).
+async fn move_entries(
+    conn: &mut AnyConnection,
+    old: &str,
+    new: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("UPDATE buyer_addresses SET address_id = $2 WHERE address_id = $1")
+        .bind(old)
+        .bind(new)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
