@@ -256,6 +256,7 @@ mod paths {
                 headers(("Cache-Control" = String, description = "`no-store`"))),
             (status = 400, response = BadRequest),
             (status = 401, response = Unauthorized),
+            (status = 403, response = Forbidden),
             (status = 404, response = NotFound),
             (status = 503, response = ServiceUnavailable),
         ))]

@@ -419,6 +419,37 @@ fn fees(w: &World) {
         (sf.clone(), 1200, Some(fee(3000, 3, 3)), Some(2))
     );
 
+    // A seller's token does not quote (a buyer's act), and neither the edge's storage nor its
+    // log keeps a fee, a weight or a zone: the quote and the order's fee only crossed it.
+    let by_seller = w
+        .edge
+        .get(&format!(
+            "/v1/buyers/me/quotes?seller_id={}&address_id={}",
+            seller.id, beijing.address_id
+        ))
+        .bearer(&seller.token)
+        .send()
+        .unwrap();
+    assert_error(&by_seller, 403, "forbidden");
+    let mut files = common::files_under(&w.stack.edge.persist_dir());
+    files.push(w.stack.edge.log_path());
+    let mut saw_a_record = false;
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        saw_a_record |= common::contains_bytes(&bytes, yto.as_bytes());
+        for needle in ["fee_fen", "fee_version", "weight_g"] {
+            assert!(
+                !common::contains_bytes(&bytes, needle.as_bytes()),
+                "{} holds `{needle}`",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        saw_a_record,
+        "no order record of this scenario under {files:?}"
+    );
+
     // The seller's list names carriers only: nothing that depends on the buyer's zone.
     let listed = w.seller_orders(&seller);
     assert_eq!(listed.status, 200, "{}", listed.body);

@@ -120,7 +120,8 @@ pub async fn fee_table(
 #[utoipa::path(get, path = "/internal/v1/buyers/me/quotes", tag = "internal", security(("session_token" = [])),
     params(QuoteQuery),
     responses((status = 200, body = QuotesResponse), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn buyer_quotes(
     buyer: BuyerSession,

@@ -337,6 +337,13 @@ pub async fn a_quote_prices_each_of_the_sellers_carriers_and_an_order_keeps_its_
             reply.body
         );
     }
+    let by_seller = quotes(app, &seller_token, &q).await;
+    assert_eq!(
+        by_seller.status,
+        StatusCode::FORBIDDEN,
+        "{:?}",
+        by_seller.body
+    );
     let (_, _, other) = app.buyer(&crate::helpers::Person::new("other")).await;
     let foreign = quotes(app, &other, &q).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{:?}", foreign.body);
