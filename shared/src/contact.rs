@@ -291,6 +291,78 @@ impl PostalAddress {
     }
 }
 
+/// A resident identity card number of the People's Republic of China (GB 11643-1999): 17
+/// digits and an ISO 7064 MOD 11-2 check character (`0`–`9` or `X`). Spaces are dropped and a
+/// lower-case `x` is read as `X`; the birth date in it must be a plausible calendar date.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IdCardNumber(String);
+
+/// The MOD 11-2 weights of the 17 digits: 2^(17 − i) mod 11.
+const ID_CARD_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+impl IdCardNumber {
+    /// Parses and normalises.
+    ///
+    /// # Errors
+    /// A [`ContactError`] for the field `id_card`.
+    pub fn parse(input: &str) -> Result<Self, ContactError> {
+        let text: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let shape = "must be 17 digits and a check digit or X";
+        let bytes = text.as_bytes();
+        if bytes.len() != 18
+            || !bytes[..17].iter().all(u8::is_ascii_digit)
+            || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
+        {
+            return Err(error("id_card", shape));
+        }
+        let digit = |i: usize| u32::from(bytes[i] - b'0');
+        let number = |from: usize, to: usize| (from..to).fold(0, |n, i| n * 10 + digit(i));
+        let (year, month, day) = (number(6, 10), number(10, 12), number(12, 14));
+        if !(1900..=2100).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day)
+        {
+            return Err(error("id_card", "must hold a valid birth date"));
+        }
+        let sum: u32 = (0..17).map(|i| digit(i) * ID_CARD_WEIGHTS[i]).sum();
+        let check = (12 - sum % 11) % 11;
+        let expected = if check == 10 {
+            b'X'
+        } else {
+            b'0' + u8::try_from(check).unwrap_or(0)
+        };
+        if bytes[17] != expected {
+            return Err(error("id_card", "has a wrong check digit"));
+        }
+        Ok(Self(text))
+    }
+
+    /// The normalised number (18 characters, upper-case `X`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+personal_traits!(IdCardNumber);
+
+impl PhoneNumber {
+    /// A canonical form for deduplication: a Chinese mobile number written without the country
+    /// code (`138…`, 11 digits) or with `0086` gets `+86`, so every spelling of one number has
+    /// one key. Feed it to a keyed blind index, never store it.
+    pub fn normalised_key(&self) -> String {
+        let number = self.as_str();
+        if let Some(rest) = number.strip_prefix("0086") {
+            return format!("+86{rest}");
+        }
+        if number.len() == 11 && number.starts_with('1') {
+            return format!("+86{number}");
+        }
+        number.to_owned()
+    }
+}
+
 /// The normalised key of an address from its parts (see [`PostalAddress::normalised_key`]);
 /// a line already normalised stays as it is, so the vault can index a stored record again.
 pub fn normalised_key(country: &str, region: &str, line: &str, postal_code: &str) -> String {
@@ -305,6 +377,43 @@ pub fn normalised_key(country: &str, region: &str, line: &str, postal_code: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_card_numbers_need_their_mod_11_2_check_digit() {
+        // GB 11643's own example, and one whose check character is X.
+        let card = IdCardNumber::parse(" 11010519491231002x ").unwrap();
+        assert_eq!(card.as_str(), "11010519491231002X");
+        assert_eq!(
+            IdCardNumber::parse("440524198001010013").unwrap().as_str(),
+            "440524198001010013"
+        );
+        for (bad, reason) in [
+            ("110105194912310021", "has a wrong check digit"),
+            (
+                "11010519491231002",
+                "must be 17 digits and a check digit or X",
+            ),
+            (
+                "1101051949123100X2",
+                "must be 17 digits and a check digit or X",
+            ),
+            ("110105194913310025", "must hold a valid birth date"),
+        ] {
+            let err = IdCardNumber::parse(bad).unwrap_err();
+            assert_eq!((err.field, err.reason), ("id_card", reason), "{bad}");
+            assert!(!err.to_string().contains(bad));
+        }
+        assert_eq!(format!("{card:?}"), "IdCardNumber([redacted])");
+    }
+
+    #[test]
+    fn every_spelling_of_a_chinese_mobile_number_has_one_key() {
+        let key = |text: &str| PhoneNumber::parse(text).unwrap().normalised_key();
+        assert_eq!(key("138 0000 0000"), "+8613800000000");
+        assert_eq!(key("+86 138-0000-0000"), "+8613800000000");
+        assert_eq!(key("0086 13800000000"), "+8613800000000");
+        assert_ne!(key("+44 20 7946 0000"), key("+8613800000000"));
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

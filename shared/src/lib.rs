@@ -66,6 +66,7 @@ pub mod fees;
 pub mod ids;
 pub mod intake;
 pub mod keys;
+pub mod kinds;
 pub mod label;
 #[cfg(feature = "openapi")]
 pub mod openapi;
