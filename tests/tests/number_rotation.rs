@@ -1,4 +1,4 @@
-//! Number rotation under fire: the real origin binary on its SQLite stores, renumbering every
+//! Number rotation under fire, on SQLite and on PostgreSQL: the real origin binary renumbering every
 //! shared record older than one second (`--rotate-numbers-every 1s`) while buyers register
 //! (a third of them at a few shared addresses), order, and have their parcels released, is
 //! killed with SIGKILL 50 times at random moments and restarted. Afterwards:
@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use common::internal::InternalOrigin;
 use common::{order_created, state_dir, text, Buyer, Person, Scanner, Seller};
-use lasthop_e2e::{OriginOptions, OriginProcess};
+use lasthop_e2e::postgres::{self, PgCluster, PgOptions};
+use lasthop_e2e::{OriginOptions, OriginProcess, StoreUrls};
 use rand::Rng as _;
 
 /// Shared addresses a third of the buyers register.
@@ -40,8 +41,9 @@ struct Booked {
     order: String,
 }
 
-fn origin(dir: &std::path::Path, rotate: bool) -> OriginProcess {
+fn origin(dir: &std::path::Path, stores: Option<&StoreUrls>, rotate: bool) -> OriginProcess {
     let mut options = OriginOptions::new(dir);
+    options.stores = stores.cloned();
     // One final hub serves every release here: lift its release limit.
     options.env = vec![("LASTHOP_RELEASE_RATE_PER_MINUTE".into(), "100000000".into())];
     if rotate {
@@ -90,11 +92,10 @@ fn book(
 }
 
 /// `(vault number, blind index)` of every shared record, and `(entry, number)` of every entry,
-/// and how many rotations are unfinished, read from the two SQLite files.
+/// and how many rotations are unfinished, read from the two stores directly.
 #[allow(clippy::type_complexity)]
-fn read_stores(origin: &OriginProcess) -> (Vec<(String, String)>, BTreeMap<String, String>, i64) {
-    let vault_url = format!("sqlite://{}", origin.vault_db().display());
-    let records = common::with_pool(&vault_url, |pool| async move {
+fn read_stores(urls: &StoreUrls) -> (Vec<(String, String)>, BTreeMap<String, String>, i64) {
+    let records = common::with_pool(&urls.vault, |pool| async move {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT address_id, blind_index FROM address_records")
                 .fetch_all(&pool)
@@ -102,8 +103,7 @@ fn read_stores(origin: &OriginProcess) -> (Vec<(String, String)>, BTreeMap<Strin
                 .unwrap();
         rows
     });
-    let directory_url = format!("sqlite://{}", origin.directory_db().display());
-    let (entries, unfinished) = common::with_pool(&directory_url, |pool| async move {
+    let (entries, unfinished) = common::with_pool(&urls.directory, |pool| async move {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT entry_id, address_id FROM buyer_addresses")
                 .fetch_all(&pool)
@@ -120,9 +120,8 @@ fn read_stores(origin: &OriginProcess) -> (Vec<(String, String)>, BTreeMap<Strin
 }
 
 /// Every number a finished rotation replaced (remembered for an hour).
-fn old_numbers(origin: &OriginProcess) -> Vec<String> {
-    let directory_url = format!("sqlite://{}", origin.directory_db().display());
-    common::with_pool(&directory_url, |pool| async move {
+fn old_numbers(urls: &StoreUrls) -> Vec<String> {
+    common::with_pool(&urls.directory, |pool| async move {
         let rows: Vec<(String,)> = sqlx::query_as("SELECT old_id FROM number_rotations")
             .fetch_all(&pool)
             .await
@@ -132,10 +131,36 @@ fn old_numbers(origin: &OriginProcess) -> Vec<String> {
 }
 
 #[test]
-fn kill_9_of_the_origin_50_times_during_number_rotation_leaves_one_number_per_record() {
+fn kill_9_of_the_origin_50_times_during_number_rotation_on_sqlite_leaves_one_number_per_record() {
+    let dir = state_dir("number-rotation-sqlite");
+    let urls = StoreUrls {
+        directory: format!("sqlite://{}", dir.join("directory.db").display()),
+        vault: format!("sqlite://{}", dir.join("vault.db").display()),
+        vault_standby: None,
+    };
+    under_fire(&dir, None, &urls);
+}
+
+#[test]
+fn kill_9_of_the_origin_50_times_during_number_rotation_on_postgres_leaves_one_number_per_record() {
+    if !postgres::required().unwrap() {
+        return;
+    }
+    let cluster =
+        PgCluster::primary(PgOptions::throwaway(state_dir("number-rotation-pg"))).unwrap();
+    let stores = cluster.create_store_databases("lasthop").unwrap();
+    under_fire(
+        &state_dir("number-rotation-postgres"),
+        Some(&stores),
+        &stores,
+    );
+}
+
+/// The test on an origin in `dir` on `stores` (`None`: its SQLite files), whose stores a test
+/// reads at `urls`.
+fn under_fire(dir: &std::path::Path, stores: Option<&StoreUrls>, urls: &StoreUrls) {
     let started = Instant::now();
-    let dir = state_dir("number-rotation");
-    let mut origin = origin(&dir, true);
+    let mut origin = origin(dir, stores, true);
     let api = InternalOrigin::new(&origin);
     let seller = api.register_seller("Rotation Shop");
     let pickup: Scanner = api.scanner("110105", "pickup");
@@ -199,10 +224,10 @@ fn kill_9_of_the_origin_50_times_during_number_rotation_leaves_one_number_per_re
 
     // Restarted without the periodic job: the start resumes whatever the last kill left
     // unfinished, and nothing moves while the stores are read.
-    let origin = self::origin(&dir, false);
+    let origin = self::origin(dir, stores, false);
     let deadline = Instant::now() + Duration::from_secs(20);
     let (records, entries, _) = loop {
-        let read = read_stores(&origin);
+        let read = read_stores(urls);
         if read.2 == 0 {
             break read;
         }
@@ -232,7 +257,7 @@ fn kill_9_of_the_origin_50_times_during_number_rotation_leaves_one_number_per_re
         "{} unnamed records",
         unnamed.len()
     );
-    let rotated_away = old_numbers(&origin);
+    let rotated_away = old_numbers(urls);
     let kept: Vec<_> = rotated_away
         .iter()
         .filter(|old| held.contains(old.as_str()))
