@@ -367,19 +367,16 @@ pub(crate) async fn profile_of(state: &AppState, row: &BuyerRow) -> Result<Buyer
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let orders = directory
-        .buyer_orders(&row.buyer_id)
-        .await?
-        .into_iter()
-        .map(|o| {
-            Ok(BuyerOrder {
-                order_id: stored(&o.order_id)?,
-                seller_id: stored(&o.seller_id)?,
-                address_id: stored(&o.address_id)?,
-                created_at: Timestamp::from_unix_millis(o.created_at),
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
+    let mut orders = Vec::new();
+    for o in directory.buyer_orders(&row.buyer_id).await? {
+        orders.push(BuyerOrder {
+            fee: fees::order_fee(state, &o.order_id).await?,
+            order_id: stored(&o.order_id)?,
+            seller_id: stored(&o.seller_id)?,
+            address_id: stored(&o.address_id)?,
+            created_at: Timestamp::from_unix_millis(o.created_at),
+        });
+    }
     Ok(BuyerProfile {
         buyer_id: stored(&row.buyer_id)?,
         platform_id: stored(&row.platform_id)?,

@@ -3,7 +3,7 @@
 //! pricing a parcel from the seller's ship-from region and the buyer's plaintext delivery
 //! region (quotes, and the fee an order stores).
 
-use lasthop_core::api::{FeeQuote, FeeTableInput, FeeTableResponse};
+use lasthop_core::api::{FeeQuote, FeeTableInput, FeeTableResponse, OrderFee};
 use lasthop_core::carrier::Carriage;
 use lasthop_core::fees::{FeeError, FeeTable, Zone};
 use lasthop_core::ids::{CarrierId, OrderId, SellerId};
@@ -176,6 +176,34 @@ pub(crate) async fn table(
         .as_ref()
         .map(from_row)
         .transpose()
+}
+
+/// What an order stored of its carriage cost; `None` for orders placed before fees existed.
+///
+/// # Errors
+/// Unavailability, or [`ApiError::Internal`] for a damaged row.
+pub(crate) async fn order_fee(
+    state: &AppState,
+    order_id: &str,
+) -> Result<Option<OrderFee>, ApiError> {
+    let Some(row) = state.stores().directory.order_fee(order_id).await? else {
+        return Ok(None);
+    };
+    let damaged = |_| ApiError::Internal;
+    Ok(Some(OrderFee {
+        carrier_id: row.carrier_id.parse().map_err(|_| ApiError::Internal)?,
+        weight_g: u32::try_from(row.weight_g).map_err(damaged)?,
+        fee_fen: row
+            .fee_fen
+            .map(u64::try_from)
+            .transpose()
+            .map_err(damaged)?,
+        fee_version: row
+            .fee_version
+            .map(u32::try_from)
+            .transpose()
+            .map_err(damaged)?,
+    }))
 }
 
 fn to_row(table: &FeeTable) -> Result<FeeTableRow, ApiError> {

@@ -262,6 +262,22 @@ pub async fn a_quote_prices_each_of_the_sellers_carriers_and_an_order_keeps_its_
         StatusCode::CREATED
     );
     assert_eq!(stored(order_id.clone()).await, expected);
+    // The buyer's own profile shows what the order stored, after the update too.
+    let profile = app
+        .internal(Method::GET, "/internal/v1/buyers/me", None, Some(&buyer))
+        .await;
+    assert_eq!(profile.status, StatusCode::OK, "{:?}", profile.body);
+    let listed = profile.body["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["order_id"] == order_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        listed["fee"],
+        json!({"carrier_id": yto, "weight_g": 1200, "fee_fen": fee(700, 3, 3), "fee_version": 1})
+    );
     let after = quotes(app, &buyer, &q).await;
     assert_eq!(after.body["quotes"][1]["fee_fen"], fee(5000, 3, 3));
     assert_eq!(after.body["quotes"][1]["fee_version"], 2);

@@ -295,6 +295,10 @@ pub struct BuyerOrder {
     pub address_id: AddressId,
     /// When it was placed.
     pub created_at: Timestamp,
+    /// What its carriage costs, as stored when it was placed (addition; absent for orders
+    /// placed before fees existed). The buyer's own: it tells the buyer's zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<super::OrderFee>,
 }
 
 /// `GET /v1/buyers/me` answer (and, sealed, `GET /v1/buyers/me/sealed`).

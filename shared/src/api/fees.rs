@@ -112,6 +112,21 @@ pub struct FeeQuote {
     pub fee_version: Option<u32>,
 }
 
+/// An order's carriage cost as the order stored it, in the buyer's own profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderFee {
+    /// The order's carrier.
+    pub carrier_id: CarrierId,
+    /// The parcel's weight in grams.
+    pub weight_g: u32,
+    /// The fee in fen; `null` when the order was placed without one (no table, or a seller
+    /// without a ship-from region).
+    pub fee_fen: Option<u64>,
+    /// The table version the fee came from; `null` with `fee_fen`.
+    pub fee_version: Option<u32>,
+}
+
 /// `GET /v1/buyers/me/quotes` answer: each of the seller's carriers, in the seller's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
